@@ -1,0 +1,1 @@
+"""Platform adapters: events in, actions out; no ritual logic."""

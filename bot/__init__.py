@@ -1,0 +1,1 @@
+"""Maillage's core: engine, store, scheduler, clock, config, i18n and the CLI."""

@@ -1,0 +1,115 @@
+"""The Adapter protocol: platform I/O only — events in through a sink, actions out, capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Fmt, Mention, MentionRenderer, Msg, Renderer, escape_member_text
+from bot.model import InboundEvent, OutboundAction
+from bot.scenario import Capabilities
+
+EventSink = Callable[[InboundEvent], Awaitable[bool]]
+"""Hand an inbound event to the engine. Returns once it is committed to the store (True when
+it was new, False for a duplicate); raises when it could not be committed — the adapter must
+then NOT acknowledge it to the platform (no ack to Slack, no sync token advanced on Matrix)."""
+
+
+class TransientError(Exception):
+    """The platform is unavailable or rate-limiting: the sender retries later, nothing lost."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """The action can never succeed (channel gone, message too long): recorded as failed."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox entry, resolved to platform ids, ready for an adapter to perform.
+
+    `key` is the idempotency key: performing the same key twice must not show two messages
+    (Matrix: the send's transaction id; Slack: message metadata checked before a resend)."""
+
+    action: OutboundAction
+    key: str
+    channel: str | None
+    """Platform channel id; None for a direct message (open or reuse one with `recipient`)."""
+    thread_of: str | None = None
+    """Platform id of the thread root message."""
+    message_id: str | None = None
+    """Platform id of the message to edit or react to."""
+    recipient: str | None = None
+    """Platform user id for a direct message or a private note."""
+    reply_handle: Mapping[str, str] = field(default_factory=dict)
+    locale: str = "fr"
+    timezone: str = "Europe/Paris"
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    """Member key → platform user id on this platform, to render mentions."""
+    choice_ids: Mapping[str, str] = field(default_factory=dict)
+    """Emoji → choice id of the message (for adapters that draw reactions or polls)."""
+
+    def renderer(self, fmt: Fmt, mention: MentionRenderer | None = None) -> Renderer:
+        return Renderer(self.locale, ZoneInfo(self.timezone), fmt,
+                        mention or (lambda m, f: escape_member_text(m.name, f)))
+
+    def render(self, msg: Msg, fmt: Fmt = "plain", mention: MentionRenderer | None = None) -> str:
+        return self.renderer(fmt, mention).render(msg)
+
+    def user_of(self, mention: Mention) -> str | None:
+        return self.accounts.get(mention.member)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the action landed: the platform message id (for later edits, reactions,
+    threads) and the channel (a DM's room id)."""
+
+    message_id: str | None
+    channel: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelMember:
+    user_id: str
+    display_name: str | None = None
+    is_bot: bool = False
+
+
+class KeyValue(Protocol):
+    """Durable adapter state in the bot's store (Matrix session and sync token, leases)."""
+
+    async def get(self, namespace: str, key: str) -> Any | None: ...
+
+    async def put(self, namespace: str, key: str, value: Any) -> None: ...
+
+
+class Adapter(Protocol):
+    """A platform connection. Never holds ritual logic: it translates and transports."""
+
+    platform: str
+    capabilities: Capabilities
+
+    async def start(self, sink: EventSink) -> None:
+        """Connect and start delivering events to `sink` (in background tasks); return once
+        connected."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def perform(self, out: Outgoing) -> Delivery:
+        """Perform one outbound action, idempotently by `out.key`. Raise TransientError to be
+        retried later, PermanentError when it can never succeed."""
+        ...
+
+    async def members(self, channel: str) -> Sequence[ChannelMember]:
+        """Current members of a bound channel (to seed the directory at boot)."""
+        ...
+
+    def connected(self) -> bool: ...

@@ -1,0 +1,217 @@
+"""The `maillage` command line, and the composition root that wires a configured bot together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.adapter import Adapter
+from bot.config import Config, ConfigError, load
+from bot.i18n import Code, Msg, Renderer, When, normalize_locale, render_plain
+from bot.store import Store, open_store
+from bot.store.migrate import current_revision, head_revision
+from scenarios import registry
+
+log = logging.getLogger("maillage")
+
+
+def say(msg: Msg, locale: str = "fr", tz: str = "Europe/Paris", err: bool = False) -> None:
+    print(render_plain(msg, locale, tz), file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _locale(args: argparse.Namespace) -> str:
+    return normalize_locale(getattr(args, "lang", None) or os.environ.get("MAILLAGE_LANG") or "fr")
+
+
+def load_config(args: argparse.Namespace) -> Config | None:
+    try:
+        return load(Path(args.config), registry())
+    except ConfigError as exc:
+        loc = _locale(args)
+        for m in exc.messages():
+            say(m, loc, err=True)
+        say(Msg("config.invalid_count", count=len(exc.problems)), loc, err=True)
+        return None
+
+
+# ------------------------------------------------------------------ adapters
+
+
+def _optional(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def build_adapters(config: Config, store: Store, read_stdin: bool) -> dict[str, Adapter]:
+    """One adapter per platform the config binds. Platform modules are imported only when
+    used, so a Slack-only network never loads the Matrix stack."""
+    adapters: dict[str, Adapter] = {}
+    platforms = {c.platform for c in config.file.channels}
+    if "console" in platforms:
+        from adapters.console import ConsoleAdapter
+
+        rooms = [c.room for c in config.file.channels if c.platform == "console"]
+        members: dict[str, list[str]] = {}
+        for m in config.file.members:
+            for acc in m.accounts:
+                if acc.startswith("console:"):
+                    for r in rooms:
+                        members.setdefault(r, []).append(acc.split(":", 1)[1])
+        adapters["console"] = ConsoleAdapter(rooms, members, prefix=config.network.command_prefix,
+                                             read_stdin=read_stdin)
+    if "matrix" in platforms:
+        mod = _optional("adapters.matrix.adapter")
+        if mod is None or not hasattr(mod, "build"):
+            raise SystemExit("the Matrix adapter is not available in this installation")
+        adapters["matrix"] = mod.build(config, store.kv())
+    if "slack" in platforms:
+        mod = _optional("adapters.slack.adapter")
+        if mod is None or not hasattr(mod, "build"):
+            raise SystemExit("the Slack adapter is not available in this installation")
+        adapters["slack"] = mod.build(config, store)
+    return adapters
+
+
+# ------------------------------------------------------------------ commands
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import running_bot
+
+    config = load_config(args)
+    if config is None:
+        return 2
+    store = await open_store(config.store_url())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        adapters = build_adapters(config, store, read_stdin=True)
+        async with running_bot(config, registry(), adapters, store=store):
+            await stop.wait()
+    finally:
+        await store.close()
+    return 0
+
+
+async def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if config is None:
+        return 2
+    say(Msg("config.ok", channels=len(config.file.channels), members=len(config.file.members),
+            rituals=len(config.file.rituals)), normalize_locale(config.network.locale))
+    return 0
+
+
+async def cmd_schedule(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if config is None:
+        return 2
+    tz = ZoneInfo(config.network.timezone)
+    locale = normalize_locale(args.lang or config.network.locale)
+    if args.start:
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            say(Msg("cli.bad_datetime", value=args.start), locale, err=True)
+            return 2
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=tz)
+    else:
+        start = datetime.now(UTC)
+    rows: list[tuple[datetime, str, str, str]] = []
+    reg = registry()
+    for entry in config.file.rituals:
+        kind = reg.get(entry.kind)
+        for at, what in kind.upcoming(config.ritual_options[entry.id], tz, start, args.count):
+            rows.append((at, entry.id, entry.kind, what))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    rows = rows[: args.count * max(1, len(config.file.rituals))]
+    render = Renderer(locale, tz, "plain")
+    print(render(Msg("core.schedule.header", timezone=config.network.timezone)))
+    if not rows:
+        print(render(Msg("core.schedule.none")))
+    for at, rid, kind_name, what in rows:
+        print(render(Msg("core.schedule.line", when=When(at=at, style="datetime"), ritual=Code(text=rid),
+                         kind=kind_name, what=Msg(what))))
+    return 0
+
+
+async def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if config is None:
+        return 2
+    store = await open_store(config.store_url(), migrate=False)
+    try:
+        before = await current_revision(store.engine)
+        await store.migrate()
+        after = await current_revision(store.engine)
+    finally:
+        await store.close()
+    say(Msg("cli.db_upgraded", before=before or "—", after=after or "—", head=head_revision() or "—"),
+        normalize_locale(config.network.locale))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="maillage", description="Maillage: the rituals of a network, in its chat.")
+    p.add_argument("--lang", choices=["fr", "en"], help="language of the messages (default: fr)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("-c", "--config", required=True)
+    run.set_defaults(func=cmd_run)
+
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    check = cfg_sub.add_parser("check", help="validate a config file")
+    check.add_argument("-c", "--config", required=True)
+    check.set_defaults(func=cmd_config_check)
+
+    sched = sub.add_parser("schedule", help="list the next firings of every ritual, in local time")
+    sched.add_argument("-c", "--config", required=True)
+    sched.add_argument("--from", dest="start", help="ISO date-time to start from (default: now)")
+    sched.add_argument("--count", type=int, default=5)
+    sched.set_defaults(func=cmd_schedule)
+
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply schema migrations")
+    up.add_argument("-c", "--config", required=True)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    for name in ("bot.cli_demo", "bot.cli_draw"):
+        mod = _optional(name)
+        if mod is not None and hasattr(mod, "register"):
+            mod.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    func: Any = args.func
+    try:
+        return int(asyncio.run(func(args)))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1136 @@
+"""The engine: routes each event to its ritual, commits state, outbox and timers together, then sends."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import emoji
+from bot.adapter import Adapter, Delivery, Outgoing, PermanentError, TransientError
+from bot.clock import Clock
+from bot.commands import CommandError, CommandSpec, Grammar, Parsed
+from bot.config import Config
+from bot.core_commands import CORE_COMMANDS, CoreQuery, answer_core
+from bot.i18n import Msg, normalize_locale
+from bot.model import (
+    Action,
+    CancelTimer,
+    Chose,
+    Command,
+    DirectMessage,
+    Edit,
+    Event,
+    Finish,
+    InboundChoice,
+    InboundCommand,
+    InboundEvent,
+    InboundMembership,
+    InboundMessage,
+    InboundReaction,
+    Joined,
+    Left,
+    Member,
+    OpenForm,
+    Post,
+    PrivateNote,
+    React,
+    Reacted,
+    Record,
+    Replied,
+    SetTimer,
+    Started,
+    TimerFired,
+    OUTBOUND,
+)
+from bot.scenario import (
+    Capabilities,
+    ChannelInfo,
+    Context,
+    Directory,
+    LogEntry,
+    NetworkInfo,
+    Registry,
+    RitualKind,
+    RitualSummary,
+)
+from bot.store import Store
+from bot.store import schema as t
+
+log = logging.getLogger("maillage.engine")
+
+LOG_WINDOW = timedelta(days=90)
+"""How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
+
+
+@dataclass
+class Person:
+    id: int
+    key: str
+    name: str
+    organisation: str | None
+    attributes: dict[str, str]
+    locale: str | None
+    opted_out: bool
+    is_bot: bool
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    """(platform, scope, user_id), in creation order: the first is where DMs go."""
+
+
+@dataclass
+class Channel:
+    id: int
+    key: str
+    platform: str
+    platform_id: str
+    name: str
+
+
+@dataclass
+class Ritual:
+    id: int
+    kind: str
+    key: str
+    number: int
+    status: str
+    channels: list[str]
+    state: BaseModel
+    version: int
+    dirty: bool = False
+
+
+@dataclass
+class _Tx:
+    """What one transaction accumulates before it commits."""
+
+    conn: AsyncConnection
+    now: datetime
+    rituals: dict[int, Ritual] = field(default_factory=dict)
+    outbox: int = 0
+    timers_changed: bool = False
+
+
+class Engine:
+    """One network's engine. Inbound events are committed (deduplicated, routed, handled, with
+    new state, outbox rows, timers and log lines) in one transaction before `submit` returns;
+    the outbox is performed after the commit, idempotently."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        config: Config,
+        clock: Clock,
+        adapters: Mapping[str, Adapter] | None = None,
+        batch_size: int = 256,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.clock = clock
+        self.adapters: dict[str, Adapter] = dict(adapters or {})
+        self.batch_size = batch_size
+        specs: list[CommandSpec] = list(CORE_COMMANDS)
+        self._spec_kind: dict[int, RitualKind[Any]] = {}
+        for kind, spec in registry.commands():
+            specs.append(spec)
+            self._spec_kind[id(spec)] = kind
+        self.grammar = Grammar(specs)
+        net = config.network
+        self.network = NetworkInfo(
+            name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter
+        )
+        self.network_id = 0
+        self.persons: dict[int, Person] = {}
+        self.person_by_key: dict[str, int] = {}
+        self.account_index: dict[tuple[str, str, str], int] = {}
+        self.channels: dict[str, Channel] = {}
+        self.channel_by_platform: dict[tuple[str, str], str] = {}
+        self.members_of: dict[str, set[int]] = {}
+        self.roles: dict[str, set[int]] = {}
+        self._directory: Directory | None = None
+        self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
+        self._write_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._outbox_ready = asyncio.Event()
+        self.on_timers_changed: list[Any] = []
+        self.fault = os.environ.get("MAILLAGE_FAULT")
+        """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
+        self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0}
+
+    # ------------------------------------------------------------------ boot
+
+    async def boot(self) -> None:
+        """Bring the store in line with the config and load the directory into memory."""
+        now = self.clock.now()
+        cfg = self.config.file
+        async with self._write_lock, self.store.transaction() as conn:
+            row = (await conn.execute(select(t.networks.c.id).where(t.networks.c.name == cfg.network.name))).first()
+            if row is None:
+                res = await conn.execute(insert(t.networks).values(name=cfg.network.name, created_at=now))
+                self.network_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+            else:
+                self.network_id = int(row[0])
+            await self._sync_channels(conn)
+            await self._sync_people(conn, now)
+        await self._load_directory()
+        await self._ensure_configured_rituals()
+
+    async def _sync_channels(self, conn: AsyncConnection) -> None:
+        existing = {r.key: r for r in (await conn.execute(
+            select(t.channels).where(t.channels.c.network_id == self.network_id))).all()}
+        for ch in self.config.file.channels:
+            values = {"platform": ch.platform, "platform_id": ch.room, "name": ch.name or ch.id}
+            if ch.id in existing:
+                await conn.execute(update(t.channels).where(t.channels.c.id == existing[ch.id].id).values(**values))
+            else:
+                await conn.execute(insert(t.channels).values(network_id=self.network_id, key=ch.id, **values))
+
+    async def _sync_people(self, conn: AsyncConnection, now: datetime) -> None:
+        cfg = self.config.file
+        persons = {r.key: r for r in (await conn.execute(
+            select(t.persons).where(t.persons.c.network_id == self.network_id))).all()}
+        for m in cfg.members:
+            values = {"name": m.name or m.id, "organisation": m.organisation, "attributes": m.attributes,
+                      "from_config": True}
+            if m.locale:
+                values["locale"] = m.locale
+            if m.id in persons:
+                pid = persons[m.id].id
+                await conn.execute(update(t.persons).where(t.persons.c.id == pid).values(**values))
+            else:
+                res = await conn.execute(insert(t.persons).values(
+                    network_id=self.network_id, key=m.id, created_at=now, opted_out=False, is_bot=False, **values))
+                pid = int(res.inserted_primary_key[0])  # type: ignore[index]
+            for acc in m.accounts:
+                platform, _, user = acc.partition(":")
+                scope = ""
+                acc_row = (await conn.execute(select(t.accounts).where(
+                    t.accounts.c.network_id == self.network_id, t.accounts.c.platform == platform,
+                    t.accounts.c.scope == scope, t.accounts.c.user_id == user))).first()
+                if acc_row is None:
+                    await conn.execute(insert(t.accounts).values(
+                        network_id=self.network_id, platform=platform, scope=scope, user_id=user, person_id=pid))
+                elif acc_row.person_id != pid:
+                    # The config links this account to a person now: follow it.
+                    await conn.execute(update(t.accounts).where(t.accounts.c.id == acc_row.id).values(person_id=pid))
+        # Roles come from the config; the table mirrors them for queries and other processes.
+        await conn.execute(delete(t.roles).where(t.roles.c.network_id == self.network_id))
+        person_ids = {r.key: r.id for r in (await conn.execute(
+            select(t.persons.c.key, t.persons.c.id).where(t.persons.c.network_id == self.network_id))).all()}
+        for role, people in cfg.roles.items():
+            role_name = "animateur" if role in ("animateurs", "animateur") else role
+            for who in people:
+                pid2 = person_ids.get(who)
+                if pid2 is None and ":" in who:
+                    pid2 = await self._person_for_account(conn, who, now)
+                if pid2 is not None:
+                    await conn.execute(insert(t.roles).values(network_id=self.network_id, role=role_name, person_id=pid2)
+                                       .prefix_with("OR IGNORE") if self.store.dialect == "sqlite" else
+                                       pg_insert(t.roles).values(network_id=self.network_id, role=role_name,
+                                                                 person_id=pid2).on_conflict_do_nothing())
+
+    async def _person_for_account(self, conn: AsyncConnection, account: str, now: datetime) -> int:
+        platform, _, user = account.partition(":")
+        row = (await conn.execute(select(t.accounts.c.person_id).where(
+            t.accounts.c.network_id == self.network_id, t.accounts.c.platform == platform,
+            t.accounts.c.user_id == user))).first()
+        if row is not None:
+            return int(row[0])
+        return await self._create_person(conn, platform, "", user, None, now)
+
+    async def _create_person(self, conn: AsyncConnection, platform: str, scope: str, user: str,
+                             display: str | None, now: datetime) -> int:
+        key = f"{platform}:{scope + '/' if scope else ''}{user}"
+        existing = (await conn.execute(select(t.persons.c.id).where(
+            t.persons.c.network_id == self.network_id, t.persons.c.key == key))).first()
+        if existing is not None:
+            pid = int(existing[0])
+        else:
+            res = await conn.execute(insert(t.persons).values(
+                network_id=self.network_id, key=key, name=display or user, attributes={}, opted_out=False,
+                is_bot=False, from_config=False, created_at=now))
+            pid = int(res.inserted_primary_key[0])  # type: ignore[index]
+        await conn.execute(insert(t.accounts).values(
+            network_id=self.network_id, platform=platform, scope=scope, user_id=user, person_id=pid,
+            display_name=display))
+        return pid
+
+    async def _load_directory(self) -> None:
+        async with self.store.read() as conn:
+            self.persons.clear()
+            self.person_by_key.clear()
+            self.account_index.clear()
+            for r in (await conn.execute(select(t.persons).where(t.persons.c.network_id == self.network_id))).all():
+                self.persons[r.id] = Person(r.id, r.key, r.name, r.organisation, dict(r.attributes or {}),
+                                            r.locale, bool(r.opted_out), bool(r.is_bot))
+                self.person_by_key[r.key] = r.id
+            for r in (await conn.execute(select(t.accounts).where(
+                    t.accounts.c.network_id == self.network_id).order_by(t.accounts.c.id))).all():
+                self.account_index[(r.platform, r.scope, r.user_id)] = r.person_id
+                if r.person_id in self.persons:
+                    self.persons[r.person_id].accounts.append((r.platform, r.scope, r.user_id))
+            self.channels.clear()
+            self.channel_by_platform.clear()
+            for r in (await conn.execute(select(t.channels).where(t.channels.c.network_id == self.network_id))).all():
+                self.channels[r.key] = Channel(r.id, r.key, r.platform, r.platform_id, r.name or r.key)
+                self.channel_by_platform[(r.platform, r.platform_id)] = r.key
+            by_id = {c.id: c.key for c in self.channels.values()}
+            self.members_of = {k: set() for k in self.channels}
+            for r in (await conn.execute(select(t.channel_members).where(
+                    t.channel_members.c.channel_id.in_(list(by_id))))).all():
+                self.members_of[by_id[r.channel_id]].add(r.person_id)
+            self.roles = {}
+            for r in (await conn.execute(select(t.roles).where(t.roles.c.network_id == self.network_id))).all():
+                self.roles.setdefault(r.role, set()).add(r.person_id)
+        self._directory = None
+
+    async def seed_members(self) -> None:
+        """Ask each adapter who is in each bound channel (after a downtime people may have
+        joined or left without us seeing the event)."""
+        now = self.clock.now()
+        for ch in self.channels.values():
+            adapter = self.adapters.get(ch.platform)
+            if adapter is None:
+                continue
+            try:
+                present = await adapter.members(ch.platform_id)
+            except Exception:  # a platform hiccup must not stop the boot
+                log.warning("could not list members of channel %s", ch.key, exc_info=True)
+                continue
+            async with self._write_lock, self.store.transaction() as conn:
+                keep: set[int] = set()
+                for m in present:
+                    pid = await self._ensure_account(conn, ch.platform, "", m.user_id, m.display_name, now)
+                    if m.is_bot and not self.persons[pid].is_bot:
+                        await conn.execute(update(t.persons).where(t.persons.c.id == pid).values(is_bot=True))
+                        self.persons[pid].is_bot = True
+                    keep.add(pid)
+                    if pid not in self.members_of[ch.key]:
+                        await conn.execute(insert(t.channel_members).values(channel_id=ch.id, person_id=pid, joined_at=now))
+                gone = self.members_of[ch.key] - keep
+                if gone:
+                    await conn.execute(delete(t.channel_members).where(
+                        t.channel_members.c.channel_id == ch.id, t.channel_members.c.person_id.in_(list(gone))))
+            self.members_of[ch.key] = keep
+            self._directory = None
+
+    async def _ensure_configured_rituals(self) -> None:
+        now = self.clock.now()
+        cfg = self.config.file
+        async with self._write_lock, self.store.transaction() as conn:
+            tx = _Tx(conn, now)
+            wanted = {f"cfg:{r.id}": r for r in cfg.rituals}
+            rows = (await conn.execute(select(t.rituals.c.id, t.rituals.c.key, t.rituals.c.kind).where(
+                t.rituals.c.network_id == self.network_id, t.rituals.c.key.like("cfg:%"),
+                t.rituals.c.status == "open"))).all()
+            present = {r.key: r for r in rows}
+            for key, row in present.items():
+                if key not in wanted or wanted[key].kind != row.kind:
+                    # Removed from the config (or its kind changed): retire it and its timers.
+                    await conn.execute(update(t.rituals).where(t.rituals.c.id == row.id).values(
+                        status="retired", finished_at=now, updated_at=now))
+                    await conn.execute(delete(t.timers).where(t.timers.c.ritual_id == row.id))
+                    tx.timers_changed = True
+            for key, entry in wanted.items():
+                if key in present and present[key].kind == entry.kind:
+                    continue
+                ritual = await self._create_ritual(tx, entry.kind, key, list(entry.channels))
+                await self._deliver(tx, ritual, Started(channel=entry.channels[0] if entry.channels else None))
+            await self._flush(tx)
+        self._after_commit(tx)
+
+    # ---------------------------------------------------------------- directory
+
+    def directory(self) -> Directory:
+        if self._directory is None:
+            members = {p.key: self._member(p) for p in self.persons.values()}
+            channel_members = {k: sorted(self.persons[i].key for i in ids if i in self.persons)
+                               for k, ids in self.members_of.items()}
+            groups: dict[str, list[str]] = {}
+            for g, people in self.config.file.groups.items():
+                keys: list[str] = []
+                for who in people:
+                    pid = self.person_by_key.get(who)
+                    if pid is None and ":" in who:
+                        platform, _, user = who.partition(":")
+                        pid = self.account_index.get((platform, "", user))
+                    if pid is not None:
+                        keys.append(self.persons[pid].key)
+                groups[g] = sorted(keys)
+            self._directory = Directory(members=members, channel_members=channel_members, groups=groups)
+        return self._directory
+
+    def _member(self, p: Person, account: tuple[str, str, str] | None = None) -> Member:
+        acc = account or (p.accounts[0] if p.accounts else ("", "", ""))
+        return Member(
+            key=p.key, name=p.name, account=f"{acc[0]}:{acc[2]}", organisation=p.organisation,
+            attributes=p.attributes, locale=p.locale,
+            is_animateur=p.id in self.roles.get("animateur", set()), is_bot=p.is_bot, opted_out=p.opted_out,
+        )
+
+    def _role_view(self) -> dict[str, list[str]]:
+        return {role: sorted(self.persons[i].key for i in ids if i in self.persons) for role, ids in self.roles.items()}
+
+    def capabilities(self, platform: str) -> Capabilities:
+        adapter = self.adapters.get(platform)
+        return adapter.capabilities if adapter else Capabilities()
+
+    async def _ensure_account(self, conn: AsyncConnection, platform: str, scope: str, user: str,
+                              display: str | None, now: datetime) -> int:
+        pid = self.account_index.get((platform, scope, user))
+        if pid is None and scope:
+            pid = self.account_index.get((platform, "", user))
+        if pid is not None:
+            return pid
+        pid = await self._create_person(conn, platform, scope, user, display, now)
+        # Memory follows the store only for rows that are certainly committed or re-created
+        # idempotently: a rolled-back person is recreated under the same key next time.
+        self.persons[pid] = Person(pid, f"{platform}:{scope + '/' if scope else ''}{user}", display or user,
+                                   None, {}, None, False, False, [(platform, scope, user)])
+        self.person_by_key[self.persons[pid].key] = pid
+        self.account_index[(platform, scope, user)] = pid
+        self._directory = None
+        return pid
+
+    # ---------------------------------------------------------------- contexts
+
+    async def _context(self, tx: _Tx, ritual: Ritual) -> Context:
+        kind = self.registry.get(ritual.kind)
+        if ritual.key.startswith("cfg:"):
+            config = self.config.ritual_options.get(ritual.key[4:], {})
+        else:
+            config = self.config.kind_defaults.get(ritual.kind, {})
+        entries: Sequence[LogEntry] = ()
+        summaries: Sequence[RitualSummary] = ()
+        if kind.reads_log:
+            entries = await self._read_log(tx.conn, tx.now - LOG_WINDOW)
+            summaries = await self._open_summaries(tx, exclude=ritual.id)
+        network = NetworkInfo(name=self.network.name, locale=self.network.locale, timezone=self.network.timezone,
+                              charter=self.network.charter, roles=self._role_view(),
+                              settings=self.config.kind_defaults)
+        return Context(network=network, directory=self.directory(), channels=self._channel_infos(), config=config,
+                       ritual_channels=tuple(ritual.channels), ritual_id=ritual.id, number=ritual.number, log=entries, open_rituals=summaries)
+
+    def _channel_infos(self) -> dict[str, ChannelInfo]:
+        return {k: ChannelInfo(k, c.name, c.platform, self.capabilities(c.platform)) for k, c in self.channels.items()}
+
+    async def _read_log(self, conn: AsyncConnection, since: datetime) -> list[LogEntry]:
+        rows = (await conn.execute(select(t.log).where(t.log.c.network_id == self.network_id, t.log.c.at >= since)
+                                   .order_by(t.log.c.id))).all()
+        return [LogEntry(r.at, r.kind, r.ritual_kind, r.ritual_number, r.summary) for r in rows]
+
+    async def _open_summaries(self, tx: _Tx, exclude: int) -> list[RitualSummary]:
+        rows = (await tx.conn.execute(select(t.rituals).where(
+            t.rituals.c.network_id == self.network_id, t.rituals.c.status == "open"))).all()
+        due = {r.ritual_id: r.due for r in (await tx.conn.execute(
+            select(t.timers.c.ritual_id, func.min(t.timers.c.due_at).label("due"))
+            .where(t.timers.c.network_id == self.network_id).group_by(t.timers.c.ritual_id))).all()}
+        out: list[RitualSummary] = []
+        for r in rows:
+            if r.id == exclude or r.kind not in self.registry.kinds:
+                continue
+            kind = self.registry.get(r.kind)
+            cached = tx.rituals.get(r.id)
+            state = cached.state if cached else kind.state_type.model_validate(r.state)
+            summary = kind.summarize(state)
+            if summary is not None:
+                due_at = due.get(r.id)
+                if isinstance(due_at, str):
+                    due_at = t.UTCDateTime().process_result_value(due_at, self.store.engine.dialect)
+                out.append(RitualSummary(r.kind, r.number, r.status, summary, due_at))
+        return out
+
+    # ---------------------------------------------------------------- inbound
+
+    async def submit(self, event: InboundEvent) -> bool:
+        """The adapters' sink: returns once the event is committed (False: a duplicate)."""
+        if not self._tasks:
+            async with self._write_lock:
+                result = await self._commit_batch([event])
+            self._outbox_ready.set()
+            return result[0]
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, fut))
+        return await fut
+
+    async def _writer(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self._write_lock:
+                    results = await self._commit_batch([e for e, _ in batch])
+            except Exception as exc:  # the store is down: every waiter hears it, none is acked
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)
+            self._outbox_ready.set()
+
+    async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
+        now = self.clock.now()
+        results: list[bool] = []
+        async with self.store.transaction() as conn:
+            tx = _Tx(conn, now)
+            for ev in events:
+                if not await self._claim_event(conn, ev, now):
+                    self.stats["duplicates"] += 1
+                    results.append(False)
+                    continue
+                try:
+                    await self._route(tx, ev)
+                except CommandError as err:
+                    await self._reply_error(tx, ev, err.msg)
+                results.append(True)
+                self.stats["handled"] += 1
+            await self._flush(tx)
+        if self.fault == "after_commit" and tx.outbox:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self._after_commit(tx)
+        return results
+
+    async def _claim_event(self, conn: AsyncConnection, ev: InboundEvent, now: datetime) -> bool:
+        """Deduplicate by the platform's event id with the database's unique key, so retries,
+        sync replays and other processes all see one owner."""
+        ins = sqlite_insert(t.inbound_events) if self.store.dialect == "sqlite" else pg_insert(t.inbound_events)
+        res = await conn.execute(ins.values(platform=ev.platform, event_id=ev.event_id, received_at=now)
+                                 .on_conflict_do_nothing())
+        return bool(res.rowcount)
+
+    async def _route(self, tx: _Tx, ev: InboundEvent) -> None:
+        pid = await self._ensure_account(tx.conn, ev.platform, ev.account_scope, ev.sender, ev.sender_name, tx.now)
+        person = self.persons[pid]
+        if person.is_bot:
+            return
+        account = (ev.platform, ev.account_scope, ev.sender)
+        member = self._member(person, account)
+        channel_key = "dm" if ev.is_direct else self.channel_by_platform.get((ev.platform, ev.channel))
+        if isinstance(ev, InboundMembership):
+            await self._membership(tx, ev, pid, member, channel_key)
+            return
+        if channel_key is None:
+            return  # a room the network did not bind: its people drive nothing here
+        if isinstance(ev, InboundCommand):
+            await self._command(tx, ev, member, pid, channel_key)
+        elif isinstance(ev, InboundMessage):
+            await self._message(tx, ev, member, pid, channel_key)
+        elif isinstance(ev, InboundReaction):
+            await self._reaction(tx, ev, member, channel_key)
+        elif isinstance(ev, InboundChoice):
+            found = await self._ref_of(tx.conn, ev.platform, ev.target)
+            if found is None:
+                return
+            ritual_id, ref, ref_channel, _ = found
+            ritual = await self._load(tx, ritual_id)
+            if ritual is None or ritual.status != "open":
+                return
+            via = "form" if ev.values else ("poll" if ev.platform == "matrix" else "button")
+            choice = ev.choices[0] if ev.choices else None
+            await self._deliver(tx, ritual, Chose(member=member, ref=ref, channel=ref_channel, choice=choice,
+                                                  values=dict(ev.values), via=via))
+
+    def _is_member(self, pid: int) -> bool:
+        p = self.persons[pid]
+        if p.key in {m.id for m in self.config.file.members}:
+            return True
+        return any(pid in ids for ids in self.members_of.values())
+
+    async def _command(self, tx: _Tx, ev: InboundCommand, member: Member, pid: int, channel_key: str) -> None:
+        if not self._is_member(pid):
+            raise CommandError(Msg("core.cmd.not_member"))
+        parsed = self.grammar.parse(ev.text)
+        spec = parsed.spec
+        if spec.animateur_only and not member.is_animateur:
+            raise CommandError(Msg("core.cmd.not_animateur", command=spec.localized_name(self._locale_of(member))))
+        if channel_key == "dm" and not spec.in_dm and spec.route in ("start",):
+            raise CommandError(Msg("core.cmd.not_in_dm"))
+        reply_to = self._reply_handle(ev)
+        kind = self._spec_kind.get(id(spec))
+        if kind is None or spec.route == "query":
+            await self._query(tx, ev, parsed, member, channel_key, reply_to)
+            return
+        if spec.route == "start":
+            ritual = await self._create_ritual(tx, kind.name, None, [channel_key] if channel_key != "dm" else [])
+            await self._deliver(tx, ritual, Started(by=member, channel=channel_key, params=parsed.args))
+            return
+        target = await self._find_target(tx, kind, parsed, ev, channel_key)
+        if target is None:
+            if parsed.ritual_number is not None:
+                raise CommandError(Msg("core.cmd.unknown_ritual", number=parsed.ritual_number))
+            raise CommandError(Msg("core.cmd.no_open_ritual", command=spec.localized_name(self._locale_of(member))))
+        ritual, thread_ref = target
+        await self._deliver(tx, ritual, Command(member=member, name=spec.name, args=parsed.args,
+                                                channel=channel_key, thread_ref=thread_ref, reply_to=reply_to))
+
+    def _reply_handle(self, ev: InboundCommand) -> str:
+        # Where a private answer goes: remembered in the outbox route, never in ritual state.
+        return f"{ev.platform}|{ev.channel}|{ev.thread_of or ''}|" + "|".join(
+            f"{k}={v}" for k, v in sorted(ev.reply_handle.items()))
+
+    async def _find_target(self, tx: _Tx, kind: RitualKind[Any], parsed: Parsed, ev: InboundCommand,
+                           channel_key: str) -> tuple[Ritual, str | None] | None:
+        if ev.thread_of:
+            found = await self._ref_of(tx.conn, ev.platform, ev.thread_of)
+            if found is not None:
+                ritual = await self._load(tx, found[0])
+                if ritual is not None and ritual.kind == kind.name and ritual.status == "open":
+                    return ritual, found[1]
+        q = select(t.rituals.c.id, t.rituals.c.channels, t.rituals.c.key).where(
+            t.rituals.c.network_id == self.network_id, t.rituals.c.kind == kind.name, t.rituals.c.status == "open")
+        if parsed.ritual_number is not None:
+            row = (await tx.conn.execute(q.where(t.rituals.c.number == parsed.ritual_number))).first()
+            ritual = await self._load(tx, row.id) if row else None
+            return (ritual, None) if ritual else None
+        rows = (await tx.conn.execute(q.order_by(t.rituals.c.id.desc()))).all()
+        if parsed.spec.route == "singleton":
+            rows = [r for r in rows if r.key.startswith("cfg:")]
+            pick = next((r for r in rows if channel_key in (r.channels or [])), rows[0] if rows else None)
+        else:
+            pick = next((r for r in rows if channel_key in (r.channels or []) or channel_key == "dm"), None)
+        if pick is None:
+            return None
+        ritual = await self._load(tx, pick.id)
+        return (ritual, None) if ritual else None
+
+    async def _query(self, tx: _Tx, ev: InboundCommand, parsed: Parsed, member: Member, channel_key: str,
+                     reply_to: str) -> None:
+        ctx = Context(network=NetworkInfo(name=self.network.name, locale=self.network.locale,
+                                          timezone=self.network.timezone, charter=self.network.charter,
+                                          roles=self._role_view()),
+                      directory=self.directory(), channels=self._channel_infos(),
+                      log=await self._read_log(tx.conn, tx.now - LOG_WINDOW),
+                      open_rituals=await self._open_summaries(tx, exclude=0))
+        if parsed.spec.answer is not None:
+            actions = list(parsed.spec.answer(ctx, member, parsed.args, tx.now))
+        else:
+            q = CoreQuery(parsed, member, channel_key, reply_to, self.grammar, ctx)
+            actions = await answer_core(q, self, tx)
+        await self._apply(tx, None, actions, f"q:{self._event_hash(ev)}", reply_to)
+
+    async def _message(self, tx: _Tx, ev: InboundMessage, member: Member, pid: int, channel_key: str) -> None:
+        if ev.thread_of or ev.in_reply_to:
+            found = await self._ref_of(tx.conn, ev.platform, ev.thread_of or ev.in_reply_to or "")
+            if found is not None:
+                ritual = await self._load(tx, found[0])
+                if ritual is not None and ritual.status == "open":
+                    await self._deliver(tx, ritual, Replied(member=member, text=ev.text, ref=found[1],
+                                                            channel=found[2]))
+                return
+        if ev.is_direct:
+            row = (await tx.conn.execute(select(t.pending_replies).where(
+                t.pending_replies.c.network_id == self.network_id, t.pending_replies.c.person_id == pid))).first()
+            if row is not None:
+                ritual = await self._load(tx, row.ritual_id)
+                if ritual is not None and ritual.status == "open":
+                    await self._deliver(tx, ritual, Replied(member=member, text=ev.text, ref=row.ref, channel="dm"))
+
+    async def _reaction(self, tx: _Tx, ev: InboundReaction, member: Member, channel_key: str) -> None:
+        target, key = ev.target, ev.key
+        if ev.removed and (target is None or key is None) and ev.reaction_id:
+            row = (await tx.conn.execute(select(t.reactions).where(
+                t.reactions.c.platform == ev.platform, t.reactions.c.reaction_id == ev.reaction_id))).first()
+            if row is None:
+                return  # a redaction of something that was not a reaction we saw
+            target, key = row.target, row.key
+        if target is None or key is None:
+            return
+        if not ev.removed and ev.reaction_id:
+            ins = sqlite_insert(t.reactions) if self.store.dialect == "sqlite" else pg_insert(t.reactions)
+            await tx.conn.execute(ins.values(platform=ev.platform, reaction_id=ev.reaction_id, target=target,
+                                             key=key, sender=ev.sender).on_conflict_do_nothing())
+        found = await self._ref_of(tx.conn, ev.platform, target)
+        if found is None:
+            return
+        ritual_id, ref, ref_channel, choices = found
+        ritual = await self._load(tx, ritual_id)
+        if ritual is None or ritual.status != "open":
+            return
+        norm = emoji.normalize(key)
+        choice = choices.get(norm)
+        event: Event
+        if choice is not None:
+            event = Chose(member=member, ref=ref, channel=ref_channel, choice=None if ev.removed else choice,
+                          values={"removed": choice} if ev.removed else {}, via="reaction")
+        else:
+            event = Reacted(member=member, ref=ref, channel=ref_channel, key=norm, removed=ev.removed)
+        await self._deliver(tx, ritual, event)
+
+    async def _membership(self, tx: _Tx, ev: InboundMembership, pid: int, member: Member,
+                          channel_key: str | None) -> None:
+        if channel_key is None or channel_key == "dm":
+            return
+        ch = self.channels[channel_key]
+        present = pid in self.members_of.setdefault(channel_key, set())
+        if ev.joined and not present:
+            await tx.conn.execute(insert(t.channel_members).values(channel_id=ch.id, person_id=pid, joined_at=tx.now))
+            self.members_of[channel_key].add(pid)
+        elif not ev.joined and present:
+            await tx.conn.execute(delete(t.channel_members).where(
+                t.channel_members.c.channel_id == ch.id, t.channel_members.c.person_id == pid))
+            self.members_of[channel_key].discard(pid)
+        else:
+            return
+        self._directory = None
+        kinds = [k.name for k in self.registry.kinds.values() if k.receives_joins]
+        if not kinds:
+            return
+        rows = (await tx.conn.execute(select(t.rituals.c.id, t.rituals.c.channels).where(
+            t.rituals.c.network_id == self.network_id, t.rituals.c.status == "open",
+            t.rituals.c.kind.in_(kinds)))).all()
+        for r in rows:
+            if r.channels and channel_key not in r.channels:
+                continue
+            ritual = await self._load(tx, r.id)
+            if ritual is not None:
+                await self._deliver(tx, ritual, Joined(member=member, channel=channel_key) if ev.joined
+                                    else Left(member=member, channel=channel_key))
+
+    async def _ref_of(self, conn: AsyncConnection, platform: str, message_id: str
+                      ) -> tuple[int, str, str, dict[str, str]] | None:
+        row = (await conn.execute(select(t.message_refs).where(
+            t.message_refs.c.platform == platform, t.message_refs.c.platform_message_id == message_id,
+            t.message_refs.c.network_id == self.network_id))).first()
+        if row is None:
+            return None
+        return row.ritual_id, row.ref, row.channel_key, dict(row.choices or {})
+
+    def _locale_of(self, member: Member) -> str:
+        return normalize_locale(member.locale or self.network.locale)
+
+    async def _reply_error(self, tx: _Tx, ev: InboundEvent, msg: Msg) -> None:
+        if not isinstance(ev, InboundCommand):
+            log.warning("event %s rejected: %s", ev.event_id, msg.key)
+            return
+        pid = self.account_index.get((ev.platform, ev.account_scope, ev.sender))
+        member_key = self.persons[pid].key if pid is not None else f"{ev.platform}:{ev.sender}"
+        channel_key = "dm" if ev.is_direct else self.channel_by_platform.get((ev.platform, ev.channel))
+        if channel_key is None:
+            return
+        note = PrivateNote(member=member_key, channel=channel_key, text=msg, reply_to=self._reply_handle(ev))
+        await self._apply(tx, None, [note], f"err:{self._event_hash(ev)}", self._reply_handle(ev))
+
+    @staticmethod
+    def _event_hash(ev: InboundEvent) -> str:
+        return hashlib.sha256(f"{ev.platform}\0{ev.event_id}".encode()).hexdigest()[:24]
+
+    # ---------------------------------------------------------------- rituals
+
+    async def _create_ritual(self, tx: _Tx, kind_name: str, key: str | None, channels: list[str]) -> Ritual:
+        kind = self.registry.get(kind_name)
+        number = int((await tx.conn.execute(select(func.coalesce(func.max(t.rituals.c.number), 0)).where(
+            t.rituals.c.network_id == self.network_id, t.rituals.c.kind == kind_name))).scalar_one()) + 1
+        state = kind.initial_state()
+        res = await tx.conn.execute(insert(t.rituals).values(
+            network_id=self.network_id, kind=kind_name, key=key or f"{kind_name}:{number}", number=number,
+            status="open", channels=channels, state=state.model_dump(mode="json"), version=0,
+            created_at=tx.now, updated_at=tx.now))
+        rid = int(res.inserted_primary_key[0])  # type: ignore[index]
+        ritual = Ritual(rid, kind_name, key or f"{kind_name}:{number}", number, "open", channels, state, 0, True)
+        tx.rituals[rid] = ritual
+        return ritual
+
+    async def _load(self, tx: _Tx, ritual_id: int) -> Ritual | None:
+        if ritual_id in tx.rituals:
+            return tx.rituals[ritual_id]
+        q = select(t.rituals).where(t.rituals.c.id == ritual_id)
+        if self.store.is_postgres:
+            q = q.with_for_update()  # another process handling the same ritual waits its turn
+        row = (await tx.conn.execute(q)).first()
+        if row is None or row.kind not in self.registry.kinds:
+            return None
+        kind = self.registry.get(row.kind)
+        ritual = Ritual(row.id, row.kind, row.key, row.number, row.status, list(row.channels or []),
+                        kind.state_type.model_validate(row.state), row.version)
+        tx.rituals[ritual_id] = ritual
+        return ritual
+
+    async def _deliver(self, tx: _Tx, ritual: Ritual, event: Event) -> None:
+        kind = self.registry.get(ritual.kind)
+        ctx = await self._context(tx, ritual)
+        try:
+            state, actions = kind.bind(ctx).handle(ritual.state, event, tx.now)
+        except Exception:
+            # A scenario bug must not lose the event nor stop the bot: the event stays recorded
+            # as handled, the state unchanged, the member told, and the traceback logged.
+            log.exception("ritual %s #%s (%s) failed on %s", ritual.kind, ritual.number, ritual.id, event.type)
+            if isinstance(event, Command):
+                actions = [PrivateNote(member=event.member.key, channel=event.channel, text=Msg("core.cmd.failed"),
+                                       reply_to=event.reply_to)]
+                await self._apply(tx, ritual, actions, f"fail:{ritual.id}:{ritual.version}", event.reply_to)
+            return
+        ritual.state = state
+        ritual.version += 1
+        ritual.dirty = True
+        reply_to = event.reply_to if isinstance(event, Command) else None
+        await self._apply(tx, ritual, actions, f"r{ritual.id}v{ritual.version}", reply_to)
+
+    async def _apply(self, tx: _Tx, ritual: Ritual | None, actions: Sequence[Action], key_prefix: str,
+                     reply_to: str | None) -> None:
+        for i, action in enumerate(actions):
+            if isinstance(action, SetTimer):
+                assert ritual is not None, "only rituals set timers"
+                await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id,
+                                                             t.timers.c.name == action.name))
+                await tx.conn.execute(insert(t.timers).values(network_id=self.network_id, ritual_id=ritual.id,
+                                                              name=action.name, due_at=action.due_at,
+                                                              payload=action.payload))
+                tx.timers_changed = True
+            elif isinstance(action, CancelTimer):
+                assert ritual is not None
+                await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id,
+                                                             t.timers.c.name == action.name))
+                tx.timers_changed = True
+            elif isinstance(action, Record):
+                await tx.conn.execute(insert(t.log).values(
+                    network_id=self.network_id, ritual_id=ritual.id if ritual else None,
+                    ritual_kind=ritual.kind if ritual else "core", ritual_number=ritual.number if ritual else 0,
+                    at=tx.now, kind=action.kind, summary=action.summary))
+            elif isinstance(action, Finish):
+                assert ritual is not None
+                ritual.status = "finished"
+                ritual.dirty = True
+                await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id))
+                await tx.conn.execute(delete(t.pending_replies).where(t.pending_replies.c.ritual_id == ritual.id))
+                tx.timers_changed = True
+            else:
+                await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}", reply_to)
+
+    async def _enqueue(self, tx: _Tx, ritual: Ritual | None, action: Action, key: str,
+                       reply_to: str | None) -> None:
+        platform, route = self._route_of(action, reply_to)
+        if platform is None:
+            log.warning("no platform for %s (ritual %s): dropped", action, ritual.id if ritual else None)
+            return
+        if isinstance(action, DirectMessage) and action.expects_reply and ritual is not None:
+            pid = self.person_by_key.get(action.member)
+            if pid is not None:
+                await tx.conn.execute(delete(t.pending_replies).where(
+                    t.pending_replies.c.network_id == self.network_id, t.pending_replies.c.person_id == pid))
+                await tx.conn.execute(insert(t.pending_replies).values(
+                    network_id=self.network_id, person_id=pid, ritual_id=ritual.id, ref=action.ref or "dm"))
+        if isinstance(action, PrivateNote | OpenForm) and action.reply_to is None and reply_to:
+            action = action.model_copy(update={"reply_to": reply_to})
+        await tx.conn.execute(insert(t.outbox).values(
+            network_id=self.network_id, ritual_id=ritual.id if ritual else None, idem_key=key, platform=platform,
+            action=action.model_dump(mode="json"), route=route, status="pending", attempts=0, created_at=tx.now,
+            not_before=tx.now))
+        tx.outbox += 1
+
+    def _route_of(self, action: Action, reply_to: str | None) -> tuple[str | None, dict[str, Any]]:
+        """Which platform performs an action, and what to resolve at send time."""
+        if isinstance(action, DirectMessage):
+            pid = self.person_by_key.get(action.member)
+            if pid is None or not self.persons[pid].accounts:
+                return None, {}
+            return self.persons[pid].accounts[0][0], {"member": action.member}
+        if isinstance(action, PrivateNote | OpenForm):
+            if action.channel == "dm" or action.channel not in self.channels:
+                handle = (action.reply_to or reply_to or "").split("|")
+                if handle and handle[0] in self.adapters or (handle and handle[0]):
+                    return handle[0], {"member": action.member, "channel": action.channel}
+                pid = self.person_by_key.get(action.member)
+                if pid is None or not self.persons[pid].accounts:
+                    return None, {}
+                return self.persons[pid].accounts[0][0], {"member": action.member, "channel": action.channel}
+            return self.channels[action.channel].platform, {"member": action.member, "channel": action.channel}
+        assert isinstance(action, Post | Edit | React)
+        ch = self.channels.get(action.channel)
+        if ch is None:
+            return None, {}
+        return ch.platform, {"channel": action.channel}
+
+    async def _flush(self, tx: _Tx) -> None:
+        for ritual in tx.rituals.values():
+            if not ritual.dirty:
+                continue
+            values: dict[str, Any] = {"state": ritual.state.model_dump(mode="json"), "version": ritual.version,
+                                      "status": ritual.status, "updated_at": tx.now}
+            if ritual.status != "open":
+                values["finished_at"] = tx.now
+            await tx.conn.execute(update(t.rituals).where(t.rituals.c.id == ritual.id).values(**values))
+            ritual.dirty = False
+
+    def _after_commit(self, tx: _Tx) -> None:
+        if tx.outbox:
+            self._outbox_ready.set()
+        if tx.timers_changed:
+            for hook in self.on_timers_changed:
+                hook()
+
+    # ---------------------------------------------------------------- timers
+
+    async def next_due(self) -> datetime | None:
+        async with self.store.read() as conn:
+            value = (await conn.execute(select(func.min(t.timers.c.due_at)).where(
+                t.timers.c.network_id == self.network_id))).scalar()
+        if isinstance(value, str | datetime):
+            return t.UTCDateTime().process_result_value(value, self.store.engine.dialect)
+        return None
+
+    async def run_due(self, limit: int = 200) -> int:
+        """Fire every timer due by now, each exactly once: the timer row is deleted in the same
+        transaction that hands `TimerFired` to its ritual."""
+        fired = 0
+        while True:
+            now = self.clock.now()
+            async with self._write_lock, self.store.transaction() as conn:
+                q = (select(t.timers).where(t.timers.c.network_id == self.network_id, t.timers.c.due_at <= now)
+                     .order_by(t.timers.c.due_at, t.timers.c.id).limit(limit))
+                if self.store.is_postgres:
+                    q = q.with_for_update(skip_locked=True)
+                rows = (await conn.execute(q)).all()
+                if not rows:
+                    break
+                tx = _Tx(conn, now)
+                for r in rows:
+                    await conn.execute(delete(t.timers).where(t.timers.c.id == r.id))
+                    ritual = await self._load(tx, r.ritual_id)
+                    if ritual is None or ritual.status != "open":
+                        continue
+                    event = TimerFired(name=r.name, due_at=r.due_at, late_by=max(now - r.due_at, timedelta(0)),
+                                       payload=dict(r.payload or {}))
+                    await self._deliver(tx, ritual, event)
+                    fired += 1
+                tx.timers_changed = True
+                await self._flush(tx)
+            if self.fault == "after_commit" and tx.outbox:
+                os.kill(os.getpid(), signal.SIGKILL)
+            self._after_commit(tx)
+        self.stats["timers"] += fired
+        return fired
+
+    # ---------------------------------------------------------------- outbox
+
+    async def drain_outbox(self) -> int:
+        """Perform pending outbox entries in order. Each is idempotent by its key, so a crash
+        between the platform's acceptance and our record does not show a message twice."""
+        done = 0
+        async with self._send_lock:
+            while True:
+                now = self.clock.now()
+                async with self.store.read() as conn:
+                    rows = (await conn.execute(select(t.outbox).where(
+                        t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending",
+                        t.outbox.c.not_before <= now).order_by(t.outbox.c.id).limit(100))).all()
+                if not rows:
+                    return done
+                progressed = False
+                for row in rows:
+                    outcome = await self._send_one(row, now)
+                    if outcome:
+                        progressed = True
+                        done += 1
+                if not progressed:
+                    return done
+
+    async def _send_one(self, row: Any, now: datetime) -> bool:
+        action = OUTBOUND.validate_python(row.action)
+        if action.valid_until is not None and action.valid_until < now:
+            await self._mark(row.id, "dropped", now, "stale after downtime")
+            log.info("outbox %s dropped: stale since %s", row.idem_key, action.valid_until)
+            return True
+        adapter = self.adapters.get(row.platform)
+        if adapter is None:
+            await self._mark(row.id, "failed", now, f"no adapter for {row.platform}")
+            return True
+        try:
+            out = await self._resolve(row, action)
+        except PermanentError as exc:
+            await self._mark(row.id, "failed", now, str(exc))
+            return True
+        if out is None:
+            return False  # waits for an earlier message (its thread root) to be sent
+        try:
+            delivery = await adapter.perform(out)
+        except TransientError as exc:
+            delay = exc.retry_after if exc.retry_after is not None else min(300.0, 2.0 ** min(row.attempts + 1, 8))
+            async with self.store.transaction() as conn:
+                await conn.execute(update(t.outbox).where(t.outbox.c.id == row.id).values(
+                    attempts=row.attempts + 1, not_before=now + timedelta(seconds=delay), error=str(exc)))
+            log.warning("outbox %s: platform unavailable (%s), retry in %.1fs", row.idem_key, exc, delay)
+            return False
+        except PermanentError as exc:
+            await self._mark(row.id, "failed", now, str(exc))
+            log.error("outbox %s failed: %s", row.idem_key, exc)
+            return True
+        except Exception as exc:
+            # A bug (a message that cannot be rendered, an adapter error) fails this entry
+            # only: the sender goes on with the others and the traceback is logged.
+            log.exception("outbox %s failed", row.idem_key)
+            await self._mark(row.id, "failed", now, f"{type(exc).__name__}: {exc}")
+            return True
+        if self.fault == "after_send":
+            os.kill(os.getpid(), signal.SIGKILL)
+        await self._record_delivery(row, action, out, delivery, now)
+        self.stats["sent"] += 1
+        return True
+
+    async def _mark(self, outbox_id: int, status: str, now: datetime, error: str | None) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(
+                status=status, sent_at=now, error=error))
+
+    async def _resolve(self, row: Any, action: Any) -> Outgoing | None:
+        route = dict(row.route)
+        locale = self.network.locale
+        accounts = {p.key: a[2] for p in self.persons.values() for a in p.accounts[:1] if a[0] == row.platform}
+        for p in self.persons.values():
+            for a in p.accounts:
+                if a[0] == row.platform:
+                    accounts.setdefault(p.key, a[2])
+        base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
+                                "timezone": self.network.timezone, "accounts": accounts}
+        if isinstance(action, DirectMessage | PrivateNote | OpenForm):
+            pid = self.person_by_key.get(route.get("member", ""))
+            if pid is None:
+                raise PermanentError(f"unknown member {route.get('member')}")
+            person = self.persons[pid]
+            base["locale"] = normalize_locale(person.locale or locale)
+            user = next((a[2] for a in person.accounts if a[0] == row.platform), None)
+            base["recipient"] = user
+            handle = (getattr(action, "reply_to", None) or "").split("|")
+            if len(handle) >= 3 and handle[0] == row.platform:
+                base["reply_handle"] = dict(kv.split("=", 1) for kv in handle[4:] if "=" in kv) if len(handle) > 4 else {}
+                base["channel"] = handle[1]
+                base["thread_of"] = handle[2] or None
+            elif route.get("channel") in self.channels:
+                base["channel"] = self.channels[route["channel"]].platform_id
+            else:
+                base["channel"] = None
+            if isinstance(action, DirectMessage):
+                base["channel"] = None
+                base["thread_of"] = None
+            if action_choices := getattr(action, "choices", None):
+                base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action_choices}
+            return Outgoing(**base)
+        ch = self.channels[route["channel"]]
+        base["channel"] = ch.platform_id
+        if isinstance(action, Post):
+            if action.choices:
+                base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action.choices}
+            if action.thread is not None:
+                ref = await self._platform_ref(row.ritual_id, action.thread, action.channel)
+                if ref is False:
+                    return None
+                base["thread_of"] = ref or None
+        else:
+            ref = await self._platform_ref(row.ritual_id, action.ref, action.channel)
+            if ref is False:
+                return None
+            if not ref:
+                raise PermanentError(f"message {action.ref} was never delivered")
+            base["message_id"] = ref
+            if isinstance(action, Edit) and action.choices:
+                base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action.choices}
+        return Outgoing(**base)
+
+    async def _platform_ref(self, ritual_id: int | None, ref: str, channel_key: str) -> str | bool:
+        """The platform id of an earlier message; False while it is still waiting to be sent,
+        "" when it never will be (then a thread reply goes to the channel)."""
+        async with self.store.read() as conn:
+            row = (await conn.execute(select(t.message_refs.c.platform_message_id).where(
+                t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
+                t.message_refs.c.channel_key == channel_key))).first()
+            if row is not None and row[0]:
+                return str(row[0])
+            pending = (await conn.execute(select(func.count()).select_from(t.outbox).where(
+                t.outbox.c.ritual_id == ritual_id, t.outbox.c.status == "pending"))).scalar_one()
+        return False if pending and row is None and await self._ref_pending(ritual_id, ref, channel_key) else ""
+
+    async def _ref_pending(self, ritual_id: int | None, ref: str, channel_key: str) -> bool:
+        async with self.store.read() as conn:
+            rows = (await conn.execute(select(t.outbox.c.action, t.outbox.c.route).where(
+                t.outbox.c.ritual_id == ritual_id, t.outbox.c.status == "pending"))).all()
+        for r in rows:
+            a = r.action
+            if a.get("ref") == ref and a.get("action") in ("post", "dm") and r.route.get("channel", "dm") in (
+                    channel_key, "dm"):
+                return True
+        return False
+
+    async def _record_delivery(self, row: Any, action: Any, out: Outgoing, delivery: Delivery, now: datetime) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(update(t.outbox).where(t.outbox.c.id == row.id).values(
+                status="sent", sent_at=now, attempts=row.attempts + 1, error=None))
+            ref = getattr(action, "ref", None)
+            if isinstance(action, Post | DirectMessage) and ref and row.ritual_id is not None:
+                channel_key = action.channel if isinstance(action, Post) else "dm"
+                if isinstance(action, DirectMessage):
+                    channel_key = f"dm:{action.member}"
+                values = {"platform": row.platform, "platform_channel": delivery.channel or out.channel,
+                          "platform_message_id": delivery.message_id, "choices": dict(out.choice_ids)}
+                existing = (await conn.execute(select(t.message_refs.c.id).where(
+                    t.message_refs.c.ritual_id == row.ritual_id, t.message_refs.c.ref == ref,
+                    t.message_refs.c.channel_key == channel_key))).first()
+                if existing is None:
+                    await conn.execute(insert(t.message_refs).values(
+                        network_id=self.network_id, ritual_id=row.ritual_id, ref=ref, channel_key=channel_key,
+                        **values))
+                else:
+                    await conn.execute(update(t.message_refs).where(t.message_refs.c.id == existing[0])
+                                       .values(**values))
+            elif isinstance(action, Edit) and action.choices is not None and row.ritual_id is not None:
+                await conn.execute(update(t.message_refs).where(
+                    t.message_refs.c.ritual_id == row.ritual_id, t.message_refs.c.ref == action.ref,
+                    t.message_refs.c.channel_key == action.channel).values(choices=dict(out.choice_ids)))
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Run the writer (group commit) and the outbox sender in the background."""
+        self._tasks.append(asyncio.create_task(self._writer(), name="maillage-writer"))
+        self._tasks.append(asyncio.create_task(self._sender(), name="maillage-sender"))
+        self._outbox_ready.set()
+
+    async def _sender(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            try:
+                await self.drain_outbox()
+            except Exception:
+                log.exception("outbox sender failed; retrying")
+                await asyncio.sleep(1)
+                self._outbox_ready.set()
+                continue
+            retry = await self._next_retry()
+            if retry is not None:
+                delay = max(0.0, (retry - self.clock.now()).total_seconds())
+                asyncio.get_running_loop().call_later(min(delay, 60.0) + 0.01, self._outbox_ready.set)
+
+    async def _next_retry(self) -> datetime | None:
+        async with self.store.read() as conn:
+            value = (await conn.execute(select(func.min(t.outbox.c.not_before)).where(
+                t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending"))).scalar()
+        if value is None:
+            return None
+        return t.UTCDateTime().process_result_value(value, self.store.engine.dialect)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()

@@ -1,0 +1,115 @@
+"""RFC 5545 recurrences evaluated in the network's IANA time zone, stable across DST."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+from pydantic import AfterValidator
+
+
+class RecurrenceError(ValueError):
+    """An RRULE or time of day that cannot be used; the message says what is wrong."""
+
+
+def parse_time(text: str) -> time:
+    """"18:00", "18h", "18h30", "9:05" → a time of day."""
+    t = text.strip().lower().replace("h", ":")
+    if t.endswith(":"):
+        t += "00"
+    try:
+        hh, mm = t.split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise RecurrenceError(f"time of day {text!r}: expected HH:MM, e.g. 18:00") from None
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """`rule` is an RRULE body ("FREQ=WEEKLY;BYDAY=TU"), `at` the local time of day. The rule
+    runs on naive local wall-clock times, then each is placed in the zone: "18:00 every
+    Tuesday" stays 18:00 in winter and in summer."""
+
+    rule: str
+    at: time
+    tz: ZoneInfo
+    start: date = date(2000, 1, 3)
+
+    @classmethod
+    def parse(cls, rule: str, at: str, tz: str, start: date | None = None) -> Recurrence:
+        try:
+            zone = ZoneInfo(tz)
+        except Exception:
+            raise RecurrenceError(f"unknown time zone {tz!r}: expected an IANA name such as Europe/Paris") from None
+        rec = cls(rule.strip().removeprefix("RRULE:"), parse_time(at), zone, start or date(2000, 1, 3))
+        rec._rrule()  # validate now, not at the first firing
+        return rec
+
+    def _rrule(self) -> rrule:
+        body = self.rule
+        if not body:
+            raise RecurrenceError("empty RRULE: expected e.g. FREQ=WEEKLY;BYDAY=FR")
+        if "DTSTART" in body.upper():
+            raise RecurrenceError("RRULE must not carry DTSTART: the time comes from `time`")
+        dtstart = datetime.combine(self.start, self.at)
+        try:
+            parsed = rrulestr(body, dtstart=dtstart, forceset=False)
+        except (ValueError, TypeError) as exc:
+            raise RecurrenceError(f"invalid RRULE {body!r}: {exc}") from None
+        if not isinstance(parsed, rrule):
+            raise RecurrenceError(f"invalid RRULE {body!r}: one rule expected")
+        if any(part.startswith(("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY")) for part in body.upper().split(";")):
+            raise RecurrenceError(f"RRULE {body!r}: a ritual recurs at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)")
+        return parsed
+
+    def _localize(self, naive: datetime) -> datetime:
+        aware = naive.replace(tzinfo=self.tz)
+        # A wall time skipped by the spring change (02:30) does not exist: move it forward by
+        # the gap, as calendar applications do. Round trip through UTC detects it.
+        back = aware.astimezone(ZoneInfo("UTC")).astimezone(self.tz)
+        if back.replace(tzinfo=None) != naive:
+            aware = (aware + timedelta(hours=1)).astimezone(self.tz)
+        return aware
+
+    def after(self, instant: datetime, inclusive: bool = False) -> datetime | None:
+        """The first occurrence strictly after `instant` (aware), in the network's zone."""
+        if instant.tzinfo is None:
+            raise ValueError("instant must be timezone-aware")
+        local = instant.astimezone(self.tz).replace(tzinfo=None)
+        # Step back a day so that a DST shift cannot make us skip an occurrence; filter below.
+        nxt = self._rrule().after(local - timedelta(days=1), inc=True)
+        while nxt is not None:
+            aware = self._localize(nxt)
+            if aware > instant or (inclusive and aware == instant):
+                return aware
+            nxt = self._rrule().after(nxt, inc=False)
+        return None
+
+    def occurrences(self, instant: datetime, count: int) -> Iterator[datetime]:
+        cur = instant
+        for _ in range(count):
+            nxt = self.after(cur)
+            if nxt is None:
+                return
+            yield nxt
+            cur = nxt
+
+
+def _check_rrule(value: str) -> str:
+    Recurrence.parse(value, "12:00", "UTC")
+    return value.strip().removeprefix("RRULE:")
+
+
+def _check_time(value: str) -> str:
+    t = parse_time(value)
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+# Pydantic field types for ritual configs: an RRULE body and a local time of day,
+# validated when the config is loaded rather than at the first firing.
+RRuleText = Annotated[str, AfterValidator(_check_rrule)]
+TimeOfDay = Annotated[str, AfterValidator(_check_time)]

@@ -1,0 +1,78 @@
+"""APScheduler 3 as the in-process alarm clock; the store's timers table stays the truth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger("maillage.scheduler")
+
+_ALARMS: dict[str, Alarm] = {}
+
+
+async def _ring(alarm_id: str) -> None:
+    # Jobs are module-level functions naming their alarm by id (never bound methods), as
+    # APScheduler recommends: nothing about them needs pickling or outlives the process.
+    alarm = _ALARMS.get(alarm_id)
+    if alarm is not None:
+        await alarm.ring()
+
+
+class Alarm:
+    """One wake-up job at the earliest due timer, plus a slow safety poll. Rebuilt from the
+    store at boot (`rearm`), so nothing about the future lives only in memory."""
+
+    def __init__(
+        self,
+        alarm_id: str,
+        fire: Callable[[], Awaitable[int]],
+        next_due: Callable[[], Awaitable[datetime | None]],
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self.id = alarm_id
+        self._fire = fire
+        self._next_due = next_due
+        self._poll = poll_seconds
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        _ALARMS[self.id] = self
+        self._scheduler.start()
+        self._scheduler.add_job(_ring, IntervalTrigger(seconds=self._poll), args=[self.id], id=f"{self.id}:poll",
+                                replace_existing=True, coalesce=True, max_instances=1)
+        await self.rearm()
+
+    async def rearm(self) -> None:
+        due = await self._next_due()
+        job_id = f"{self.id}:wake"
+        if due is None:
+            if self._scheduler.get_job(job_id):
+                self._scheduler.remove_job(job_id)
+            return
+        self._scheduler.add_job(_ring, DateTrigger(run_date=due), args=[self.id], id=job_id, replace_existing=True,
+                                coalesce=True, misfire_grace_time=None, max_instances=1)
+
+    def request_rearm(self) -> None:
+        asyncio.get_running_loop().create_task(self.rearm())
+
+    async def ring(self) -> None:
+        async with self._lock:
+            try:
+                fired = await self._fire()
+                if fired:
+                    log.info("fired %d timer(s)", fired)
+            except Exception:
+                log.exception("firing due timers failed; the safety poll will retry")
+            await self.rearm()
+
+    async def stop(self) -> None:
+        _ALARMS.pop(self.id, None)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

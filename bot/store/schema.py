@@ -1,0 +1,241 @@
+"""The tables: networks, channels, people and accounts, rituals, inbound ids, outbox, timers, log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the database keeps (SQLite has no zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+networks = Table(
+    "networks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("platform_id", String(255), nullable=False),
+    Column("name", String(200)),
+    UniqueConstraint("network_id", "key"),
+    Index("ix_channels_platform", "platform", "platform_id"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("organisation", String(200)),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("locale", String(10)),
+    Column("opted_out", Boolean, nullable=False, default=False),
+    Column("is_bot", Boolean, nullable=False, default=False),
+    Column("from_config", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("network_id", "key"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("scope", String(100), nullable=False, default=""),
+    Column("user_id", String(255), nullable=False),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("display_name", String(200)),
+    UniqueConstraint("network_id", "platform", "scope", "user_id"),
+)
+
+channel_members = Table(
+    "channel_members",
+    metadata,
+    Column("channel_id", ForeignKey("channels.id"), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("network_id", ForeignKey("networks.id"), primary_key=True),
+    Column("role", String(100), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+)
+
+rituals = Table(
+    "rituals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", String(20), nullable=False, default="open"),
+    Column("channels", JSON, nullable=False, default=list),
+    Column("state", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("network_id", "key"),
+    UniqueConstraint("network_id", "kind", "number"),
+    Index("ix_rituals_open", "network_id", "status", "kind"),
+)
+
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("reaction_id", String(255), primary_key=True),
+    Column("target", String(255), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("sender", String(255), nullable=False),
+)
+
+message_refs = Table(
+    "message_refs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id"), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("channel_key", String(100), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("platform_channel", String(255)),
+    Column("platform_message_id", String(255)),
+    Column("choices", JSON, nullable=False, default=dict),
+    UniqueConstraint("ritual_id", "ref", "channel_key"),
+    Index("ix_message_refs_platform", "platform", "platform_message_id"),
+)
+
+pending_replies = Table(
+    "pending_replies",
+    metadata,
+    Column("network_id", ForeignKey("networks.id"), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("ritual_id", ForeignKey("rituals.id"), nullable=False),
+    Column("ref", String(200), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id")),
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("platform", String(20), nullable=False),
+    Column("action", JSON, nullable=False),
+    Column("route", JSON, nullable=False),
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),
+    Index("ix_outbox_pending", "status", "not_before"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False, default=dict),
+    UniqueConstraint("ritual_id", "name"),
+    Index("ix_timers_due", "due_at"),
+)
+
+log = Table(
+    "log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id")),
+    Column("ritual_kind", String(50), nullable=False),
+    Column("ritual_number", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Index("ix_log_network_at", "network_id", "at"),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("namespace", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", JSON),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
