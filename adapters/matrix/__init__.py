@@ -1,0 +1,1 @@
+"""Matrix adapter: the bot's I/O with Matrix homeservers."""
