@@ -70,8 +70,12 @@ def build_adapters(config: Config, store: Store, read_stdin: bool) -> dict[str, 
                 if acc.startswith("console:"):
                     for r in rooms:
                         members.setdefault(r, []).append(acc.split(":", 1)[1])
+        # The transcript is the console's "platform history": with it, a message resent after a
+        # crash is recognised by its idempotency key, as Matrix and Slack recognise theirs.
+        transcript = os.environ.get("MAILLAGE_CONSOLE_TRANSCRIPT")
         adapters["console"] = ConsoleAdapter(rooms, members, prefix=config.network.command_prefix,
-                                             read_stdin=read_stdin)
+                                             read_stdin=read_stdin,
+                                             transcript=Path(transcript) if transcript else None)
     if "matrix" in platforms:
         mod = _optional("adapters.matrix.adapter")
         if mod is None or not hasattr(mod, "build"):

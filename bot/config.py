@@ -318,7 +318,7 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
         except ValidationError as exc:
             problems.extend(problems_from(exc, name, where))
     defaults: dict[str, Mapping[str, Any]] = {}
-    for kind_name, table in file.defaults.items():
+    for kind_name, kind_table in file.defaults.items():
         if kind_name not in registry.kinds:
             problems.append(ConfigProblem(name, f"defaults.{kind_name}", Msg(
                 "config.err.unknown_kind", value=kind_name, choices=", ".join(sorted(registry.kinds)))))
@@ -327,7 +327,7 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
         if model is None:
             continue
         try:
-            defaults[kind_name] = model.model_validate(table).model_dump(mode="json")
+            defaults[kind_name] = model.model_validate(kind_table).model_dump(mode="json")
         except ValidationError as exc:
             problems.extend(problems_from(exc, name, f"defaults.{kind_name}"))
     for kind_name, kind in registry.kinds.items():

@@ -26,6 +26,7 @@ from bot.config import Config
 from bot.core_commands import CORE_COMMANDS, CoreQuery, answer_core
 from bot.i18n import Msg, normalize_locale
 from bot.model import (
+    OUTBOUND,
     Action,
     CancelTimer,
     Chose,
@@ -53,7 +54,6 @@ from bot.model import (
     SetTimer,
     Started,
     TimerFired,
-    OUTBOUND,
 )
 from bot.scenario import (
     Capabilities,
@@ -619,11 +619,12 @@ class Engine:
                       directory=self.directory(), channels=self._channel_infos(),
                       log=await self._read_log(tx.conn, tx.now - LOG_WINDOW),
                       open_rituals=await self._open_summaries(tx, exclude=0))
+        actions: list[Action]
         if parsed.spec.answer is not None:
             actions = list(parsed.spec.answer(ctx, member, parsed.args, tx.now))
         else:
             q = CoreQuery(parsed, member, channel_key, reply_to, self.grammar, ctx)
-            actions = await answer_core(q, self, tx)
+            actions = list(await answer_core(q, self, tx))
         await self._apply(tx, None, actions, f"q:{self._event_hash(ev)}", reply_to)
 
     async def _message(self, tx: _Tx, ev: InboundMessage, member: Member, pid: int, channel_key: str) -> None:
@@ -845,7 +846,7 @@ class Engine:
         if isinstance(action, PrivateNote | OpenForm):
             if action.channel == "dm" or action.channel not in self.channels:
                 handle = (action.reply_to or reply_to or "").split("|")
-                if handle and handle[0] in self.adapters or (handle and handle[0]):
+                if (handle and handle[0] in self.adapters) or (handle and handle[0]):
                     return handle[0], {"member": action.member, "channel": action.channel}
                 pid = self.person_by_key.get(action.member)
                 if pid is None or not self.persons[pid].accounts:

@@ -100,13 +100,17 @@ class ConsoleAdapter:
             self._task = asyncio.create_task(self._read_stdin())
 
     async def _read_stdin(self) -> None:
+        # A pipe reader on the loop, not a thread blocked in readline(): stopping the bot
+        # must not wait for the next line someone types.
         loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
+            raw = await reader.readline()
+            if not raw:
                 return
             try:
-                await self.feed(line.rstrip("\n"))
+                await self.feed(raw.decode("utf-8", "replace").rstrip("\n"))
             except ValueError as exc:
                 self.write(f"  ? {exc}")
 

@@ -1,0 +1,86 @@
+"""Config validation: each problem names the file, the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load
+from bot.i18n import render_plain
+from scenarios import registry
+
+GOOD = """
+[network]
+name = "Réseau"
+timezone = "Europe/Paris"
+
+[[channels]]
+id = "general"
+platform = "console"
+room = "general"
+
+[[members]]
+id = "alice"
+accounts = ["console:alice"]
+territoire = "Nord"
+
+[roles]
+animateurs = ["alice"]
+
+[[rituals]]
+id = "charte"
+kind = "charter"
+channels = ["general"]
+rrule = "FREQ=MONTHLY;BYDAY=1MO"
+time = "09:00"
+"""
+
+
+def _problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "c.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load(path, registry())
+    return [render_plain(m) for m in err.value.messages()]
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load(Path(__file__).resolve().parents[2] / "config.example.toml", registry())
+    assert cfg.network.locale == "fr"
+
+
+def test_good_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD, "utf-8")
+    cfg = load(path, registry())
+    assert cfg.file.members[0].attributes == {"territoire": "Nord"}
+
+
+@pytest.mark.parametrize(("change", "key", "words"), [
+    (('timezone = "Europe/Paris"', 'timezone = "Europe/Lutece"'), "network.timezone", "unknown time zone"),
+    (('rrule = "FREQ=MONTHLY;BYDAY=1MO"', 'rrule = "FREQ=MONTHLY;BYDAY=1XX"'), "rituals[0].rrule", "invalid RRULE"),
+    (('time = "09:00"', 'time = "neuf heures"'), "rituals[0].time", "HH:MM"),
+    (('kind = "charter"', 'kind = "charte"'), "rituals[0].kind", "inconnu"),
+    (('channels = ["general"]', 'channels = ["bureau"]'), "rituals[0].channels[0]", "non déclaré"),
+    (('animateurs = ["alice"]', 'animateurs = ["zoe"]'), "roles.animateurs[0]", "ni un membre"),
+    (('platform = "console"', 'platform = "irc"'), "channels[0].platform", "attendue parmi"),
+    (('name = "Réseau"', 'nom = "Réseau"'), "network.name", "manquante"),
+])
+def test_errors_name_file_key_and_expectation(tmp_path: Path, change: tuple[str, str], key: str, words: str) -> None:
+    problems = _problems(tmp_path, GOOD.replace(*change))
+    assert any(key in p and words in p and "c.toml" in p for p in problems), problems
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "[network\nname=")
+    assert "TOML" in problems[0]
+
+
+def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import secret
+
+    monkeypatch.delenv("MAILLAGE_TEST_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as err:
+        secret("MAILLAGE_TEST_TOKEN", "matrix.access_token_env", tmp_path / "c.toml")
+    assert "MAILLAGE_TEST_TOKEN" in render_plain(err.value.messages()[0])
