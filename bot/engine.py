@@ -161,6 +161,7 @@ class Engine:
         self.members_of: dict[str, set[int]] = {}
         self.roles: dict[str, set[int]] = {}
         self._directory: Directory | None = None
+        self._declared = frozenset(m.id for m in config.file.members)
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -549,8 +550,8 @@ class Engine:
                                                   values=dict(ev.values), via=via))
 
     def _is_member(self, pid: int) -> bool:
-        p = self.persons[pid]
-        if p.key in {m.id for m in self.config.file.members}:
+        """Declared in the config, or present in a bound channel: only they drive rituals."""
+        if self.persons[pid].key in self._declared:
             return True
         return any(pid in ids for ids in self.members_of.values())
 
@@ -845,9 +846,10 @@ class Engine:
             return self.persons[pid].accounts[0][0], {"member": action.member}
         if isinstance(action, PrivateNote | OpenForm):
             if action.channel == "dm" or action.channel not in self.channels:
-                handle = (action.reply_to or reply_to or "").split("|")
-                if (handle and handle[0] in self.adapters) or (handle and handle[0]):
-                    return handle[0], {"member": action.member, "channel": action.channel}
+                # Answer on the platform the member wrote from (the command's reply handle).
+                platform = (action.reply_to or reply_to or "").split("|")[0]
+                if platform:
+                    return platform, {"member": action.member, "channel": action.channel}
                 pid = self.person_by_key.get(action.member)
                 if pid is None or not self.persons[pid].accounts:
                     return None, {}
@@ -1010,7 +1012,7 @@ class Engine:
             base["recipient"] = user
             handle = (getattr(action, "reply_to", None) or "").split("|")
             if len(handle) >= 3 and handle[0] == row.platform:
-                base["reply_handle"] = dict(kv.split("=", 1) for kv in handle[4:] if "=" in kv) if len(handle) > 4 else {}
+                base["reply_handle"] = dict(kv.split("=", 1) for kv in handle[3:] if "=" in kv)
                 base["channel"] = handle[1]
                 base["thread_of"] = handle[2] or None
             elif route.get("channel") in self.channels:
