@@ -72,6 +72,8 @@ from bot.store import schema as t
 log = logging.getLogger("maillage.engine")
 
 LOG_WINDOW = timedelta(days=90)
+MAX_BACKDATE = timedelta(days=7)
+"""How far back a platform's own timestamp of an event is trusted over the time we receive it."""
 """How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
 
 
@@ -118,6 +120,9 @@ class _Tx:
     conn: AsyncConnection
     now: datetime
     rituals: dict[int, Ritual] = field(default_factory=dict)
+    event_now: datetime | None = None
+    """When the event being routed happened, if earlier than `now` (a backlog delivered
+    after a restart): rituals judge it by that instant, not by the time it reached us."""
     outbox: int = 0
     timers_changed: bool = False
 
@@ -497,10 +502,12 @@ class Engine:
                     self.stats["duplicates"] += 1
                     results.append(False)
                     continue
+                tx.event_now = ev.at if ev.at is not None and now - MAX_BACKDATE < ev.at < now else None
                 try:
                     await self._route(tx, ev)
                 except CommandError as err:
                     await self._reply_error(tx, ev, err.msg)
+                tx.event_now = None
                 results.append(True)
                 self.stats["handled"] += 1
             await self._flush(tx)
@@ -589,19 +596,24 @@ class Engine:
 
     async def _find_target(self, tx: _Tx, kind: RitualKind[Any], parsed: Parsed, ev: InboundCommand,
                            channel_key: str) -> tuple[Ritual, str | None] | None:
+        """The open ritual a command is about: the one whose thread it was typed in, else `#N`
+        of the declaring kind, else the latest open one of these kinds in this channel. A spec
+        may accept rituals of other kinds (`extra["rituals"]`: an election's consent step)."""
+        kinds = tuple(parsed.spec.extra.get("rituals", (kind.name,)))
         if ev.thread_of:
             found = await self._ref_of(tx.conn, ev.platform, ev.thread_of)
             if found is not None:
                 ritual = await self._load(tx, found[0])
-                if ritual is not None and ritual.kind == kind.name and ritual.status == "open":
+                if ritual is not None and ritual.kind in kinds and ritual.status == "open":
                     return ritual, found[1]
         q = select(t.rituals.c.id, t.rituals.c.channels, t.rituals.c.key).where(
-            t.rituals.c.network_id == self.network_id, t.rituals.c.kind == kind.name, t.rituals.c.status == "open")
+            t.rituals.c.network_id == self.network_id, t.rituals.c.status == "open")
         if parsed.ritual_number is not None:
-            row = (await tx.conn.execute(q.where(t.rituals.c.number == parsed.ritual_number))).first()
+            row = (await tx.conn.execute(q.where(t.rituals.c.kind == kind.name,
+                                                 t.rituals.c.number == parsed.ritual_number))).first()
             ritual = await self._load(tx, row.id) if row else None
             return (ritual, None) if ritual else None
-        rows = (await tx.conn.execute(q.order_by(t.rituals.c.id.desc()))).all()
+        rows = (await tx.conn.execute(q.where(t.rituals.c.kind.in_(kinds)).order_by(t.rituals.c.id.desc()))).all()
         if parsed.spec.route == "singleton":
             rows = [r for r in rows if r.key.startswith("cfg:")]
             pick = next((r for r in rows if channel_key in (r.channels or [])), rows[0] if rows else None)
@@ -769,7 +781,7 @@ class Engine:
         kind = self.registry.get(ritual.kind)
         ctx = await self._context(tx, ritual)
         try:
-            state, actions = kind.bind(ctx).handle(ritual.state, event, tx.now)
+            state, actions = kind.bind(ctx).handle(ritual.state, event, tx.event_now or tx.now)
         except Exception:
             # A scenario bug must not lose the event nor stop the bot: the event stays recorded
             # as handled, the state unchanged, the member told, and the traceback logged.
@@ -814,6 +826,10 @@ class Engine:
                 await tx.conn.execute(delete(t.pending_replies).where(t.pending_replies.c.ritual_id == ritual.id))
                 tx.timers_changed = True
             else:
+                if isinstance(action, Post) and ritual is not None and action.channel not in ritual.channels:
+                    # A round posted in several channels is found from each of them.
+                    ritual.channels = [*ritual.channels, action.channel]
+                    ritual.dirty = True
                 await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}", reply_to)
 
     async def _enqueue(self, tx: _Tx, ritual: Ritual | None, action: Action, key: str,
@@ -866,7 +882,8 @@ class Engine:
             if not ritual.dirty:
                 continue
             values: dict[str, Any] = {"state": ritual.state.model_dump(mode="json"), "version": ritual.version,
-                                      "status": ritual.status, "updated_at": tx.now}
+                                      "status": ritual.status, "updated_at": tx.now,
+                                      "channels": list(ritual.channels)}
             if ritual.status != "open":
                 values["finished_at"] = tx.now
             await tx.conn.execute(update(t.rituals).where(t.rituals.c.id == ritual.id).values(**values))
