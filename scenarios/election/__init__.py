@@ -1,0 +1,27 @@
+"""Elections without candidates (`KIND`): nominations in private, reveal, change round,
+and a consent round on the proposed person through the consent machinery."""
+
+from __future__ import annotations
+
+from scenarios.election.election import (
+    COMMANDS,
+    Election,
+    ElectionConfig,
+    ElectionScenario,
+    ElectionState,
+    Nomination,
+)
+from scenarios.election.members import find_member
+
+KIND = Election()
+
+__all__ = [
+    "COMMANDS",
+    "KIND",
+    "Election",
+    "ElectionConfig",
+    "ElectionScenario",
+    "ElectionState",
+    "Nomination",
+    "find_member",
+]

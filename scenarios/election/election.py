@@ -1,0 +1,706 @@
+"""The election without candidates: private nominations, reveal, change round, then a
+consent round on the proposed person, run by the consent machinery (`RoundMachine`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.i18n import Code, Lines, Mention, Msg, When
+from bot.model import (
+    Action,
+    CancelTimer,
+    Chose,
+    Command,
+    DirectMessage,
+    Event,
+    Finish,
+    Member,
+    Post,
+    PrivateNote,
+    Record,
+    Replied,
+    SetTimer,
+    Started,
+    TimerFired,
+)
+from bot.scenario import CatchUp, Context, RitualKind, Scenario
+from scenarios.consent.config import ConsentConfig, load_config
+from scenarios.consent.deadline import DeadlineError, parse_deadline, parse_duration
+from scenarios.consent.kind import SEPARATORS, resolve_channels
+from scenarios.consent.round import RoundMachine, RoundState
+from scenarios.election.members import find_member, reason_of
+
+Phase = Literal["new", "nominating", "changing", "proposing", "consent", "elected", "closed", "cancelled"]
+DONE: frozenset[str] = frozenset({"elected", "closed", "cancelled"})
+
+_DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+merci|i\s+decline|decline|no\s+thanks?)\b", re.IGNORECASE)
+_KEEP = re.compile(r"^\s*(garder|je\s+garde|inchang[ée]|keep|no\s+change)\b", re.IGNORECASE)
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            return value
+    return value
+
+
+class ElectionConfig(BaseModel):
+    """`[election]` network settings or a `[[rituals]] kind = "election"` entry. The consent
+    round on the proposed person takes the other settings from `[consent]`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channels: list[str] = Field(default_factory=list)
+    group: str | None = None
+    nominations: timedelta = timedelta(days=2)
+    """How long private nominations stay open when the command gives no deadline."""
+    change: timedelta = timedelta(days=1)
+    """The change round after the reveal (0: none)."""
+    consent: timedelta = timedelta(days=2)
+    """The consent round on the proposed person."""
+    invite_by_dm: bool = True
+    """Write to each member of the circle to ask for their nomination."""
+
+    @field_validator("nominations", "change", "consent", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return _duration(value)
+
+
+def load_election_config(ctx: Context) -> ElectionConfig:
+    merged: dict[str, Any] = {}
+    base = ctx.network.settings.get("election")
+    if isinstance(base, Mapping):
+        merged.update(base)
+    merged.update({k: v for k, v in ctx.config.items() if k in ElectionConfig.model_fields})
+    return ElectionConfig.model_validate(merged)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Nomination(_Data):
+    """Who a member nominates, and why (kept with the nominator's name: it is revealed)."""
+
+    by_name: str
+    nominee: str
+    nominee_name: str
+    reason: str
+    at: datetime
+
+
+class Change(_Data):
+    """A nomination changed during the change round, with its reason."""
+
+    by: str
+    by_name: str
+    previous: str | None
+    previous_name: str | None
+    nominee: str
+    nominee_name: str
+    reason: str
+    at: datetime
+
+
+class Attempt(_Data):
+    """One person proposed by the animateur, and what came of it."""
+
+    nominee: str
+    nominee_name: str
+    proposed_by: str
+    at: datetime
+    outcome: str | None = None
+
+
+class ElectionState(_Data):
+    number: int = 0
+    role: str = ""
+    author: str = ""
+    author_name: str = ""
+    channels: list[str] = Field(default_factory=list)
+    group: str | None = None
+    phase: Phase = "new"
+    started_at: datetime | None = None
+    nominations_until: datetime | None = None
+    change_until: datetime | None = None
+    change: timedelta = timedelta(days=1)
+    nominations: dict[str, Nomination] = Field(default_factory=dict)
+    revealed: dict[str, Nomination] = Field(default_factory=dict)
+    pending: dict[str, str] = Field(default_factory=dict)
+    """Nominator key → nominee key, waiting for the reason."""
+    changes: list[Change] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list)
+    round: RoundState | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def is_over(self) -> bool:
+        return self.phase in DONE
+
+    def tally(self, nominations: Mapping[str, Nomination] | None = None) -> list[tuple[str, str, list[Nomination]]]:
+        """(nominee key, name, nominations) by decreasing count, then name."""
+        groups: dict[str, list[Nomination]] = {}
+        for _, n in sorted((nominations if nominations is not None else self.nominations).items()):
+            groups.setdefault(n.nominee, []).append(n)
+        rows = [(k, v[0].nominee_name, v) for k, v in groups.items()]
+        return sorted(rows, key=lambda r: (-len(r[2]), fold(r[1])))
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def parse_election(tokens: list[Token]) -> dict[str, Any]:
+    """`election "rôle" [jusqu'à <fin des nominations>] [groupe=x] [salons=a,b]`."""
+    args: dict[str, Any] = {}
+    rest: list[Token] = []
+    for tok in tokens:
+        if not tok.quoted and "=" in tok.text:
+            key, _, value = tok.text.partition("=")
+            k = fold(key)
+            if k in ("groupe", "group", "cercle", "circle") and value:
+                args["group"] = value
+            elif k in ("salons", "salon", "channels", "channel", "aussi", "also") and value:
+                args.setdefault("channels", []).extend(c.strip().lstrip("#") for c in value.split(",") if c.strip())
+            elif k in ("changement", "changements", "change") and value:
+                args["change"] = value
+            else:
+                raise CommandError(Msg("election.cmd.unknown_option", option=key))
+            continue
+        rest.append(tok)
+    if not rest:
+        raise CommandError(Msg("election.cmd.missing_role"))
+    if rest[0].quoted:
+        role, tail = rest[0].text, rest[1:]
+        if tail and fold(tail[0].text) in SEPARATORS:
+            tail = tail[1:]
+    else:
+        cut = next((i for i, t in enumerate(rest) if fold(t.text) in SEPARATORS), len(rest))
+        role, tail = " ".join(t.text for t in rest[:cut]), rest[cut + 1 :]
+    if not role.strip():
+        raise CommandError(Msg("election.cmd.missing_role"))
+    args["role"] = role.strip()
+    if tail:
+        args["deadline"] = " ".join(t.text for t in tail)
+    return args
+
+
+def _who_and_reason(tokens: list[Token]) -> dict[str, Any]:
+    if not tokens:
+        raise CommandError(Msg("election.cmd.missing_who"))
+    return {"who": " ".join(t.text for t in tokens)}
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        name="election",
+        aliases=("elect",),
+        route="start",
+        summary_key="election.help.election",
+        args=(
+            ArgSpec("role", "text", "election.arg.role"),
+            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False),
+        ),
+        animateur_only=True,
+        example_key="election.help.example_election",
+        parse=parse_election,
+    ),
+    CommandSpec(
+        name="election nommer",
+        aliases=("elect nominate",),
+        route="ritual",
+        summary_key="election.help.nominate",
+        args=(ArgSpec("who", "rest", "election.arg.who_reason"),),
+        example_key="election.help.example_nominate",
+        parse=_who_and_reason,
+        in_dm=True,
+    ),
+    CommandSpec(
+        name="election changer",
+        aliases=("elect change",),
+        route="ritual",
+        summary_key="election.help.change",
+        args=(ArgSpec("who", "rest", "election.arg.who_reason"),),
+        example_key="election.help.example_change",
+        parse=_who_and_reason,
+        in_dm=True,
+    ),
+    CommandSpec(
+        name="election suivant",
+        aliases=("elect next",),
+        route="ritual",
+        summary_key="election.help.next",
+        animateur_only=True,
+        example_key="election.help.example_next",
+    ),
+    CommandSpec(
+        name="election proposer",
+        aliases=("elect propose",),
+        route="ritual",
+        summary_key="election.help.propose",
+        args=(ArgSpec("who", "rest", "election.arg.who_deadline"),),
+        animateur_only=True,
+        example_key="election.help.example_propose",
+        parse=_who_and_reason,
+    ),
+    CommandSpec(
+        name="election decliner",
+        aliases=("elect decline",),
+        route="ritual",
+        summary_key="election.help.decline",
+        example_key="election.help.example_decline",
+        in_dm=True,
+    ),
+)
+
+
+# --- the scenario ---------------------------------------------------------------
+
+
+class ElectionScenario:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.cfg = load_election_config(ctx)
+        self.consent_cfg: ConsentConfig = load_config({}, ctx.network.settings)
+        self.machine = RoundMachine(ctx, self.consent_cfg.model_copy(update={"duration": self.cfg.consent, "questions": None}))
+
+    def handle(self, state: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
+        new, acts = self._dispatch(state, event, now)
+        if new.is_over and not state.is_over:
+            acts.append(Finish(outcome=new.phase))
+        return new, acts
+
+    # dispatch -----------------------------------------------------------------
+
+    def _dispatch(self, st: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
+        if st.is_over:
+            return st, []
+        match event:
+            case Started(by=by, channel=channel, params=params):
+                return self.start(st, by, channel, params, now) if st.phase == "new" else (st, [])
+            case Command(name="election", member=member, channel=channel, args=args, reply_to=reply_to):
+                return self.start(st, member, channel, args, now, reply_to) if st.phase == "new" else (st, [])
+            case Command() if st.phase == "new":
+                return st, []
+            case Command(name="election nommer" | "election changer", member=member, channel=channel, args=args, reply_to=reply_to):
+                return self.nominate(st, member, str(args.get("who", "")), channel, now, reply_to)
+            case Command(name="election suivant", member=member, channel=channel, reply_to=reply_to):
+                return self.next_step(st, member, channel, now, reply_to)
+            case Command(name="election proposer", member=member, channel=channel, args=args, reply_to=reply_to):
+                return self.propose(st, member, str(args.get("who", "")), channel, now, reply_to)
+            case Command(name="election decliner", member=member, channel=channel, reply_to=reply_to):
+                return self.decline(st, member, channel, now, reply_to)
+            case Command(name="objection" | "amender" | "retirer"):
+                return self._delegate(st, event, now)
+            case Replied(ref=ref) if ref.startswith("election:"):
+                return self.on_dm(st, event, now)
+            case Replied() | Chose() | TimerFired() if self._is_round_event(st, event):
+                return self._delegate(st, event, now)
+            case TimerFired(name="election:nominations"):
+                return self.reveal(st, now, late=event.late_by > timedelta(0)) if st.phase == "nominating" else (st, [])
+            case TimerFired(name="election:change"):
+                return self.end_change(st, now) if st.phase == "changing" else (st, [])
+        return st, []
+
+    def _is_round_event(self, st: ElectionState, event: Event) -> bool:
+        if st.round is None:
+            return False
+        if isinstance(event, TimerFired):
+            return st.round.owns_timer(event.name)
+        if isinstance(event, Replied | Chose):
+            return st.round.owns_ref(event.ref)
+        return False
+
+    # steps ----------------------------------------------------------------------
+
+    def start(
+        self, st: ElectionState, by: Member | None, channel: str | None, params: Mapping[str, Any],
+        now: datetime, reply_to: str | None = None,
+    ) -> tuple[ElectionState, list[Action]]:
+        if by is None:
+            raise ValueError("an election is started by a member")
+        role = str(params.get("role") or params.get("title") or "").strip()
+        where = channel or "dm"
+        fail = st.model_copy(update={"phase": "cancelled"})
+        if not role:
+            return fail, [PrivateNote(member=by.key, channel=where, text=Msg("election.cmd.missing_role"), reply_to=reply_to)]
+        tz = self.ctx.network.tz
+        try:
+            text = params.get("deadline")
+            until = parse_deadline(str(text), now, tz, self.consent_cfg.default_time) if text else now + self.cfg.nominations
+        except DeadlineError as exc:
+            return fail, [PrivateNote(member=by.key, channel=where, text=exc.msg, reply_to=reply_to)]
+        change = self.cfg.change
+        if params.get("change"):
+            try:
+                change = parse_duration(str(params["change"]))
+            except ValueError:
+                return fail, [PrivateNote(member=by.key, channel=where, text=Msg("election.cmd.bad_change", value=str(params["change"])), reply_to=reply_to)]
+        wanted = ([channel] if channel and channel != "dm" else []) + list(params.get("channels") or []) + list(self.cfg.channels)
+        channels, unknown = resolve_channels(self.ctx, wanted) if self.ctx.channels else (wanted, None)
+        if unknown is not None:
+            return fail, [PrivateNote(member=by.key, channel=where, text=Msg("core.cmd.unknown_channel", channel=unknown), reply_to=reply_to)]
+        channels = list(dict.fromkeys(channels))
+        if not channels:
+            return fail, [PrivateNote(member=by.key, channel=where, text=Msg("consent.cmd.no_channel"), reply_to=reply_to)]
+        group = params.get("group") or self.cfg.group
+        if group is not None and group not in self.ctx.directory.groups:
+            return fail, [PrivateNote(member=by.key, channel=where, text=Msg("consent.cmd.unknown_group", group=str(group)), reply_to=reply_to)]
+        new = ElectionState(
+            number=self.ctx.number, role=role, author=by.key, author_name=by.name, channels=channels,
+            group=group, phase="nominating", started_at=now, nominations_until=until, change=change,
+        )
+        acts: list[Action] = []
+        for ch in channels:
+            acts.append(Post(channel=ch, ref=f"election:call:{ch}", notice=False, text=Msg(
+                "election.call", number=new.number, role=role, until=When(at=until),
+                author=Mention(member=by.key, name=by.name),
+                how=Msg("election.how_dm" if self.cfg.invite_by_dm else "election.how_command"),
+            )))
+        if self.cfg.invite_by_dm:
+            for m in self._circle(new):
+                acts.append(DirectMessage(member=m.key, ref=f"election:invite:{m.key}", expects_reply=True, text=Msg(
+                    "election.invite", number=new.number, role=role, until=When(at=until))))
+        acts.append(SetTimer(name="election:nominations", due_at=until))
+        return new, acts
+
+    def nominate(
+        self, state: ElectionState, member: Member, text: str, channel: str, now: datetime,
+        reply_to: str | None = None,
+    ) -> tuple[ElectionState, list[Action]]:
+        """A nomination (nominations step) or a change (change round), with its reason."""
+        st = state.model_copy(deep=True)
+        note = self._reply(member, channel, reply_to)
+        if st.phase not in ("nominating", "changing"):
+            return st, [note(Msg("election.nominations_closed", number=st.number))]
+        if member.key not in {m.key for m in self._circle(st)}:
+            return st, [note(Msg("election.not_in_circle", number=st.number))]
+        if st.phase == "changing" and _KEEP.match(text):
+            current = st.nominations.get(member.key)
+            if current is None:
+                return st, [note(Msg("election.nothing_to_keep", number=st.number))]
+            return st, [note(Msg("election.kept", number=st.number, nominee=current.nominee_name))]
+        nominee, reason = find_member(self.ctx.directory, text)
+        if nominee is None and member.key in st.pending:
+            # The reason of a nomination whose name came first.
+            nominee = self.ctx.directory.member(st.pending[member.key])
+            reason = reason_of(text)
+        if nominee is None or nominee.is_bot:
+            return st, [note(Msg("election.who_unknown", text=text.strip(), example=self._example()))]
+        if nominee.opted_out:
+            return st, [note(Msg("election.not_available", nominee=nominee.name))]
+        if not reason:
+            st.pending[member.key] = nominee.key
+            return st, [note(Msg("election.why", nominee=nominee.name))]
+        st.pending.pop(member.key, None)
+        previous = st.nominations.get(member.key)
+        nomination = Nomination(by_name=member.name, nominee=nominee.key, nominee_name=nominee.name, reason=reason, at=now)
+        st.nominations[member.key] = nomination
+        if st.phase == "changing":
+            st.changes.append(Change(
+                by=member.key, by_name=member.name,
+                previous=previous.nominee if previous else None,
+                previous_name=previous.nominee_name if previous else None,
+                nominee=nominee.key, nominee_name=nominee.name, reason=reason, at=now,
+            ))
+            return st, [note(Msg("election.changed", number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.change_until or now)))]
+        key = "election.renominated" if previous else "election.nominated"
+        return st, [note(Msg(key, number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.nominations_until or now)))]
+
+    def on_dm(self, st: ElectionState, ev: Replied, now: datetime) -> tuple[ElectionState, list[Action]]:
+        """A private reply to one of the bot's messages: a nomination, a change, a decline."""
+        if ev.ref.startswith("election:proposed:"):
+            if _DECLINE.match(ev.text):
+                return self.decline(st, ev.member, ev.channel, now)
+            return st, [self._dm(ev.member, Msg("election.decline_how", number=st.number))]
+        return self.nominate(st, ev.member, ev.text, ev.channel, now)
+
+    def next_step(self, st: ElectionState, member: Member, channel: str, now: datetime, reply_to: str | None) -> tuple[ElectionState, list[Action]]:
+        if st.phase == "nominating":
+            st2, acts = self.reveal(st, now)
+            return st2, [CancelTimer(name="election:nominations"), *acts]
+        if st.phase == "changing":
+            st2, acts = self.end_change(st, now)
+            return st2, [CancelTimer(name="election:change"), *acts]
+        return st, [self._reply(member, channel, reply_to)(Msg("election.no_next", number=st.number))]
+
+    def reveal(self, state: ElectionState, now: datetime, late: bool = False) -> tuple[ElectionState, list[Action]]:
+        """Step 2: every nomination with its reason, then the change round."""
+        st = state.model_copy(deep=True)
+        st.pending = {}
+        if not st.nominations:
+            st.phase = "closed"
+            st.closed_at = now
+            acts: list[Action] = [Post(channel=ch, text=Msg("election.none", number=st.number, role=st.role)) for ch in st.channels]
+            acts.append(self._record(st, "no_nominations", now))
+            return st, acts
+        st.revealed = {k: v.model_copy() for k, v in st.nominations.items()}
+        reveal = Msg("election.reveal", number=st.number, role=st.role, lines=self._tally_lines(st))
+        if st.change > timedelta(0):
+            st.phase = "changing"
+            st.change_until = now + st.change
+            follow = Msg("election.change_round", until=When(at=st.change_until), example=Code(text="election changer @… parce que …"))
+        else:
+            st.phase = "proposing"
+            follow = Msg("election.propose_now", author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))
+        acts = [Post(channel=ch, ref=f"election:reveal:{ch}", text=Msg("election.reveal_body", reveal=reveal, follow=follow)) for ch in st.channels]
+        if st.phase == "changing":
+            acts.append(SetTimer(name="election:change", due_at=st.change_until or now))
+            if self.cfg.invite_by_dm:
+                for key in sorted(st.nominations):
+                    n = st.nominations[key]
+                    acts.append(DirectMessage(member=key, ref=f"election:change:{key}", expects_reply=True, text=Msg(
+                        "election.change_invite", number=st.number, nominee=n.nominee_name, until=When(at=st.change_until or now))))
+        return st, acts
+
+    def end_change(self, state: ElectionState, now: datetime) -> tuple[ElectionState, list[Action]]:
+        """Step 3 ends: the tally after changes, and the animateur's turn to propose."""
+        st = state.model_copy(deep=True)
+        st.phase = "proposing"
+        st.pending = {}
+        changes: list[Msg] = []
+        for c in st.changes:
+            if c.previous_name:
+                changes.append(Msg("election.change_line", who=c.by_name, previous=c.previous_name, nominee=c.nominee_name, reason=c.reason))
+            else:
+                changes.append(Msg("election.change_line_new", who=c.by_name, nominee=c.nominee_name, reason=c.reason))
+        text = Msg(
+            "election.after_change", number=st.number, role=st.role,
+            tally=Lines(items=[Msg("election.tally_line", nominee=name, count=len(noms)) for _, name, noms in st.tally()], sep="\n"),
+            changes=Lines(items=list(changes)) if changes else Msg("election.no_changes"),
+            author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"),
+        )
+        return st, [Post(channel=ch, text=text) for ch in st.channels]
+
+    def propose(
+        self, state: ElectionState, member: Member, text: str, channel: str, now: datetime, reply_to: str | None,
+    ) -> tuple[ElectionState, list[Action]]:
+        """Step 4: a consent round on the person the animateur proposes."""
+        note = self._reply(member, channel, reply_to)
+        if state.phase not in ("changing", "proposing", "consent"):
+            return state, [note(Msg("election.not_yet", number=state.number))]
+        nominee, rest = find_member(self.ctx.directory, text)
+        if nominee is None or nominee.is_bot:
+            return state, [note(Msg("election.who_unknown", text=text.strip(), example=Code(text="election proposer @…")))]
+        if nominee.opted_out:
+            return state, [note(Msg("election.not_available", nominee=nominee.name))]
+        if state.round is not None and state.round.status == "adopted":
+            return state, []
+        deadline = None
+        if rest:
+            try:
+                deadline = parse_deadline(rest, now, self.ctx.network.tz, self.consent_cfg.default_time)
+            except DeadlineError as exc:
+                return state, [note(exc.msg)]
+        st = state.model_copy(deep=True)
+        acts: list[Action] = []
+        if st.phase == "changing":
+            st, acts = self.end_change(st, now)
+            acts.insert(0, CancelTimer(name="election:change"))
+        if st.round is not None and not st.round.is_over:
+            st.round, cancel = self.machine.cancel(st.round, now, Msg("election.phase_other", nominee=nominee.name))
+            acts += cancel
+            if st.attempts and st.attempts[-1].outcome is None:
+                st.attempts[-1].outcome = "replaced"
+        st.attempts.append(Attempt(nominee=nominee.key, nominee_name=nominee.name, proposed_by=member.key, at=now))
+        n = len(st.attempts)
+        rnd = self.machine.new_state(
+            title=f"{nominee.name} — {st.role}",
+            author=member,
+            channels=st.channels,
+            group=st.group,
+            deadline=deadline or now + self.cfg.consent,
+            now=now,
+            ref_prefix=f"candidate{n}",
+            timer_prefix="election-consent",
+            subject="election",
+            headline=Msg("election.headline", nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
+            subject_data={"role": st.role, "nominee": nominee.name, "election": str(st.number)},
+        )
+        st.round, opened = self.machine.open(rnd, now)
+        acts += opened
+        st.phase = "consent"
+        reasons = [Msg("election.reason_line", who=nom.by_name, reason=nom.reason) for nom in st.nominations.values() if nom.nominee == nominee.key]
+        for ch in st.channels:
+            acts.append(Post(channel=ch, thread=st.round.proposal_ref(ch), text=Msg(
+                "election.proposal_context",
+                nominee=Mention(member=nominee.key, name=nominee.name),
+                reasons=Lines(items=list(reasons)) if reasons else Msg("election.no_reasons"),
+                decline=Code(text="election decliner"),
+            )))
+        acts.append(DirectMessage(member=nominee.key, ref=f"election:proposed:{n}", expects_reply=True, text=Msg(
+            "election.proposed_dm", number=st.number, role=st.role, deadline=When(at=st.round.deadline or now))))
+        return st, acts
+
+    def decline(self, state: ElectionState, member: Member, channel: str, now: datetime, reply_to: str | None = None) -> tuple[ElectionState, list[Action]]:
+        note = self._reply(member, channel, reply_to)
+        rnd = state.round
+        if state.phase != "consent" or rnd is None or rnd.is_over or not state.attempts:
+            return state, [note(Msg("election.nothing_to_decline", number=state.number))]
+        attempt = state.attempts[-1]
+        if attempt.nominee != member.key:
+            return state, [note(Msg("election.not_nominee", nominee=attempt.nominee_name))]
+        st = state.model_copy(deep=True)
+        st.round, acts = self.machine.cancel(rnd, now, Msg("election.phase_declined", nominee=attempt.nominee_name))
+        st.attempts[-1].outcome = "declined"
+        st.phase = "proposing"
+        for ch in st.channels:
+            acts.append(Post(channel=ch, text=Msg("election.declined", number=st.number, nominee=attempt.nominee_name, role=st.role, author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))))
+        return st, acts
+
+    def _delegate(self, state: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
+        """Events of the consent round on the proposed person go to the consent machine."""
+        rnd = state.round
+        if rnd is None or rnd.is_over or state.phase != "consent":
+            if isinstance(event, Command):
+                return state, [PrivateNote(member=event.member.key, channel=event.channel, text=Msg("election.no_round", number=state.number), reply_to=event.reply_to)]
+            return state, []
+        match event:
+            case Chose():
+                new, acts = self.machine.on_chose(rnd, event, now)
+            case Replied():
+                new, acts = self.machine.on_reply(rnd, event, now)
+            case TimerFired():
+                new, acts = self.machine.on_timer(rnd, event, now)
+            case Command(name="objection", member=member, channel=channel, args=args, reply_to=reply_to):
+                new, acts = self.machine.on_objection(rnd, member, str(args.get("reason") or "").strip() or None, channel, now, reply_to)
+            case Command(name="amender", member=member, channel=channel, args=args, reply_to=reply_to):
+                deadline = None
+                if args.get("deadline"):
+                    try:
+                        deadline = parse_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time)
+                    except DeadlineError as exc:
+                        return state, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
+                new, acts = self.machine.on_amend(rnd, member, str(args["title"]) if args.get("title") else None, deadline, channel, now, reply_to)
+            case Command(name="retirer", member=member, channel=channel, reply_to=reply_to):
+                new, acts = self.machine.on_withdraw(rnd, member, channel, now, reply_to)
+            case _:
+                return state, []
+        st = state.model_copy(deep=True)
+        st.round = new
+        attempt = st.attempts[-1]
+        if new.status == "adopted" and rnd.status != "adopted":
+            attempt.outcome = "adopted"
+            st.phase = "elected"
+            st.closed_at = now
+            for ch in st.channels:
+                acts.append(Post(channel=ch, text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
+            acts.append(self._record(st, "elected", now))
+        elif new.status == "integrating" and rnd.status != "integrating":
+            attempt.outcome = new.outcome
+            for ch in st.channels:
+                acts.append(Post(channel=ch, text=Msg("election.after_objections", number=st.number, author=Mention(member=new.author, name=new.author_name), example=Code(text="election proposer @…"))))
+        elif new.status == "withdrawn" and rnd.status != "withdrawn":
+            attempt.outcome = "withdrawn"
+            st.phase = "proposing"
+        elif new.status == "lapsed" and rnd.status != "lapsed":
+            attempt.outcome = "lapsed"
+            st.phase = "closed"
+            st.closed_at = now
+            acts.append(self._record(st, "lapsed", now))
+        return st, acts
+
+    # helpers --------------------------------------------------------------------
+
+    def _circle(self, st: ElectionState) -> list[Member]:
+        return self.ctx.directory.circle(st.channels, st.group)
+
+    def _reply(self, member: Member, channel: str, reply_to: str | None) -> Any:
+        def note(text: Msg) -> PrivateNote | DirectMessage:
+            if channel == "dm" or channel not in self.ctx.channels:
+                return DirectMessage(member=member.key, ref=f"election:dm:{member.key}", text=text, expects_reply=True)
+            return PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)
+
+        return note
+
+    def _dm(self, member: Member, text: Msg) -> DirectMessage:
+        return DirectMessage(member=member.key, ref=f"election:dm:{member.key}", text=text, expects_reply=True)
+
+    def _example(self) -> Code:
+        return Code(text="@Amina parce qu'elle connaît le comité")
+
+    def _tally_lines(self, st: ElectionState) -> Lines:
+        items: list[Msg] = []
+        for _, name, noms in st.tally():
+            items.append(Msg("election.tally_line", nominee=name, count=len(noms)))
+            items.extend(Msg("election.reason_line", who=n.by_name, reason=n.reason) for n in noms)
+        return Lines(items=list(items))
+
+    def _record(self, st: ElectionState, outcome: str, now: datetime) -> Record:
+        elected = st.attempts[-1] if outcome == "elected" and st.attempts else None
+        return Record(kind="election", summary={
+            "number": st.number,
+            "role": st.role,
+            "title": st.role,
+            "outcome": outcome,
+            "elected": elected.nominee_name if elected else None,
+            "author": st.author_name,
+            "channels": list(st.channels),
+            "started_at": st.started_at.isoformat() if st.started_at else None,
+            "nominations_until": st.nominations_until.isoformat() if st.nominations_until else None,
+            "closed_at": now.isoformat(),
+            "nominations": [
+                {"by": n.by_name, "nominee": n.nominee_name, "reason": n.reason, "at": n.at.isoformat()}
+                for _, n in sorted(st.revealed.items())
+            ],
+            "changes": [
+                {"by": c.by_name, "from": c.previous_name, "to": c.nominee_name, "reason": c.reason, "at": c.at.isoformat()}
+                for c in st.changes
+            ],
+            "final_tally": {name: len(noms) for _, name, noms in st.tally()},
+            "attempts": [
+                {"nominee": a.nominee_name, "at": a.at.isoformat(), "outcome": a.outcome} for a in st.attempts
+            ],
+        })
+
+
+class Election(RitualKind[ElectionState]):
+    """An election without candidates, ending in a consent round on the proposed person."""
+
+    name = "election"
+    state_type = ElectionState
+    config_model = ElectionConfig
+    catch_up = CatchUp(
+        timedelta(hours=1),
+        "steps that fell due during downtime run on restart (the reveal, the end of the "
+        "change round); the consent round's deadline closes with the answers received before "
+        "it; reminders over an hour late are skipped",
+    )
+    commands = COMMANDS
+
+    def bind(self, ctx: Context) -> Scenario[ElectionState]:
+        return ElectionScenario(ctx)
+
+    def summarize(self, state: ElectionState) -> Mapping[str, Any] | None:
+        if state.phase in ("new",) or (state.phase == "cancelled" and not state.started_at):
+            return None
+        return {
+            "number": state.number,
+            "role": state.role,
+            "title": state.role,
+            "phase": state.phase,
+            "status": state.phase,
+            "nominations": len(state.nominations),
+            "deadline": _next_deadline(state),
+            "proposed": state.attempts[-1].nominee_name if state.attempts else None,
+        }
+
+
+def _next_deadline(state: ElectionState) -> str | None:
+    """When the current step ends, as ISO (None when the animateur's move is awaited)."""
+    at: datetime | None = None
+    if state.phase == "nominating":
+        at = state.nominations_until
+    elif state.phase == "changing":
+        at = state.change_until
+    elif state.phase == "consent" and state.round is not None and state.round.is_open:
+        at = state.round.deadline
+    return at.isoformat() if at is not None else None
