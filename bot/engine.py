@@ -120,6 +120,8 @@ class _Tx:
     conn: AsyncConnection
     now: datetime
     rituals: dict[int, Ritual] = field(default_factory=dict)
+    reactions: list[dict[str, str]] = field(default_factory=list)
+    reaction_index: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     event_now: datetime | None = None
     """When the event being routed happened, if earlier than `now` (a backlog delivered
     after a restart): rituals judge it by that instant, not by the time it reached us."""
@@ -167,6 +169,7 @@ class Engine:
         self.roles: dict[str, set[int]] = {}
         self._directory: Directory | None = None
         self._declared = frozenset(m.id for m in config.file.members)
+        self._refs: dict[tuple[str, str], tuple[int, str, str, dict[str, str]]] = {}
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -175,7 +178,7 @@ class Engine:
         self.on_timers_changed: list[Any] = []
         self.fault = os.environ.get("MAILLAGE_FAULT")
         """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
-        self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0}
+        self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0}
 
     # ------------------------------------------------------------------ boot
 
@@ -495,10 +498,12 @@ class Engine:
     async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
         now = self.clock.now()
         results: list[bool] = []
+        self.stats["batches"] += 1
         async with self.store.transaction() as conn:
             tx = _Tx(conn, now)
-            for ev in events:
-                if not await self._claim_event(conn, ev, now):
+            fresh = await self._claim_events(conn, events, now)
+            for i, ev in enumerate(events):
+                if i not in fresh:
                     self.stats["duplicates"] += 1
                     results.append(False)
                     continue
@@ -516,13 +521,22 @@ class Engine:
         self._after_commit(tx)
         return results
 
-    async def _claim_event(self, conn: AsyncConnection, ev: InboundEvent, now: datetime) -> bool:
-        """Deduplicate by the platform's event id with the database's unique key, so retries,
-        sync replays and other processes all see one owner."""
+    async def _claim_events(self, conn: AsyncConnection, events: Sequence[InboundEvent], now: datetime) -> set[int]:
+        """Deduplicate by the platform's event id with the database's unique key (one statement
+        for the whole batch), so retries, sync replays and other processes all see one owner.
+        Returns the indices of the events that are new."""
+        first: dict[tuple[str, str], int] = {}
+        for i, ev in enumerate(events):
+            first.setdefault((ev.platform, ev.event_id), i)
         ins = sqlite_insert(t.inbound_events) if self.store.dialect == "sqlite" else pg_insert(t.inbound_events)
-        res = await conn.execute(ins.values(platform=ev.platform, event_id=ev.event_id, received_at=now)
-                                 .on_conflict_do_nothing())
-        return bool(res.rowcount)
+        claimed: set[tuple[str, str]] = set()
+        keys = list(first)
+        for chunk in range(0, len(keys), 500):
+            rows = [{"platform": p, "event_id": e, "received_at": now} for p, e in keys[chunk:chunk + 500]]
+            res = await conn.execute(ins.values(rows).on_conflict_do_nothing()
+                                     .returning(t.inbound_events.c.platform, t.inbound_events.c.event_id))
+            claimed.update((r[0], r[1]) for r in res.all())
+        return {i for key, i in first.items() if key in claimed}
 
     async def _route(self, tx: _Tx, ev: InboundEvent) -> None:
         pid = await self._ensure_account(tx.conn, ev.platform, ev.account_scope, ev.sender, ev.sender_name, tx.now)
@@ -660,17 +674,23 @@ class Engine:
     async def _reaction(self, tx: _Tx, ev: InboundReaction, member: Member, channel_key: str) -> None:
         target, key = ev.target, ev.key
         if ev.removed and (target is None or key is None) and ev.reaction_id:
-            row = (await tx.conn.execute(select(t.reactions).where(
-                t.reactions.c.platform == ev.platform, t.reactions.c.reaction_id == ev.reaction_id))).first()
-            if row is None:
-                return  # a redaction of something that was not a reaction we saw
-            target, key = row.target, row.key
+            pending = tx.reaction_index.get((ev.platform, ev.reaction_id))
+            if pending is not None:
+                target, key = pending
+            else:
+                row = (await tx.conn.execute(select(t.reactions).where(
+                    t.reactions.c.platform == ev.platform, t.reactions.c.reaction_id == ev.reaction_id))).first()
+                if row is None:
+                    return  # a redaction of something that was not a reaction we saw
+                target, key = row.target, row.key
         if target is None or key is None:
             return
         if not ev.removed and ev.reaction_id:
-            ins = sqlite_insert(t.reactions) if self.store.dialect == "sqlite" else pg_insert(t.reactions)
-            await tx.conn.execute(ins.values(platform=ev.platform, reaction_id=ev.reaction_id, target=target,
-                                             key=key, sender=ev.sender).on_conflict_do_nothing())
+            # Remembered so that a later redaction (which names only the reaction) finds it;
+            # written with the batch's other rows in one statement at flush.
+            tx.reactions.append({"platform": ev.platform, "reaction_id": ev.reaction_id, "target": target,
+                                 "key": key, "sender": ev.sender})
+            tx.reaction_index[(ev.platform, ev.reaction_id)] = (target, key)
         found = await self._ref_of(tx.conn, ev.platform, target)
         if found is None:
             return
@@ -720,12 +740,24 @@ class Engine:
 
     async def _ref_of(self, conn: AsyncConnection, platform: str, message_id: str
                       ) -> tuple[int, str, str, dict[str, str]] | None:
+        """Which ritual's message a platform message is. Recorded refs never move, so they are
+        cached; unknown ids are not (the record of a delivery may come from another process)."""
+        cached = self._refs.get((platform, message_id))
+        if cached is not None:
+            return cached
         row = (await conn.execute(select(t.message_refs).where(
             t.message_refs.c.platform == platform, t.message_refs.c.platform_message_id == message_id,
             t.message_refs.c.network_id == self.network_id))).first()
         if row is None:
             return None
-        return row.ritual_id, row.ref, row.channel_key, dict(row.choices or {})
+        found = (row.ritual_id, row.ref, row.channel_key, dict(row.choices or {}))
+        self._cache_ref(platform, message_id, found)
+        return found
+
+    def _cache_ref(self, platform: str, message_id: str, found: tuple[int, str, str, dict[str, str]]) -> None:
+        if len(self._refs) > 50_000:
+            self._refs.clear()  # bounded memory; a miss costs one indexed select
+        self._refs[(platform, message_id)] = found
 
     def _locale_of(self, member: Member) -> str:
         return normalize_locale(member.locale or self.network.locale)
@@ -878,6 +910,11 @@ class Engine:
         return ch.platform, {"channel": action.channel}
 
     async def _flush(self, tx: _Tx) -> None:
+        if tx.reactions:
+            ins = sqlite_insert(t.reactions) if self.store.dialect == "sqlite" else pg_insert(t.reactions)
+            for chunk in range(0, len(tx.reactions), 500):
+                await tx.conn.execute(ins.values(tx.reactions[chunk:chunk + 500]).on_conflict_do_nothing())
+            tx.reactions.clear()
         for ritual in tx.rituals.values():
             if not ritual.dirty:
                 continue
@@ -1108,7 +1145,12 @@ class Engine:
                 else:
                     await conn.execute(update(t.message_refs).where(t.message_refs.c.id == existing[0])
                                        .values(**values))
+                if delivery.message_id:
+                    self._cache_ref(row.platform, delivery.message_id,
+                                    (row.ritual_id, ref, channel_key, dict(out.choice_ids)))
             elif isinstance(action, Edit) and action.choices is not None and row.ritual_id is not None:
+                if out.message_id:
+                    self._refs.pop((row.platform, out.message_id), None)
                 await conn.execute(update(t.message_refs).where(
                     t.message_refs.c.ritual_id == row.ritual_id, t.message_refs.c.ref == action.ref,
                     t.message_refs.c.channel_key == action.channel).values(choices=dict(out.choice_ids)))

@@ -37,7 +37,10 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection: on SQLite it starts a deferred transaction, so reading never
+        takes the write lock (WAL readers see the last commit and block nobody)."""
         async with self.engine.connect() as conn:
+            await conn.execution_options(maillage_readonly=True)
             yield conn
 
     async def migrate(self) -> None:
@@ -97,7 +100,8 @@ def _sqlite_setup(engine: AsyncEngine, synchronous: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: SyncConnection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = conn.get_execution_options().get("maillage_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str, synchronous: str = "FULL", pool_size: int = 5) -> AsyncEngine:

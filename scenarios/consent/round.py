@@ -146,6 +146,16 @@ class RoundState(_Data):
     closed_at: datetime | None = None
     closed_late_by: timedelta | None = None
 
+    def fork(self) -> RoundState:
+        """A copy safe to change: the containers this module mutates are copied, their items
+        (replaced, never modified in place) are shared. A deep copy per answer cost O(circle)
+        model copies; this costs a few dict and list copies."""
+        return self.model_copy(update={
+            "answers": dict(self.answers), "late": list(self.late), "ballots": list(self.ballots),
+            "history": list(self.history), "channels": list(self.channels),
+            "reminders": list(self.reminders), "subject_data": dict(self.subject_data),
+        })
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
@@ -257,7 +267,7 @@ class RoundMachine:
         )
 
     def open(self, state: RoundState, now: datetime) -> tuple[RoundState, list[Action]]:
-        st = state.model_copy(deep=True)
+        st = state.fork()
         st.status = "questions" if st.questions_until else "answers"
         acts: list[Action] = []
         acts += self._post_proposals(st)
@@ -283,7 +293,7 @@ class RoundMachine:
         if parsed is None:
             return state, []
         version, _ = parsed
-        st = state.model_copy(deep=True)
+        st = state.fork()
         member = ev.member
         if version != st.version:
             if ev.choice is None:
@@ -318,7 +328,7 @@ class RoundMachine:
         reply_to: str | None = None,
     ) -> tuple[RoundState, list[Action]]:
         """`objection <raison>` typed as a command (or a thread reply starting with it)."""
-        st = state.model_copy(deep=True)
+        st = state.fork()
         if not st.is_open:
             return st, [self._note(member, channel, Msg("consent.answer.closed", **self._n(st)), reply_to)]
         if st.deadline is not None and now >= st.deadline:
@@ -332,7 +342,7 @@ class RoundMachine:
         parsed = state.parse_ref(ev.ref)
         if parsed is None:
             return state, []
-        st = state.model_copy(deep=True)
+        st = state.fork()
         current = st.answers.get(ev.member.key)
         if parsed[0] == st.version and st.is_open and current is not None \
                 and current.choice == "objection" and not current.reason:
@@ -357,7 +367,7 @@ class RoundMachine:
             return state, [self._note(member, channel, Msg("consent.amend.not_author", **self._n(state), author=state.author_name), reply_to)]
         if state.status not in OPEN | {"integrating"}:
             return state, [self._note(member, channel, Msg("consent.answer.closed", **self._n(state)), reply_to)]
-        st = state.model_copy(deep=True)
+        st = state.fork()
         acts: list[Action] = []
         old = st.version
         if st.is_open:
@@ -399,7 +409,7 @@ class RoundMachine:
             return state, [self._note(member, channel, Msg("consent.withdraw.not_author", **self._n(state), author=state.author_name), reply_to)]
         if state.is_over:
             return state, [self._note(member, channel, Msg("consent.answer.closed", **self._n(state)), reply_to)]
-        st = state.model_copy(deep=True)
+        st = state.fork()
         was_open = st.is_open
         acts: list[Action] = self._cancel_all(st)
         if was_open:
@@ -418,7 +428,7 @@ class RoundMachine:
     def cancel(self, state: RoundState, now: datetime, phase: Msg) -> tuple[RoundState, list[Action]]:
         """Stop the round without an outcome of its own (the election's proposed person
         declined, or another person is proposed): edits the messages, cancels timers."""
-        st = state.model_copy(deep=True)
+        st = state.fork()
         acts: list[Action] = self._cancel_all(st)
         if st.is_open:
             self._archive(st, "cancelled", now)
@@ -438,7 +448,7 @@ class RoundMachine:
         if version is not None and version != state.version:
             return state, []  # a timer of a replaced version that was not cancelled in time
         name = ev.name[len(state.timer_prefix) + 1 :]
-        st = state.model_copy(deep=True)
+        st = state.fork()
         if name == "deadline":
             if not st.is_open:
                 return state, []
@@ -479,7 +489,7 @@ class RoundMachine:
 
     def close(self, state: RoundState, now: datetime, late_by: timedelta = timedelta(0)) -> tuple[RoundState, list[Action]]:
         """The deadline: adopted, objections to integrate, or not enough participation."""
-        st = state.model_copy(deep=True)
+        st = state.fork()
         circle = self.circle_keys(st) | set(st.answers)
         answered = len(st.answers)
         counts = st.counts()

@@ -1,0 +1,127 @@
+"""Inbound reactions through the engine with durable commits, against a raw insert-and-commit loop.
+
+Run: `.venv/bin/python bench/engine.py [--sizes 1000,10000,100000] [--members 500]`.
+Prints events/s for the engine (one open consent round, N reactions from many members) and
+the ratio to a raw SQLAlchemy insert-and-commit loop on the same kind of database in the
+same run; and the process's resident memory after each N (it should stay flat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: E402
+
+from adapters.console import ConsoleAdapter  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
+from bot.config import validate  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.model import InboundCommand, InboundReaction  # noqa: E402
+from bot.store import create_engine_for, open_store  # noqa: E402
+from scenarios import registry  # noqa: E402
+
+ANSWERS = ("✅", "⚠️", "🙊")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def config_text(members: int) -> str:
+    out = ['[network]\nname = "Bench"\n', '[[channels]]\nid = "general"\nplatform = "console"\nroom = "general"\n',
+           '[roles]\nanimateurs = ["m0"]\n', '[defaults.consent]\nduration = "30j"\nquestions = "30j"\n']
+    for i in range(members):
+        out.append(f'[[members]]\nid = "m{i}"\naccounts = ["console:m{i}"]\n')
+    return "\n".join(out)
+
+
+async def raw_rate(url: str, n: int) -> float:
+    """The floor: one INSERT and one COMMIT per event, nothing else, same engine settings."""
+    engine = create_engine_for(url)
+    md = MetaData()
+    table = Table("raw_events", md, Column("id", Integer, primary_key=True),
+                  Column("platform", String(20)), Column("event_id", String(255)))
+    async with engine.begin() as conn:
+        await conn.run_sync(md.create_all)
+    start = time.perf_counter()
+    for i in range(n):
+        async with engine.begin() as conn:
+            await conn.execute(insert(table).values(platform="console", event_id=f"raw-{i}"))
+    elapsed = time.perf_counter() - start
+    await engine.dispose()
+    return n / elapsed
+
+
+async def engine_rate(url: str, n: int, members: int, concurrency: int, tmp: Path) -> float:
+    config = validate(tomllib.loads(config_text(members)), registry(), tmp / "config.toml")
+    store = await open_store(url)
+    console = ConsoleAdapter(["general"], {"general": [f"m{i}" for i in range(members)]}, write=lambda _l: None)
+    engine = Engine(store, registry(), config, SystemClock(), {"console": console})
+    await engine.boot()
+    await engine.start()
+    await console.start(engine.submit)
+    await engine.seed_members()
+    await engine.submit(InboundCommand(platform="console", event_id="start", channel="general", sender="m0",
+                                       text='decision "Bench" jusqu\'à 2099-01-01T18:00'))
+    await engine.drain_outbox()
+    proposal = next(s.message_id for s in console.sent if s.choices)
+
+    async def producer(k: int) -> None:
+        for i in range(k, n, concurrency):
+            member = i % members
+            await engine.submit(InboundReaction(
+                platform="console", event_id=f"r{i}", channel="general", sender=f"m{member}",
+                target=proposal, key=ANSWERS[i % len(ANSWERS)], reaction_id=f"re{i}"))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(producer(k) for k in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    assert engine.stats["handled"] == n + 1, engine.stats
+    await engine.stop()
+    await store.close()
+    return n / elapsed
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--members", type=int, default=500)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--raw-sample", type=int, default=5000,
+                    help="rows for the raw loop (its rate does not depend on N)")
+    ap.add_argument("--url", default=None, help="database URL (default: a fresh SQLite file per run)")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        raw_url = args.url or f"sqlite+aiosqlite:///{tmp / 'raw.db'}"
+        raw = await raw_rate(raw_url, args.raw_sample)
+        print(f"raw insert+commit loop: {raw:,.0f} rows/s ({args.raw_sample} rows, synchronous=FULL WAL)")
+        print(f"{'N':>8} {'engine ev/s':>12} {'ratio':>7} {'1-by-1 ev/s':>12} {'ratio':>7} {'RSS MiB':>8}")
+        for n in sizes:
+            url = args.url or f"sqlite+aiosqlite:///{tmp / f'engine-{n}.db'}"
+            batched = await engine_rate(url, n, args.members, args.concurrency, tmp)
+            seq_n = min(n, args.raw_sample)
+            url1 = args.url or f"sqlite+aiosqlite:///{tmp / f'engine1-{n}.db'}"
+            single = await engine_rate(url1, seq_n, args.members, 1, tmp)
+            print(f"{n:>8} {batched:>12,.0f} {batched / raw:>7.2f} {single:>12,.0f} {single / raw:>7.2f}"
+                  f" {rss_mib():>8.0f}", flush=True)
+    print(f"(pid {os.getpid()}; concurrency {args.concurrency}; {args.members} members; "
+          "ratio = engine rate / raw rate; 1-by-1 = one producer, so one event per transaction)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
