@@ -1,0 +1,322 @@
+"""The weekly digest: one message a week per channel with the network's news and participation."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.commands import CommandSpec
+from bot.i18n import Lines, Msg, Param, Renderer, When
+from bot.model import (
+    Action,
+    Command,
+    DirectMessage,
+    Event,
+    Image,
+    Post,
+    SetTimer,
+    Started,
+    TimerFired,
+)
+from bot.recurrence import Recurrence, RecurrenceError
+from bot.scenario import CatchUp, Context, RitualKind
+from scenarios.digest.chart import ChartLabels, ChartRow, participation_png
+from scenarios.digest.gather import Content, Figures, Gatherer
+
+COMMON_KEYS = ("id", "kind", "channels")
+KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
+                  "expired", "elected", "not_elected"}
+TIMER = "weekly"
+
+
+class DigestConfig(BaseModel):
+    """`[[rituals]] kind = "digest"`: when and how the weekly digest is posted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rrule: str = "FREQ=WEEKLY;BYDAY=FR"
+    time: str = "16:00"
+    days: int = Field(default=7, ge=1, le=31)
+    """The period a digest covers, ending when it is posted."""
+    ahead_days: int = Field(default=14, ge=0, le=60)
+    """Upcoming meetings shown: those of the next `ahead_days` days."""
+    scope: Literal["network", "channel"] = "network"
+    """"network": the same digest in every channel; "channel": each channel gets the news
+    that concern it (entries that name no channel go everywhere)."""
+    when_empty: Literal["say", "silent"] = "say"
+    """A week with nothing: one line saying so, or no message at all."""
+    chart: bool = True
+    max_items: int = Field(default=5, ge=1, le=20)
+    """Items per section before "… and N more" (the digest must fit on one screen)."""
+
+    @field_validator("rrule")
+    @classmethod
+    def _rule(cls, v: str) -> str:
+        try:
+            Recurrence.parse(v, "12:00", "UTC")
+        except RecurrenceError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        try:
+            Recurrence.parse("FREQ=DAILY", v, "UTC")
+        except RecurrenceError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    def recurrence(self, tz: str) -> Recurrence:
+        return Recurrence.parse(self.rrule, self.time, tz)
+
+
+class Skipped(BaseModel):
+    due_at: datetime
+    late_by_seconds: float
+
+
+class DigestState(BaseModel):
+    next_due: datetime | None = None
+    last_posted: datetime | None = None
+    posted: int = 0
+    skipped: list[Skipped] = Field(default_factory=list)
+
+
+def load_config(raw: Mapping[str, Any]) -> tuple[DigestConfig, list[str]]:
+    channels = raw.get("channels") or []
+    body = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
+    return DigestConfig.model_validate(body), [str(c) for c in channels]
+
+
+def percent(part: int, whole: int) -> int:
+    """Rounded half up, so the text and the chart say the same number."""
+    return math.floor(part * 100 / whole + 0.5)
+
+
+class Digest:
+    """The digest bound to one network's context; `handle` is pure."""
+
+    def __init__(self, ctx: Context, kind: DigestKind) -> None:
+        self.ctx = ctx
+        self.kind = kind
+        self.tz: ZoneInfo = ctx.network.tz
+        self.config, channels = load_config(ctx.config)
+        self.channels = list(ctx.ritual_channels) or channels or sorted(ctx.channels)
+
+    def handle(self, state: DigestState, event: Event, now: datetime) -> tuple[DigestState, list[Action]]:
+        st = state.model_copy(deep=True)
+        out: list[Action] = []
+        match event:
+            case Started():
+                self._schedule(st, now, out)
+            case TimerFired(name=name) if name == TIMER:
+                if self.kind.catch_up.is_stale(event.late_by):
+                    # Catch-up: a digest that is too late is skipped, the next one comes on
+                    # schedule; never two digests in a row.
+                    st.skipped.append(Skipped(due_at=event.due_at,
+                                              late_by_seconds=event.late_by.total_seconds()))
+                    st.skipped = st.skipped[-10:]
+                else:
+                    out.extend(self.digests(now, valid_until=now + timedelta(hours=12)))
+                    st.last_posted = now
+                    st.posted += 1
+                self._schedule(st, now, out)
+            case Command(name="resume"):
+                out.extend(self.digest_for(event.channel, now, always=True, member=event.member.key))
+            case _:
+                pass
+        return st, out
+
+    def _schedule(self, st: DigestState, now: datetime, out: list[Action]) -> None:
+        nxt = self.config.recurrence(self.tz.key).after(now)
+        st.next_due = nxt
+        if nxt is not None:
+            out.append(SetTimer(name=TIMER, due_at=nxt))
+
+    # --- building ------------------------------------------------------------------------
+
+    def digests(self, now: datetime, valid_until: datetime | None = None) -> list[Action]:
+        out: list[Action] = []
+        for channel in self.channels:
+            out.extend(self.digest_for(channel, now, always=False, valid_until=valid_until))
+        return out
+
+    def digest_for(self, channel: str, now: datetime, *, always: bool, member: str | None = None,
+                   valid_until: datetime | None = None) -> list[Action]:
+        start = now - timedelta(days=self.config.days)
+        ahead = now + timedelta(days=self.config.ahead_days)
+        scope = channel if self.config.scope == "channel" and channel != "dm" else None
+        content = Gatherer(self.ctx).gather(start, now, ahead, scope)
+        if content.is_empty():
+            if self.config.when_empty == "silent" and not always:
+                return []
+            text = Msg("digest.empty", network=self.ctx.network.name)
+            return [self._send(channel, text, None, member, valid_until)]
+        rows = self.rows(content)
+        text = self.message(content, rows)
+        image: Image | None = None
+        if self.config.chart and rows and self.ctx.capabilities(channel).images:
+            image = self.image(rows)
+        return [self._send(channel, text, image, member, valid_until)]
+
+    def _send(self, channel: str, text: Msg, image: Image | None, member: str | None,
+              valid_until: datetime | None) -> Action:
+        if channel == "dm" and member is not None:
+            return DirectMessage(member=member, text=text)
+        return Post(channel=channel, text=text, image=image, valid_until=valid_until)
+
+    def rows(self, c: Content) -> list[tuple[Param, Figures]]:
+        """Participation rows: the whole network first, then each organisation (alphabetical,
+        "no organisation" last); capped like every section."""
+        if not (c.total.asked or c.total.expected):
+            return []
+        out: list[tuple[Param, Figures]] = [(Msg("digest.participation.network"), c.total)]
+        orgs = sorted((o for o in c.by_org if o), key=str.casefold)
+        if "" in c.by_org:
+            orgs.append("")
+        for org in orgs[: self.config.max_items + 3]:
+            out.append((org or Msg("digest.participation.no_org"), c.by_org[org]))
+        return out
+
+    def _figures_line(self, label: Param, f: Figures) -> Msg:
+        answers = (Msg("digest.participation.answers", answered=f.answered, asked=f.asked,
+                       rate=percent(f.answered, f.asked))
+                   if f.asked else Msg("digest.participation.no_answers"))
+        presence = (Msg("digest.participation.presence", present=f.present, expected=f.expected,
+                        rate=percent(f.present, f.expected))
+                    if f.expected else Msg("digest.participation.no_presence"))
+        return Msg("digest.participation.line", org=label, answers=answers, presence=presence)
+
+    def message(self, c: Content, rows: Sequence[tuple[Param, Figures]]) -> Msg:
+        sections: list[Param] = []
+        n = self.config.max_items
+        if c.decided:
+            items: list[Param] = [
+                Msg("digest.decided.item", title=d.title, outcome=self._outcome(d.outcome),
+                    at=When(at=d.at, style="day"))
+                for d in c.decided[:n]
+            ]
+            sections.append(Msg("digest.section.decided", items=self._capped(items, len(c.decided))))
+        if c.pending:
+            items = []
+            for p in c.pending[:n]:
+                parts: list[Param] = [p.title]
+                if p.deadline is not None:
+                    parts.append(Msg("digest.pending.deadline", when=When(at=p.deadline, style="short")))
+                if p.answered is not None and p.circle:
+                    parts.append(Msg("digest.pending.answers", answered=p.answered, circle=p.circle))
+                elif p.answered is not None:
+                    parts.append(Msg("digest.pending.answered", answered=p.answered))
+                items.append(Msg("digest.pending.item", line=Lines(items=parts, sep=" — ")))
+            sections.append(Msg("digest.section.pending", items=self._capped(items, len(c.pending))))
+        if c.selections:
+            items = []
+            for s in c.selections[:n]:
+                people: Param = (Lines(items=list(s.people), sep=", ") if s.people
+                                 else self._outcome(s.outcome or ""))
+                items.append(Msg(f"digest.selection.{s.kind}",
+                                 title=s.title or Msg("digest.selection.untitled"), people=people))
+            sections.append(Msg("digest.section.selections", items=self._capped(items, len(c.selections))))
+        if c.meetings:
+            items = [
+                Msg("digest.meeting.item_place" if u.place else "digest.meeting.item",
+                    when=When(at=u.start, style="short"), title=u.title, place=u.place or "")
+                for u in c.meetings[:n]
+            ]
+            sections.append(Msg("digest.section.meetings", days=self.config.ahead_days,
+                                items=self._capped(items, len(c.meetings))))
+        if c.newcomers:
+            names: list[Param] = list(c.newcomers[: n * 2])
+            sections.append(Msg("digest.section.newcomers",
+                                names=self._capped(names, len(c.newcomers), sep=", ")))
+        if rows:
+            lines: list[Param] = [self._figures_line(label, f) for label, f in rows]
+            sections.append(Msg("digest.section.participation", items=Lines(items=lines)))
+        return Msg(
+            "digest.body",
+            network=self.ctx.network.name,
+            start=When(at=c.start, style="day"),
+            end=When(at=c.end, style="day"),
+            sections=Lines(items=sections),
+        )
+
+    def _capped(self, items: list[Param], total: int, sep: str = "\n") -> Lines:
+        if total > len(items):
+            items = [*items, Msg("digest.more", count=total - len(items))]
+        return Lines(items=items, sep=sep)
+
+    def _outcome(self, outcome: str) -> Msg:
+        if outcome in KNOWN_OUTCOMES:
+            return Msg(f"digest.outcome.{outcome}")
+        return Msg("digest.outcome.other", outcome=outcome or "—")
+
+    def image(self, rows: Sequence[tuple[Param, Figures]]) -> Image:
+        render = Renderer(self.ctx.network.locale, self.tz, "plain")
+
+        def rate_text(part: int, whole: int) -> str:
+            if not whole:
+                return render(Msg("digest.chart.none"))
+            return render(Msg("digest.chart.percent", value=percent(part, whole)))
+
+        chart_rows = [
+            ChartRow(
+                label=render(label) if isinstance(label, Msg) else str(label),
+                answer_rate=percent(f.answered, f.asked) if f.asked else None,
+                presence_rate=percent(f.present, f.expected) if f.expected else None,
+                answer_text=rate_text(f.answered, f.asked),
+                presence_text=rate_text(f.present, f.expected),
+            )
+            for label, f in rows
+        ]
+        labels = ChartLabels(
+            title=render(Msg("digest.chart.title")),
+            answers=render(Msg("digest.chart.answers")),
+            presence=render(Msg("digest.chart.presence")),
+            axis=render(Msg("digest.chart.axis")),
+        )
+        png = participation_png(chart_rows, labels)
+        alt = Msg("digest.chart.alt", lines=Lines(items=[self._figures_line(label, f) for label, f in rows]))
+        return Image(png_b64=base64.b64encode(png).decode("ascii"), alt=alt, filename="participation.png")
+
+
+class DigestKind(RitualKind[DigestState]):
+    """`[[rituals]] kind = "digest"`, configured once: posts on its schedule; `resume` posts
+    one now (route "singleton")."""
+
+    name = "digest"
+    state_type = DigestState
+    config_model = DigestConfig
+    catch_up = CatchUp(
+        grace=timedelta(hours=12),
+        description="a digest more than 12 hours late is skipped; the next one comes on schedule",
+    )
+    commands = (
+        CommandSpec(
+            name="resume",
+            aliases=("digest",),
+            route="singleton",
+            summary_key="digest.cmd.summary",
+            example_key="digest.cmd.example",
+            in_dm=True,
+        ),
+    )
+    reads_log = True
+
+    def bind(self, ctx: Context) -> Digest:
+        return Digest(ctx, self)
+
+    def summarize(self, state: DigestState) -> Mapping[str, Any] | None:
+        return None
+
+    def upcoming(
+        self, config: Mapping[str, Any], tz: ZoneInfo, start: datetime, count: int
+    ) -> list[tuple[datetime, str]]:
+        cfg, _ = load_config(config)
+        return [(at, "digest.schedule.post") for at in cfg.recurrence(tz.key).occurrences(start, count)]

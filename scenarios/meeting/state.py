@@ -1,0 +1,77 @@
+"""The meetings calendar's state: materialised occurrences, their agenda, answers and attendance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Answer = Literal["yes", "no", "maybe"]
+Status = Literal["scheduled", "attendance", "held", "cancelled"]
+
+
+class AgendaItem(BaseModel):
+    text: str
+    by: str
+    """Member key of who proposed it."""
+    by_name: str
+    at: datetime
+
+
+class Occurrence(BaseModel):
+    """One meeting on the calendar: an occurrence of a configured series, or a one-off."""
+
+    key: str
+    """Stable id, used in refs and timer names: "<series>.<YYYYMMDD>" or "once-<n>"."""
+    series: str
+    """The series id; for a one-off, its own key (muting a one-off mutes that meeting)."""
+    one_off: bool = False
+    title: str
+    start: datetime
+    end: datetime
+    place: str | None = None
+    link: str | None = None
+    channels: list[str] = Field(default_factory=list)
+    agenda: list[AgendaItem] = Field(default_factory=list)
+    rsvp: dict[str, Answer] = Field(default_factory=dict)
+    came: dict[str, bool] = Field(default_factory=dict)
+    """Corrections after the meeting: True "I was there", False "I was not"."""
+    status: Status = "scheduled"
+    created_by: str | None = None
+    attendees: list[str] = Field(default_factory=list)
+    minutes: str | None = None
+    page_ref: str | None = None
+    """Ref suffix of the message holding the page of record, once posted ("att" or "page")."""
+    reminders_sent: list[str] = Field(default_factory=list)
+    """Timer names of the reminders actually posted (for tests and the record)."""
+
+
+class Skip(BaseModel):
+    """A timer that fired too late to act (downtime): what was skipped and why."""
+
+    timer: str
+    due_at: datetime
+    reason: str
+
+
+class MeetingsState(BaseModel):
+    started_at: datetime | None = None
+    occurrences: list[Occurrence] = Field(default_factory=list)
+    muted: dict[str, list[str]] = Field(default_factory=dict)
+    """Member key → series ids they asked not to be reminded of (personal reminders)."""
+    names: dict[str, str] = Field(default_factory=dict)
+    """Last known display name of members who acted (for pages, if they leave the directory)."""
+    next_one_off: int = 1
+    plan_due: datetime | None = None
+    frontier: dict[str, datetime | None] = Field(default_factory=dict)
+    """Series id → its first occurrence not materialised yet (None: the rule has ended)."""
+    fingerprint: str | None = None
+    """Of the series config the calendar was built from: a change triggers a reconcile."""
+    skipped: list[Skip] = Field(default_factory=list)
+
+    def find(self, key: str) -> Occurrence | None:
+        for o in self.occurrences:
+            if o.key == key:
+                return o
+        return None

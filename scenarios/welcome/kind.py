@@ -1,0 +1,168 @@
+"""Welcome: a newcomer in a bound channel is greeted once with the charter, roles, next meeting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.i18n import Lines, Mention, Msg, Param, When, has_key
+from bot.model import Action, DirectMessage, Event, Joined, Post, Record
+from bot.scenario import CatchUp, Context, RitualKind
+from scenarios.meeting.config import Lead
+
+COMMON_KEYS = ("id", "kind", "channels")
+
+
+class WelcomeConfig(BaseModel):
+    """`[[rituals]] kind = "welcome"`, configured once for the network."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str | None = None
+    """The network's own words of welcome, shown under the greeting."""
+    again_after: str = "365d"
+    """Someone who leaves and comes back is greeted again only after this long."""
+    where: Literal["channel", "dm"] = "channel"
+    """Greet in the channel they joined (mentioning them) or by direct message."""
+    charter: bool = True
+    roles: bool = True
+    next_meeting: bool = True
+
+    @field_validator("again_after")
+    @classmethod
+    def _period(cls, v: str) -> str:
+        Lead.parse(v)
+        return v
+
+
+class WelcomeState(BaseModel):
+    greeted: dict[str, datetime] = Field(default_factory=dict)
+    """Member key → when they were last greeted."""
+
+
+def load_config(raw: Mapping[str, Any]) -> tuple[WelcomeConfig, list[str]]:
+    channels = raw.get("channels") or []
+    body = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
+    return WelcomeConfig.model_validate(body), [str(c) for c in channels]
+
+
+def _instant(v: Any) -> datetime | None:
+    if not isinstance(v, str):
+        return None
+    try:
+        at = datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return at if at.tzinfo else None
+
+
+class Welcome:
+    """The greeter bound to one network's context; `handle` is pure."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.config, channels = load_config(ctx.config)
+        self.channels = list(ctx.ritual_channels) or channels
+        self.again_after = Lead.parse(self.config.again_after)
+
+    def handle(self, state: WelcomeState, event: Event, now: datetime) -> tuple[WelcomeState, list[Action]]:
+        if not isinstance(event, Joined):
+            return state, []
+        member = event.member
+        if member.is_bot or member.opted_out:
+            return state, []
+        if self.channels and event.channel not in self.channels:
+            return state, []
+        last = state.greeted.get(member.key)
+        if last is not None and now < self.again_after.after(last, self.ctx.network.tz):
+            return state, []
+        st = state.model_copy(deep=True)
+        st.greeted[member.key] = now
+        text = self.greeting(member.key, member.name, event.channel, now)
+        out: list[Action] = []
+        if self.config.where == "dm":
+            out.append(DirectMessage(member=member.key, text=text))
+        else:
+            out.append(Post(channel=event.channel, text=text, ref=f"welcome|{member.key}", notice=True))
+        out.append(Record(kind="welcome", summary={
+            "member": member.key,
+            "name": member.name,
+            "organisation": member.organisation,
+            "channel": event.channel,
+            "again": last is not None,
+        }))
+        return st, out
+
+    def greeting(self, key: str, name: str, channel: str, now: datetime) -> Msg:
+        net = self.ctx.network
+        sections: list[Param] = []
+        if self.config.message:
+            sections.append(Msg("welcome.custom", text=self.config.message))
+        if self.config.charter:
+            sections.append(Msg("welcome.charter", text=net.charter) if net.charter.strip()
+                            else Msg("welcome.no_charter"))
+        if self.config.roles:
+            sections.append(self.roles())
+        if self.config.next_meeting:
+            sections.append(self.next_meeting(channel, now))
+        sections.append(Msg("welcome.help"))
+        return Msg("welcome.greeting", who=Mention(member=key, name=name), network=net.name,
+                   sections=Lines(items=sections))
+
+    def roles(self) -> Msg:
+        lines: list[Param] = []
+        for role in sorted(self.ctx.network.roles):
+            keys = self.ctx.network.roles[role]
+            names = sorted((self._name(k) for k in keys), key=str.casefold)
+            if not names:
+                continue
+            # The engine's catalog names the roles it knows; other roles are the config's words.
+            label: Param = Msg(f"core.charter.role_{role}") if has_key(f"core.charter.role_{role}") else role
+            lines.append(Msg("welcome.role_line", role=label, people=Lines(items=list(names), sep=", ")))
+        if not lines:
+            return Msg("welcome.no_roles")
+        return Msg("welcome.roles", lines=Lines(items=lines))
+
+    def _name(self, key: str) -> str:
+        member = self.ctx.directory.member(key)
+        return member.name if member else key
+
+    def next_meeting(self, channel: str, now: datetime) -> Msg:
+        candidates: list[tuple[datetime, Mapping[str, Any]]] = []
+        for ritual in self.ctx.open_rituals:
+            upcoming = ritual.summary.get("upcoming") if ritual.kind == "meeting" else None
+            if not isinstance(upcoming, list):
+                continue
+            for item in upcoming:
+                if not isinstance(item, Mapping):
+                    continue
+                at = _instant(item.get("start"))
+                if at is not None and at > now and isinstance(item.get("title"), str):
+                    candidates.append((at, item))
+        if not candidates:
+            return Msg("welcome.no_meeting")
+        candidates.sort(key=lambda c: c[0])
+        here = [c for c in candidates if channel in (c[1].get("channels") or [])]
+        at, item = (here or candidates)[0]
+        place = item.get("place")
+        if isinstance(place, str) and place:
+            return Msg("welcome.meeting_place", title=str(item["title"]), when=When(at=at, style="datetime"),
+                       place=place)
+        return Msg("welcome.meeting", title=str(item["title"]), when=When(at=at, style="datetime"))
+
+
+class WelcomeKind(RitualKind[WelcomeState]):
+    """`[[rituals]] kind = "welcome"`: receives joins of the network's channels."""
+
+    name = "welcome"
+    state_type = WelcomeState
+    config_model = WelcomeConfig
+    catch_up = CatchUp(grace=None, description="no timers: a join seen after downtime is still greeted once")
+    receives_joins = True
+    reads_log = True
+
+    def bind(self, ctx: Context) -> Welcome:
+        return Welcome(ctx)

@@ -1,0 +1,314 @@
+"""The weekly digest of a simulated week: content, participation chart, escaping, schedule."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import pytest
+from PIL import Image as PILImage
+
+from bot.i18n import Msg
+from bot.model import DirectMessage, Joined, Post, SetTimer, Started
+from bot.scenario import Capabilities, LogEntry, RitualSummary
+from scenarios.digest import KIND as DIGEST
+from scenarios.digest.chart import ANSWERS_COLOUR, PRESENCE_COLOUR, size_for
+from scenarios.meeting import KIND as MEETING
+from scenarios.welcome import KIND as WELCOME
+from tests.unit.test_meeting_support import (
+    ALICE,
+    BOB,
+    CHLOE,
+    MEMBERS,
+    TZ,
+    Sim,
+    chose,
+    command,
+    context,
+    member,
+    paris,
+    render,
+    text,
+    used_keys,
+)
+
+DIGEST_CONFIG = {"channels": ["general"], "rrule": "FREQ=WEEKLY;BYDAY=FR", "time": "16:00"}
+MEETINGS = {"channels": ["general"], "title": "Comité", "rrule": "FREQ=MONTHLY;BYDAY=4TU", "time": "18:00",
+            "place": "Maison des associations"}
+EVE = member("eve", "Coop Beta")
+EVERYONE = {**MEMBERS, "eve": EVE}
+FRIDAY = paris(2026, 3, 27, 16, 0)
+
+
+def entry(at: Any, kind: str, ritual: str, **summary: Any) -> LogEntry:
+    return LogEntry(at=at, kind=kind, ritual_kind=ritual, ritual_number=1, summary=summary)
+
+
+@cache
+def simulated_week() -> tuple[list[LogEntry], list[RitualSummary]]:
+    """Run the meeting calendar and the welcome for a week, and add what the other rituals
+    (consent rounds, a draw, an election) recorded, as the engine's log would hold it."""
+    meetings = Sim(MEETING, context(MEETINGS), paris(2026, 3, 16, 9, 0))
+    meetings.send(Started())
+    meetings.run_until(paris(2026, 3, 20, 17, 0))
+    meetings.send(chose(ALICE, "main.20260324|r0", "yes"))
+    meetings.send(chose(BOB, "main.20260324|r0", "yes"))
+    meetings.send(chose(CHLOE, "main.20260324|r0", "no"))
+    meetings.send(command(ALICE, "reunion", title="AG extraordinaire", text="le 7 avril à 18h30 à la mairie"))
+    meetings.run_until(paris(2026, 3, 24, 20, 30))
+    meetings.send(chose(BOB, "main.20260324|att", "missed"))
+    meetings.send(chose(CHLOE, "main.20260324|att", "came"))
+    meetings.run_until(FRIDAY - timedelta(minutes=1))
+
+    welcome = Sim(WELCOME, context({"channels": ["general"]}, members=EVERYONE), paris(2026, 3, 25, 10, 0))
+    welcome.send(Started())
+    welcome.send(Joined(member=EVE, channel="general"))
+    welcome.now = paris(2026, 3, 26, 11, 0)
+    welcome.send(Joined(member=EVE, channel="general"))  # rejoin: greeted once, counted once
+
+    others = [
+        entry(paris(2026, 3, 18, 12, 0), "decision", "consent", title="Last week's decision",
+              outcome="adopted", circle_size=4, answered=4),
+        entry(paris(2026, 3, 23, 18, 0), "decision", "consent", title="Charte graphique", outcome="amended",
+              circle_size=4, answered=1),
+        # As the consent round records it: counts, names by choice, and where it ran.
+        entry(paris(2026, 3, 25, 18, 0), "decision", "consent", title="Charte graphique", outcome="adopted",
+              circle_size=4, answered=3, channels=["general"],
+              names={"consent": ["Alice", "Bob"], "concern": ["Chloe"], "objection": [], "stand_aside": []}),
+        entry(paris(2026, 3, 26, 9, 0), "decision", "consent", title="@room <b>x</b>", outcome="objections",
+              circle=["alice", "bob", "chloe", "dan"], consented=["alice"], objected=["bob"]),
+        entry(paris(2026, 3, 26, 12, 0), "draw", "sortition", title="Délégué·e au conseil", selected=["chloe"]),
+        entry(paris(2026, 3, 27, 10, 0), "election", "election", role="Trésorerie", title="Trésorerie",
+              outcome="elected", elected="Bob"),
+    ]
+    log = sorted([*meetings.log_entries("meeting"), *welcome.log_entries("welcome"), *others],
+                 key=lambda e: e.at)
+    open_rituals = [
+        meetings.summary(),
+        RitualSummary(kind="consent", number=4, status="open", summary={
+            "title": "Budget 2027", "deadline": "2026-04-03T18:00:00+02:00", "answered": 2, "status": "open"}),
+        RitualSummary(kind="election", number=2, status="open", summary={
+            "title": "Secrétariat", "deadline": "2026-03-31T12:00:00+02:00", "status": "nominating"}),
+    ]
+    return log, open_rituals
+
+
+def weekly_digest(**config: Any) -> tuple[Sim, list[Post]]:
+    log, open_rituals = simulated_week()
+    sim = Sim(DIGEST, context({**DIGEST_CONFIG, **config}, log=log, open_rituals=open_rituals),
+              paris(2026, 3, 20, 17, 0))
+    sim.send(Started())
+    out = sim.run_until(FRIDAY)
+    return sim, [a for a in out if isinstance(a, Post)]
+
+
+EXPECTED = """\
+📰 Résumé de la semaine — Tiers-Lieux du Val, du vendredi 20 mars au vendredi 27 mars
+
+Décisions
+• Charte graphique : adoptée ✅ (mercredi 25 mars)
+• @\u2060room <b>x</b> : non adoptée (objections) (jeudi 26 mars)
+
+En cours
+• Secrétariat — échéance mar. 31 mars à 12:00
+• Budget 2027 — échéance ven. 3 avr. à 18:00 — 2 réponse(s)
+
+Tirages au sort et élections
+🎲 Délégué·e au conseil : Chloe
+🗳 Trésorerie : Bob
+
+Réunions à venir (14 prochains jours)
+• mar. 7 avr. à 18:30 — AG extraordinaire (la mairie)
+
+Bienvenue à Eve
+
+Participation
+• Tout le réseau : réponses 5/8 (63 %) ; présence 2/4 (50 %)
+• Asso Alpha : réponses 3/4 (75 %) ; présence 2/2 (100 %)
+• Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)
+• Sans organisation : réponses 0/2 (0 %) ; présence 0/1 (0 %)"""
+
+
+def test_the_digest_says_what_happened_in_the_simulated_week() -> None:
+    sim, digest = weekly_digest()
+    assert [p.channel for p in digest] == ["general"]
+    assert text(digest[0]) == EXPECTED
+    assert len(EXPECTED.splitlines()) <= 30  # one screen
+    assert sim.timers == {"weekly": paris(2026, 4, 3, 16, 0)}  # next Friday, summer time, 16:00 local
+
+
+def test_the_chart_is_a_png_of_the_same_figures_as_the_text() -> None:
+    _, digest = weekly_digest()
+    image = digest[0].image
+    assert image is not None and image.filename == "participation.png"
+    png = base64.b64decode(image.png_b64)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    with PILImage.open(io.BytesIO(png)) as decoded:
+        assert decoded.format == "PNG"
+        assert decoded.size == size_for(4) == (640, 360)
+        pixels = decoded.convert("RGB")
+        answers = bar_widths(pixels, ANSWERS_COLOUR)
+        presence = bar_widths(pixels, PRESENCE_COLOUR)
+    # Bars top to bottom: network, Asso Alpha, Coop Beta, no organisation (0 % draws nothing).
+    assert ratios(answers) == pytest.approx([63 / 100, 75 / 100, 1.0], abs=0.02)
+    assert ratios(presence) == pytest.approx([50 / 100, 1.0, ], abs=0.02)
+    # The text equivalent carries the very lines of the digest.
+    alt = text_of(image.alt)
+    participation = EXPECTED.split("Participation\n")[1]
+    assert alt == "Graphique de la participation de la semaine par organisation :\n" + participation
+
+
+def test_the_chart_is_deterministic() -> None:
+    _, first = weekly_digest()
+    _, second = weekly_digest()
+    assert first[0].image is not None and second[0].image is not None
+    assert first[0].image.png_b64 == second[0].image.png_b64
+    png = base64.b64decode(first[0].image.png_b64)
+    assert b"tIME" not in png and b"Software" not in png
+
+
+def test_member_content_is_inert_on_both_platforms() -> None:
+    _, digest = weekly_digest()
+    html = render(digest[0].text, "html")
+    mrkdwn = render(digest[0].text, "mrkdwn")
+    for out in (html, mrkdwn):
+        assert "@room" not in out and "@\u2060room" in out
+        assert "<b>x</b>" not in out and "&lt;b&gt;x&lt;/b&gt;" in out
+    assert "<b>Décisions</b>" in html  # the template's own bold still works
+    assert "*Décisions*" in mrkdwn
+
+
+def test_a_week_with_nothing_says_so_in_one_line_or_stays_silent() -> None:
+    quiet = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))
+    quiet.send(Started())
+    out = [a for a in quiet.run_until(FRIDAY) if isinstance(a, Post)]
+    assert [text(p) for p in out] == ["📰 Résumé de la semaine — Tiers-Lieux du Val : rien de neuf cette semaine."]
+
+    silent = Sim(DIGEST, context({**DIGEST_CONFIG, "when_empty": "silent"}), paris(2026, 3, 20, 17, 0))
+    silent.send(Started())
+    assert [a for a in silent.run_until(FRIDAY) if isinstance(a, Post)] == []
+    # Asked for, it always answers.
+    asked = silent.send(command(BOB, "resume"))
+    assert [text(p) for p in asked if isinstance(p, Post)] == [
+        "📰 Résumé de la semaine — Tiers-Lieux du Val : rien de neuf cette semaine."]
+
+
+def test_resume_posts_the_last_seven_days_now_where_it_is_asked() -> None:
+    log, open_rituals = simulated_week()
+    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals), paris(2026, 3, 26, 8, 30))
+    sim.send(Started())
+    out = sim.send(command(BOB, "resume"))
+    assert [type(a).__name__ for a in out] == ["Post"]
+    body = text(out[0])  # type: ignore[arg-type]
+    assert body.startswith("📰 Résumé de la semaine — Tiers-Lieux du Val, du jeudi 19 mars au jeudi 26 mars")
+    assert "@\u2060room" not in body  # recorded at 9:00 on Thursday: not yet
+    assert "Trésorerie" not in body
+    dm = sim.send(command(BOB, "resume", channel="dm"))
+    assert isinstance(dm[0], DirectMessage) and dm[0].member == "bob"
+
+
+def test_no_image_where_the_platform_cannot_show_one_the_figures_are_in_the_text() -> None:
+    log, open_rituals = simulated_week()
+    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals,
+                              capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
+    out = sim.send(command(BOB, "resume"))
+    assert isinstance(out[0], Post) and out[0].image is None
+    assert "Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)" in text(out[0])
+
+
+def test_a_late_digest_is_skipped_never_doubled() -> None:
+    sim = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))
+    sim.send(Started())
+    out = sim.run_until(paris(2026, 3, 28, 9, 0), down_until=paris(2026, 3, 28, 9, 0))  # 17 h late
+    assert [a for a in out if isinstance(a, Post)] == []
+    assert [a for a in out if isinstance(a, SetTimer)] == [SetTimer(name="weekly", due_at=paris(2026, 4, 3, 16, 0))]
+    sim2 = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))
+    sim2.send(Started())
+    out2 = sim2.run_until(paris(2026, 3, 27, 20, 0), down_until=paris(2026, 3, 27, 20, 0))  # 4 h late
+    assert len([a for a in out2 if isinstance(a, Post)]) == 1
+
+
+def test_long_sections_are_capped() -> None:
+    log = [entry(paris(2026, 3, 23, 9, i), "decision", "consent", title=f"Décision {i}", outcome="adopted")
+           for i in range(9)]
+    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log), FRIDAY)
+    body = text(sim.send(command(BOB, "resume"))[0])  # type: ignore[arg-type]
+    assert "• Décision 4 : adoptée ✅ (lundi 23 mars)\n… et 4 de plus" in body
+    assert "Décision 5" not in body
+
+
+def test_per_channel_scope_shows_each_channel_its_news() -> None:
+    log = [
+        entry(paris(2026, 3, 23, 9, 0), "decision", "consent", title="Pour le comité", outcome="adopted",
+              channels=["comite"]),
+        entry(paris(2026, 3, 23, 10, 0), "decision", "consent", title="Pour tous", outcome="adopted"),
+    ]
+    ctx = context({"channels": ["general", "comite"], "scope": "channel"}, log=log,
+                  channels={"general": ["alice", "bob"], "comite": ["alice"]})
+    sim = Sim(DIGEST, ctx, FRIDAY - timedelta(hours=1))
+    sim.send(Started())
+    out = [a for a in sim.run_until(FRIDAY) if isinstance(a, Post)]
+    by_channel = {p.channel: text(p) for p in out}
+    assert "Pour le comité" in by_channel["comite"] and "Pour tous" in by_channel["comite"]
+    assert "Pour le comité" not in by_channel["general"] and "Pour tous" in by_channel["general"]
+
+
+def test_schedule_shows_the_digest_firings_in_local_time() -> None:
+    got = DIGEST.upcoming(DIGEST_CONFIG, TZ, paris(2026, 3, 20, 17, 0), 3)
+    assert [(at.isoformat(), what) for at, what in got] == [
+        ("2026-03-27T16:00:00+01:00", "digest.schedule.post"),
+        ("2026-04-03T16:00:00+02:00", "digest.schedule.post"),
+        ("2026-04-10T16:00:00+02:00", "digest.schedule.post"),
+    ]
+
+
+def test_english_digest() -> None:
+    log, open_rituals = simulated_week()
+    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals, locale="en"), FRIDAY)
+    out = sim.send(command(BOB, "resume"))
+    body = text(out[0], "en")  # type: ignore[arg-type]
+    assert body.startswith("📰 Weekly digest — Tiers-Lieux du Val, from Friday 20 March to Friday 27 March")
+    assert "• Whole network: answers 5/8 (63%); attendance 2/4 (50%)" in body
+
+
+def test_every_key_the_digest_uses_exists_in_both_languages() -> None:
+    from bot.i18n import has_key
+
+    _, digest = weekly_digest()
+    keys = used_keys(digest)
+    assert {k for k in keys if not (has_key(k, "fr") and has_key(k, "en"))} == set()
+
+
+def text_of(msg: Msg) -> str:
+    from bot.i18n import render_plain
+
+    return render_plain(msg).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def bar_widths(image: PILImage.Image, colour: str) -> list[int]:
+    """Widths of the horizontal bars of one colour, top to bottom; the legend's swatch (a
+    band only a few pixels high) is left out."""
+    target = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    width, height = image.size
+    data = image.load()
+    assert data is not None
+    rows: dict[int, int] = {}
+    for y in range(height):
+        xs = [x for x in range(width) if data[x, y] == target]
+        if xs:
+            rows[y] = max(xs) - min(xs) + 1
+    bands: list[list[int]] = []
+    for y in sorted(rows):
+        if bands and y == bands[-1][-1] + 1:
+            bands[-1].append(y)
+        else:
+            bands.append([y])
+    return [max(rows[y] for y in band) for band in bands if len(band) >= 12]
+
+
+def ratios(widths: list[int]) -> list[float]:
+    top = max(widths)
+    return [w / top for w in widths]

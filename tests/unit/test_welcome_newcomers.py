@@ -1,0 +1,136 @@
+"""Welcome: a newcomer is greeted once, with the charter, who does what and the next meeting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.model import DirectMessage, Joined, Left, Post, Record, Started
+from bot.scenario import RitualSummary
+from scenarios.meeting import KIND as MEETING
+from scenarios.welcome import KIND as WELCOME
+from scenarios.welcome.kind import WelcomeConfig
+from tests.unit.test_meeting_support import (
+    BOB,
+    MEMBERS,
+    Sim,
+    context,
+    member,
+    paris,
+    render,
+    text,
+    used_keys,
+)
+
+EVE = member("eve", "Coop Beta")
+PEOPLE = {**MEMBERS, "eve": EVE, "mallory": member("mallory", None, name="@channel <i>Mallory</i>")}
+
+
+def greeter(config: dict[str, Any] | None = None, open_rituals: list[RitualSummary] | None = None) -> Sim:
+    ctx = context({"channels": ["general", "comite"], **(config or {})}, members=PEOPLE,
+                  channels={"general": sorted(PEOPLE), "comite": ["alice", "bob"], "off-topic": []},
+                  open_rituals=open_rituals or [])
+    sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))
+    assert sim.send(Started()) == []
+    return sim
+
+
+def next_meeting_summary() -> RitualSummary:
+    meetings = Sim(MEETING, context({"channels": ["general"], "title": "Comité", "rrule": "FREQ=MONTHLY;BYDAY=-1TU",
+                                     "time": "18:00", "place": "Maison des associations"}), paris(2026, 3, 2, 9, 0))
+    meetings.send(Started())
+    return meetings.summary()
+
+
+def test_a_newcomer_is_greeted_once_and_not_again_on_rejoin() -> None:
+    sim = greeter(open_rituals=[next_meeting_summary()])
+    first = sim.send(Joined(member=EVE, channel="general"))
+    greeting = [a for a in first if isinstance(a, Post)]
+    assert [(p.channel, p.ref) for p in greeting] == [("general", "welcome|eve")]
+    assert text(greeting[0]) == (
+        "👋 Bienvenue Eve ! Vous avez rejoint le réseau Tiers-Lieux du Val.\n"
+        "\n"
+        "Notre charte\n"
+        "Nous coopérons pour que chaque tiers-lieu du territoire vive.\n"
+        "\n"
+        "Qui fait quoi\n"
+        "• animation : Alice\n"
+        "\n"
+        "Prochaine réunion : Comité, mardi 31 mars 2026 à 18:00 (Maison des associations).\n"
+        "\n"
+        "Pour voir ce que je sais faire, tapez aide.")
+    assert [a.summary for a in first if isinstance(a, Record)] == [
+        {"member": "eve", "name": "Eve", "organisation": "Coop Beta", "channel": "general", "again": False}]
+
+    sim.now += timedelta(days=3)
+    assert sim.send(Left(member=EVE, channel="general")) == []
+    assert sim.send(Joined(member=EVE, channel="general")) == []  # rejoin within the period
+    assert sim.send(Joined(member=EVE, channel="comite")) == []  # another channel: same person
+
+
+def test_greeted_again_only_after_the_configured_period() -> None:
+    sim = greeter({"again_after": "30d"})
+    sim.send(Joined(member=EVE, channel="general"))
+    sim.now += timedelta(days=29)
+    assert sim.send(Joined(member=EVE, channel="general")) == []
+    sim.now += timedelta(days=2)
+    again = sim.send(Joined(member=EVE, channel="general"))
+    assert [a.summary["again"] for a in again if isinstance(a, Record)] == [True]
+
+
+def test_bots_opted_out_members_and_unbound_channels_are_not_greeted() -> None:
+    sim = greeter()
+    assert sim.send(Joined(member=EVE.model_copy(update={"is_bot": True}), channel="general")) == []
+    assert sim.send(Joined(member=EVE.model_copy(update={"opted_out": True}), channel="general")) == []
+    assert sim.send(Joined(member=EVE, channel="off-topic")) == []
+    assert sim.state.greeted == {}  # type: ignore[union-attr]
+
+
+def test_the_network_own_words_and_a_greeting_by_direct_message() -> None:
+    sim = greeter({"message": "Ici on se tutoie !", "where": "dm", "roles": False, "charter": False})
+    out = sim.send(Joined(member=EVE, channel="comite"))
+    assert isinstance(out[0], DirectMessage) and out[0].member == "eve"
+    assert text(out[0]) == (
+        "👋 Bienvenue Eve ! Vous avez rejoint le réseau Tiers-Lieux du Val.\n\nIci on se tutoie !\n\n"
+        "Prochaine réunion : aucune n'est prévue pour l'instant.\n\nPour voir ce que je sais faire, tapez aide.")
+
+
+def test_a_newcomers_name_cannot_ping_everyone_or_inject_markup() -> None:
+    sim = greeter()
+    out = sim.send(Joined(member=PEOPLE["mallory"], channel="general"))
+    post = next(a for a in out if isinstance(a, Post))
+    for fmt in ("html", "mrkdwn"):
+        rendered = render(post.text, fmt)
+        assert "@channel" not in rendered and "<i>" not in rendered
+    assert "<b>Bienvenue</b>" in render(post.text, "html")
+
+
+def test_next_meeting_prefers_the_channel_joined() -> None:
+    summary = RitualSummary(kind="meeting", number=1, status="open", summary={"upcoming": [
+        {"title": "Café", "start": "2026-03-05T09:00:00+01:00", "channels": ["general"], "place": None},
+        {"title": "Comité", "start": "2026-03-10T18:00:00+01:00", "channels": ["comite"], "place": None},
+    ]})
+    sim = greeter(open_rituals=[summary])
+    comite = text(next(a for a in sim.send(Joined(member=EVE, channel="comite")) if isinstance(a, Post)))
+    assert "Prochaine réunion : Comité, mardi 10 mars 2026 à 18:00." in comite
+    general = text(next(a for a in sim.send(Joined(member=BOB, channel="general")) if isinstance(a, Post)))
+    assert "Prochaine réunion : Café, jeudi 5 mars 2026 à 09:00." in general
+
+
+def test_english_greeting_and_keys_in_both_catalogs() -> None:
+    from bot.i18n import has_key
+
+    ctx = context({"channels": ["general"]}, members=PEOPLE, locale="en")
+    sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))
+    out = sim.send(Joined(member=EVE, channel="general"))
+    assert text(out[0], "en").startswith("👋 Welcome Eve! You have joined the Tiers-Lieux du Val network.")  # type: ignore[arg-type]
+    assert {k for k in used_keys(out) if not (has_key(k, "fr") and has_key(k, "en"))} == set()
+
+
+@pytest.mark.parametrize("bad", [{"again_after": "jamais"}, {"where": "thread"}, {"greeting": "x"}])
+def test_welcome_config_errors(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        WelcomeConfig.model_validate(bad)
