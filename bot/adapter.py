@@ -53,6 +53,9 @@ class Outgoing:
     """Member key → platform user id on this platform, to render mentions."""
     choice_ids: Mapping[str, str] = field(default_factory=dict)
     """Emoji → choice id of the message (for adapters that draw reactions or polls)."""
+    scope: str = ""
+    """The account namespace the action belongs to: a Slack workspace (team id), from the
+    channel's config or the recipient's account; empty when the platform has one namespace."""
 
     def renderer(self, fmt: Fmt, mention: MentionRenderer | None = None) -> Renderer:
         return Renderer(self.locale, ZoneInfo(self.timezone), fmt,

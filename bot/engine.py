@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -73,6 +74,8 @@ log = logging.getLogger("maillage.engine")
 
 LOG_WINDOW = timedelta(days=90)
 MAX_BACKDATE = timedelta(days=7)
+COMMAND_BURST = 10
+COMMAND_EVERY = timedelta(seconds=6)
 """How far back a platform's own timestamp of an event is trusted over the time we receive it."""
 """How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
 
@@ -170,6 +173,8 @@ class Engine:
         self._directory: Directory | None = None
         self._declared = frozenset(m.id for m in config.file.members)
         self._refs: dict[tuple[str, str], tuple[int, str, str, dict[str, str]]] = {}
+        self._buckets: dict[int, tuple[float, datetime]] = {}
+        self._teams = {c.id: c.team or "" for c in config.file.channels}
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -355,12 +360,40 @@ class Engine:
                     await conn.execute(delete(t.timers).where(t.timers.c.ritual_id == row.id))
                     tx.timers_changed = True
             for key, entry in wanted.items():
+                digest = self._options_digest(entry.id, entry.channels)
+                first = entry.channels[0] if entry.channels else None
                 if key in present and present[key].kind == entry.kind:
+                    ritual = await self._load(tx, present[key].id)
+                    if ritual is not None and await self._options_changed(conn, ritual.id, digest, now):
+                        # The config changed since this ritual started: tell it again, so a new
+                        # series or a new time takes effect now, not at its next timer.
+                        ritual.channels = sorted(set(ritual.channels) | set(entry.channels))
+                        ritual.dirty = True
+                        await self._deliver(tx, ritual, Started(channel=first))
                     continue
                 ritual = await self._create_ritual(tx, entry.kind, key, list(entry.channels))
-                await self._deliver(tx, ritual, Started(channel=entry.channels[0] if entry.channels else None))
+                await self._options_changed(conn, ritual.id, digest, now)
+                await self._deliver(tx, ritual, Started(channel=first))
             await self._flush(tx)
         self._after_commit(tx)
+
+    def _options_digest(self, ritual_id: str, channels: Sequence[str]) -> str:
+        body = json.dumps({"options": self.config.ritual_options.get(ritual_id, {}), "channels": list(channels)},
+                          sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    async def _options_changed(self, conn: AsyncConnection, ritual_id: int, digest: str, now: datetime) -> bool:
+        key = str(ritual_id)
+        row = (await conn.execute(select(t.kv.c.value).where(t.kv.c.namespace == "ritual-options",
+                                                             t.kv.c.key == key))).first()
+        if row is not None and row[0] == digest:
+            return False
+        if row is None:
+            await conn.execute(insert(t.kv).values(namespace="ritual-options", key=key, value=digest, updated_at=now))
+        else:
+            await conn.execute(update(t.kv).where(t.kv.c.namespace == "ritual-options", t.kv.c.key == key)
+                               .values(value=digest, updated_at=now))
+        return row is not None
 
     # ---------------------------------------------------------------- directory
 
@@ -568,7 +601,8 @@ class Engine:
             via = "form" if ev.values else ("poll" if ev.platform == "matrix" else "button")
             choice = ev.choices[0] if ev.choices else None
             await self._deliver(tx, ritual, Chose(member=member, ref=ref, channel=ref_channel, choice=choice,
-                                                  values=dict(ev.values), via=via))
+                                                  values=dict(ev.values), via=via,
+                                                  reply_to=self._reply_handle(ev)))
 
     def _is_member(self, pid: int) -> bool:
         """Declared in the config, or present in a bound channel: only they drive rituals."""
@@ -579,6 +613,8 @@ class Engine:
     async def _command(self, tx: _Tx, ev: InboundCommand, member: Member, pid: int, channel_key: str) -> None:
         if not self._is_member(pid):
             raise CommandError(Msg("core.cmd.not_member"))
+        if not self._bucket(pid, tx.now):
+            raise CommandError(Msg("core.cmd.rate_limited"))
         parsed = self.grammar.parse(ev.text)
         spec = parsed.spec
         if spec.animateur_only and not member.is_animateur:
@@ -603,9 +639,21 @@ class Engine:
         await self._deliver(tx, ritual, Command(member=member, name=spec.name, args=parsed.args,
                                                 channel=channel_key, thread_ref=thread_ref, reply_to=reply_to))
 
-    def _reply_handle(self, ev: InboundCommand) -> str:
+    def _bucket(self, pid: int, now: datetime) -> bool:
+        """Per-member token bucket: a burst of `COMMAND_BURST` commands, then one every
+        `COMMAND_EVERY`. A flood gets a polite answer, not the work it asks for."""
+        tokens, last = self._buckets.get(pid, (float(COMMAND_BURST), now))
+        tokens = min(float(COMMAND_BURST), tokens + (now - last).total_seconds() / COMMAND_EVERY.total_seconds())
+        if tokens < 1.0:
+            self._buckets[pid] = (tokens, now)
+            return False
+        self._buckets[pid] = (tokens - 1.0, now)
+        return True
+
+    def _reply_handle(self, ev: InboundCommand | InboundChoice) -> str:
         # Where a private answer goes: remembered in the outbox route, never in ritual state.
-        return f"{ev.platform}|{ev.channel}|{ev.thread_of or ''}|" + "|".join(
+        thread = ev.thread_of if isinstance(ev, InboundCommand) else None
+        return f"{ev.platform}|{ev.channel}|{thread or ''}|" + "|".join(
             f"{k}={v}" for k, v in sorted(ev.reply_handle.items()))
 
     async def _find_target(self, tx: _Tx, kind: RitualKind[Any], parsed: Parsed, ev: InboundCommand,
@@ -826,11 +874,12 @@ class Engine:
         ritual.state = state
         ritual.version += 1
         ritual.dirty = True
-        reply_to = event.reply_to if isinstance(event, Command) else None
-        await self._apply(tx, ritual, actions, f"r{ritual.id}v{ritual.version}", reply_to)
+        reply_to = event.reply_to if isinstance(event, Command | Chose) else None
+        reply_member = event.member.key if isinstance(event, Command | Chose) else None
+        await self._apply(tx, ritual, actions, f"r{ritual.id}v{ritual.version}", reply_to, reply_member)
 
     async def _apply(self, tx: _Tx, ritual: Ritual | None, actions: Sequence[Action], key_prefix: str,
-                     reply_to: str | None) -> None:
+                     reply_to: str | None, reply_member: str | None = None) -> None:
         for i, action in enumerate(actions):
             if isinstance(action, SetTimer):
                 assert ritual is not None, "only rituals set timers"
@@ -862,7 +911,10 @@ class Engine:
                     # A round posted in several channels is found from each of them.
                     ritual.channels = [*ritual.channels, action.channel]
                     ritual.dirty = True
-                await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}", reply_to)
+                # A reply handle (Slack's response_url) answers only the member who acted.
+                own = reply_member is None or getattr(action, "member", None) == reply_member
+                await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}",
+                                    reply_to if own else None)
 
     async def _enqueue(self, tx: _Tx, ritual: Ritual | None, action: Action, key: str,
                        reply_to: str | None) -> None:
@@ -1076,11 +1128,16 @@ class Engine:
             if isinstance(action, DirectMessage):
                 base["channel"] = None
                 base["thread_of"] = None
+            base["scope"] = next((a[1] for a in person.accounts if a[0] == row.platform), "")
+            if isinstance(action, OpenForm) and action.context.get("ref") and action.context.get("channel"):
+                ref = await self._platform_ref(row.ritual_id, action.context["ref"], action.context["channel"])
+                base["message_id"] = ref or None
             if action_choices := getattr(action, "choices", None):
                 base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action_choices}
             return Outgoing(**base)
         ch = self.channels[route["channel"]]
         base["channel"] = ch.platform_id
+        base["scope"] = self._teams.get(ch.key, "")
         if isinstance(action, Post):
             if action.choices:
                 base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action.choices}

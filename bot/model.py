@@ -79,6 +79,8 @@ class InboundChoice(_Inbound):
     """Choice ids picked (a poll may allow several; empty = answer withdrawn)."""
     values: dict[str, str] = Field(default_factory=dict)
     """Form fields (a modal's objection reason)."""
+    reply_handle: dict[str, str] = Field(default_factory=dict)
+    """Platform data to answer the member who clicked (Slack response_url, trigger_id)."""
 
 
 class InboundMembership(_Inbound):
@@ -165,6 +167,8 @@ class Chose(_Event):
     choice: str | None
     values: dict[str, str] = Field(default_factory=dict)
     via: Literal["reaction", "button", "poll", "form", "text"] = "reaction"
+    reply_to: str | None = None
+    """Opaque handle for a private answer to this member (engine-managed)."""
 
 
 class Reacted(_Event):

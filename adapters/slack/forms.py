@@ -8,33 +8,6 @@ from typing import Any
 from adapters.slack.blocks import FieldKind, FormField
 from bot.i18n import Msg, has_key, normalize_locale
 
-# Slack-only interface texts. The catalogs are the source of truth: when a key is there it
-# wins; these fallbacks keep the modal usable until the `slack` catalog domain exists.
-FALLBACK_TEXTS: Mapping[str, Mapping[str, str]] = {
-    "slack.form.submit": {"fr": "Envoyer", "en": "Submit"},
-    "slack.form.cancel": {"fr": "Annuler", "en": "Cancel"},
-    "slack.form.proposal.title": {"fr": "Titre", "en": "Title"},
-    "slack.form.proposal.text": {"fr": "Proposition", "en": "Proposal"},
-    "slack.form.proposal.text_placeholder": {
-        "fr": "Ce qui est proposé, et pourquoi",
-        "en": "What is proposed, and why",
-    },
-    "slack.form.proposal.deadline": {"fr": "Échéance", "en": "Deadline"},
-    "slack.form.proposal.deadline_hint": {
-        "fr": "Sans échéance, le délai habituel du réseau s'applique.",
-        "en": "Without a deadline, the network's usual delay applies.",
-    },
-    "slack.form.objection.reason": {
-        "fr": "Raison de l'objection",
-        "en": "Reason for the objection",
-    },
-    "slack.form.objection.reason_placeholder": {
-        "fr": "En quoi cette proposition nuirait-elle au réseau ?",
-        "en": "How would this proposal harm the network?",
-    },
-    "slack.form.required": {"fr": "Ce champ est obligatoire.", "en": "This field is required."},
-}
-
 _DEFAULT_FIELDS: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "proposal": (
         {"name": "title", "label": "slack.form.proposal.title", "kind": "text", "max_length": 150},
@@ -68,7 +41,7 @@ KNOWN_FORMS = frozenset(_DEFAULT_FIELDS)
 
 
 class Texts:
-    """Renders plain-text labels in one locale, from a Msg, a catalog key, or a fallback."""
+    """Renders plain-text labels in one locale, from a Msg or a catalog key (`slack.*`)."""
 
     def __init__(self, locale: str, render: Callable[[Msg], str]) -> None:
         self.locale = normalize_locale(locale)
@@ -82,9 +55,6 @@ class Texts:
         if isinstance(value, str):
             if has_key(value, self.locale):
                 return self._render(Msg(value))
-            fallback = FALLBACK_TEXTS.get(value)
-            if fallback is not None:
-                return fallback.get(self.locale) or fallback["fr"]
             return value
         return str(value)
 

@@ -158,7 +158,8 @@ def escape_member_text(text: str, fmt: Fmt) -> str:
     """Make member content inert in the target format: no markup, no links, no group pings."""
     text = _GROUP_MENTION.sub("@\u2060", text)
     if fmt == "html":
-        return html.escape(text, quote=True)
+        # Line breaks a member typed (a multi-line charter) stay line breaks on Matrix.
+        return html.escape(text, quote=True).replace("\n", "<br>\n")
     if fmt == "mrkdwn":
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return _MRKDWN_EMPHASIS.sub("\u200b\\1", text)

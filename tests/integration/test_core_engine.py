@@ -144,3 +144,33 @@ def test_fake_clock_is_utc_aware() -> None:
 
     c = FakeClock(datetime(2026, 1, 1, tzinfo=PARIS))
     assert c.now().tzinfo == UTC
+
+
+async def test_a_command_flood_gets_a_polite_answer(sqlite_url: str, tmp_path: Path) -> None:
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
+    async with Harness(BASE_CONFIG, sqlite_url, start, tmp_path) as h:
+        answers = [(await h.say("bob: !reseau profil"))[0].text for _ in range(12)]
+        assert all("Votre fiche" in a for a in answers[:10])
+        assert all("Doucement" in a for a in answers[10:])
+        h.clock.advance(timedelta(seconds=7))
+        assert "Votre fiche" in (await h.say("bob: !reseau profil"))[0].text
+        # Another member is not slowed down by Bob's flood.
+        assert "Votre fiche" in (await h.say("chloe: !reseau profil"))[0].text
+
+
+async def test_a_changed_config_takes_effect_at_boot_not_at_the_next_timer(sqlite_url: str, tmp_path: Path) -> None:
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)  # a Monday
+    async with Harness(WEEKLY_CHARTER, sqlite_url, start, tmp_path) as h:
+        assert h.engine is not None
+        assert (await h.engine.next_due()) == datetime(2026, 5, 5, 18, 0, tzinfo=PARIS)
+    (tmp_path / "again").mkdir()
+    (tmp_path / "third").mkdir()
+    moved = WEEKLY_CHARTER.replace('rrule = "FREQ=WEEKLY;BYDAY=TU"', 'rrule = "FREQ=WEEKLY;BYDAY=WE"')
+    async with Harness(moved, sqlite_url, start, tmp_path / "again") as h2:
+        assert h2.engine is not None
+        assert (await h2.engine.next_due()) == datetime(2026, 5, 6, 18, 0, tzinfo=PARIS)
+    # Unchanged config: a restart does not re-run the ritual's start.
+    async with Harness(moved, sqlite_url, start, tmp_path / "third") as h3:
+        async with h3.store.read() as conn:  # type: ignore[union-attr]
+            versions = (await conn.execute(select(t.rituals.c.version))).scalars().all()
+        assert versions == [2]
