@@ -304,6 +304,9 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
             problems.append(ConfigProblem(name, f"{where}.kind", Msg(
                 "config.err.unknown_kind", value=ritual.kind, choices=", ".join(sorted(registry.kinds)))))
             continue
+        if not registry.get(ritual.kind).configurable:
+            problems.append(ConfigProblem(name, f"{where}.kind", Msg("config.err.not_configurable", value=ritual.kind)))
+            continue
         for j, ch in enumerate(ritual.channels):
             if ch not in channel_ids:
                 problems.append(ConfigProblem(name, f"{where}.channels[{j}]", Msg("config.err.unknown_channel", value=ch)))

@@ -348,10 +348,11 @@ class Engine:
         async with self._write_lock, self.store.transaction() as conn:
             tx = _Tx(conn, now)
             wanted = {f"cfg:{r.id}": r for r in cfg.rituals}
-            rows = (await conn.execute(select(t.rituals.c.id, t.rituals.c.key, t.rituals.c.kind).where(
-                t.rituals.c.network_id == self.network_id, t.rituals.c.key.like("cfg:%"),
-                t.rituals.c.status == "open"))).all()
-            present = {r.key: r for r in rows}
+            rows = (await conn.execute(select(t.rituals.c.id, t.rituals.c.key, t.rituals.c.kind,
+                                              t.rituals.c.status).where(
+                t.rituals.c.network_id == self.network_id, t.rituals.c.key.like("cfg:%")))).all()
+            every = {r.key: r for r in rows}
+            present = {k: r for k, r in every.items() if r.status == "open"}
             for key, row in present.items():
                 if key not in wanted or wanted[key].kind != row.kind:
                     # Removed from the config (or its kind changed): retire it and its timers.
@@ -371,7 +372,21 @@ class Engine:
                         ritual.dirty = True
                         await self._deliver(tx, ritual, Started(channel=first))
                     continue
-                ritual = await self._create_ritual(tx, entry.kind, key, list(entry.channels))
+                former = every.get(key)
+                if former is not None:
+                    if former.status == "finished" and former.kind == entry.kind:
+                        continue  # it ran to its end; the config does not make it run again
+                    # Retired (removed from the config, or its kind changed) and now back: the
+                    # same row reopens, keeping its number and its history.
+                    await conn.execute(update(t.rituals).where(t.rituals.c.id == former.id).values(
+                        status="open", kind=entry.kind, finished_at=None, updated_at=now,
+                        state=self.registry.get(entry.kind).initial_state().model_dump(mode="json")))
+                    ritual = await self._load(tx, former.id)
+                    assert ritual is not None
+                    ritual.channels = list(entry.channels)
+                    ritual.dirty = True
+                else:
+                    ritual = await self._create_ritual(tx, entry.kind, key, list(entry.channels))
                 await self._options_changed(conn, ritual.id, digest, now)
                 await self._deliver(tx, ritual, Started(channel=first))
             await self._flush(tx)
@@ -861,7 +876,11 @@ class Engine:
         kind = self.registry.get(ritual.kind)
         ctx = await self._context(tx, ritual)
         try:
-            state, actions = kind.bind(ctx).handle(ritual.state, event, tx.event_now or tx.now)
+            when = tx.event_now or tx.now
+            if kind.cpu_heavy:
+                state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, when)
+            else:
+                state, actions = kind.bind(ctx).handle(ritual.state, event, when)
         except Exception:
             # A scenario bug must not lose the event nor stop the bot: the event stays recorded
             # as handled, the state unchanged, the member told, and the traceback logged.

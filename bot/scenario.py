@@ -165,6 +165,12 @@ class RitualKind(Generic[S]):
     commands: ClassVar[Sequence[CommandSpec]] = ()
     receives_joins: ClassVar[bool] = False
     reads_log: ClassVar[bool] = False
+    configurable: ClassVar[bool] = True
+    """May appear in `[[rituals]]`. Kinds started only by command (a decision, a draw) say
+    False: their config lives in `[defaults.<kind>]`."""
+    cpu_heavy: ClassVar[bool] = False
+    """Its `handle` may compute for a while (a draw's solver): the engine runs it in a worker
+    thread so the platforms' acknowledgements and syncs go on meanwhile."""
 
     def bind(self, ctx: Context) -> Scenario[S]:
         raise NotImplementedError

@@ -174,3 +174,16 @@ async def test_a_changed_config_takes_effect_at_boot_not_at_the_next_timer(sqlit
         async with h3.store.read() as conn:  # type: ignore[union-attr]
             versions = (await conn.execute(select(t.rituals.c.version))).scalars().all()
         assert versions == [2]
+
+
+async def test_a_ritual_removed_then_restored_in_the_config_reopens(sqlite_url: str, tmp_path: Path) -> None:
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
+    for step, text in enumerate((WEEKLY_CHARTER, BASE_CONFIG, WEEKLY_CHARTER)):
+        (tmp_path / str(step)).mkdir()
+        async with Harness(text, sqlite_url, start, tmp_path / str(step)) as h:
+            assert h.engine is not None
+            async with h.store.read() as conn:  # type: ignore[union-attr]
+                rows = (await conn.execute(select(t.rituals.c.key, t.rituals.c.status))).all()
+            assert [tuple(r) for r in rows] == [("cfg:charte", "retired" if step == 1 else "open")]
+            due = await h.engine.next_due()
+            assert (due is None) if step == 1 else due == datetime(2026, 5, 5, 18, 0, tzinfo=PARIS)

@@ -84,3 +84,9 @@ def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(ConfigError) as err:
         secret("MAILLAGE_TEST_TOKEN", "matrix.access_token_env", tmp_path / "c.toml")
     assert "MAILLAGE_TEST_TOKEN" in render_plain(err.value.messages()[0])
+
+
+def test_command_only_kinds_are_refused_in_rituals(tmp_path: Path) -> None:
+    text = GOOD + '\n[[rituals]]\nid = "t"\nkind = "draw"\nchannels = ["general"]\n'
+    problems = _problems(tmp_path, text)
+    assert any("rituals[1].kind" in p and "[defaults.draw]" in p for p in problems), problems
