@@ -384,6 +384,7 @@ class ConsentRound(RitualKind[RoundState]):
 
     name = "consent"
     state_type = RoundState
+    configurable = False
     config_model = ConsentConfig
     # Deadlines always act, even late: the round closes with the answers received before
     # it. Reminders and phase announcements more than an hour late are skipped.

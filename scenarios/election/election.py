@@ -667,6 +667,7 @@ class Election(RitualKind[ElectionState]):
 
     name = "election"
     state_type = ElectionState
+    configurable = False
     config_model = ElectionConfig
     catch_up = CatchUp(
         timedelta(hours=1),
