@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import signal
+import socket
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,6 +76,8 @@ log = logging.getLogger("maillage.engine")
 
 LOG_WINDOW = timedelta(days=90)
 MAX_BACKDATE = timedelta(days=7)
+OUTBOX_CLAIM = timedelta(seconds=60)
+"""How long a process owns the outbox entries it took; a process that dies loses them then."""
 COMMAND_BURST = 10
 COMMAND_EVERY = timedelta(seconds=6)
 """How far back a platform's own timestamp of an event is trusted over the time we receive it."""
@@ -181,6 +185,7 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox_ready = asyncio.Event()
         self.on_timers_changed: list[Any] = []
+        self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.fault = os.environ.get("MAILLAGE_FAULT")
         """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
         self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0}
@@ -1050,67 +1055,96 @@ class Engine:
 
     async def drain_outbox(self) -> int:
         """Perform pending outbox entries in order. Each is idempotent by its key, so a crash
-        between the platform's acceptance and our record does not show a message twice."""
+        between the platform's acceptance and our record does not show a message twice; each
+        is claimed first, so two processes sharing the store never both perform it."""
         done = 0
         async with self._send_lock:
             while True:
                 now = self.clock.now()
-                async with self.store.read() as conn:
-                    rows = (await conn.execute(select(t.outbox).where(
-                        t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending",
-                        t.outbox.c.not_before <= now).order_by(t.outbox.c.id).limit(100))).all()
+                rows = await self._claim_outbox(now)
                 if not rows:
                     return done
                 progressed = False
+                waiting: list[int] = []
                 for row in rows:
                     outcome = await self._send_one(row, now)
-                    if outcome:
+                    if outcome == "done":
                         progressed = True
                         done += 1
+                    elif outcome == "wait":
+                        waiting.append(row.id)
+                if waiting:
+                    await self._release(waiting)
                 if not progressed:
                     return done
 
-    async def _send_one(self, row: Any, now: datetime) -> bool:
+    async def _claim_outbox(self, now: datetime, limit: int = 100) -> list[Any]:
+        async with self.store.transaction() as conn:
+            q = (select(t.outbox.c.id).where(
+                t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending",
+                t.outbox.c.not_before <= now,
+                (t.outbox.c.claimed_until.is_(None)) | (t.outbox.c.claimed_until < now))
+                .order_by(t.outbox.c.id).limit(limit))
+            if self.store.is_postgres:
+                q = q.with_for_update(skip_locked=True)
+            ids = [r[0] for r in (await conn.execute(q)).all()]
+            if not ids:
+                return []
+            await conn.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(
+                claimed_by=self.process_id, claimed_until=now + OUTBOX_CLAIM))
+            return list((await conn.execute(select(t.outbox).where(t.outbox.c.id.in_(ids))
+                                            .order_by(t.outbox.c.id))).all())
+
+    async def _release(self, ids: Sequence[int]) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)),
+                                                      t.outbox.c.claimed_by == self.process_id)
+                               .values(claimed_by=None, claimed_until=None))
+
+    async def _send_one(self, row: Any, now: datetime) -> str:
+        """"done" (sent, dropped or failed for good), "wait" (its thread root is not sent
+        yet), or "retry" (the platform is unavailable: retried after a delay)."""
         action = OUTBOUND.validate_python(row.action)
         if action.valid_until is not None and action.valid_until < now:
             await self._mark(row.id, "dropped", now, "stale after downtime")
             log.info("outbox %s dropped: stale since %s", row.idem_key, action.valid_until)
-            return True
+            return "done"
         adapter = self.adapters.get(row.platform)
         if adapter is None:
             await self._mark(row.id, "failed", now, f"no adapter for {row.platform}")
-            return True
+            return "done"
         try:
             out = await self._resolve(row, action)
         except PermanentError as exc:
             await self._mark(row.id, "failed", now, str(exc))
-            return True
+            return "done"
         if out is None:
-            return False  # waits for an earlier message (its thread root) to be sent
+            return "wait"  # an earlier message (its thread root) must be sent first
         try:
             delivery = await adapter.perform(out)
         except TransientError as exc:
             delay = exc.retry_after if exc.retry_after is not None else min(300.0, 2.0 ** min(row.attempts + 1, 8))
             async with self.store.transaction() as conn:
                 await conn.execute(update(t.outbox).where(t.outbox.c.id == row.id).values(
-                    attempts=row.attempts + 1, not_before=now + timedelta(seconds=delay), error=str(exc)))
+                    attempts=row.attempts + 1, not_before=now + timedelta(seconds=delay), error=str(exc),
+                    claimed_by=None, claimed_until=None))
             log.warning("outbox %s: platform unavailable (%s), retry in %.1fs", row.idem_key, exc, delay)
-            return False
+            return "done"
         except PermanentError as exc:
             await self._mark(row.id, "failed", now, str(exc))
             log.error("outbox %s failed: %s", row.idem_key, exc)
-            return True
+            return "done"
         except Exception as exc:
             # A bug (a message that cannot be rendered, an adapter error) fails this entry
             # only: the sender goes on with the others and the traceback is logged.
             log.exception("outbox %s failed", row.idem_key)
             await self._mark(row.id, "failed", now, f"{type(exc).__name__}: {exc}")
-            return True
+            return "done"
         if self.fault == "after_send":
             os.kill(os.getpid(), signal.SIGKILL)
         await self._record_delivery(row, action, out, delivery, now)
         self.stats["sent"] += 1
-        return True
+        return "done"
 
     async def _mark(self, outbox_id: int, status: str, now: datetime, error: str | None) -> None:
         async with self.store.transaction() as conn:

@@ -201,6 +201,8 @@ outbox = Table(
     Column("not_before", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("error", Text),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
     Index("ix_outbox_pending", "status", "not_before"),
 )
 
