@@ -53,4 +53,4 @@ def test_db_upgrade(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(cfg, "utf-8")
     res = run("db", "upgrade", "-c", str(tmp_path / "c.toml"))
     assert res.returncode == 0, res.stderr
-    assert "→ 0001" in res.stdout and (tmp_path / "maillage.db").exists()
+    assert "→ 0002" in res.stdout and (tmp_path / "maillage.db").exists()
