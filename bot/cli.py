@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from bot.adapter import Adapter
 from bot.config import Config, ConfigError, load
 from bot.i18n import Code, Msg, Renderer, When, normalize_locale, render_plain
+from bot.logs import setup_logging
+from bot.ops import OpsServer
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
 from scenarios import registry
@@ -105,8 +107,16 @@ async def cmd_run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         adapters = build_adapters(config, store, read_stdin=True)
-        async with running_bot(config, registry(), adapters, store=store):
-            await stop.wait()
+        async with running_bot(config, registry(), adapters, store=store) as bot:
+            ops_cfg = config.file.ops
+            ops = OpsServer([bot.engine], ops_cfg.host, ops_cfg.port) if ops_cfg else None
+            if ops is not None:
+                await ops.start()
+            try:
+                await stop.wait()
+            finally:
+                if ops is not None:
+                    await ops.stop()
     finally:
         await store.close()
     return 0
@@ -175,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maillage", description="Maillage: the rituals of a network, in its chat.")
     p.add_argument("--lang", choices=["fr", "en"], help="language of the messages (default: fr)")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--log-json", action="store_true", help="one JSON object per log line")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot")
@@ -208,8 +219,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(json=args.log_json or os.environ.get("MAILLAGE_LOG_FORMAT") == "json",
+                  level=logging.DEBUG if args.verbose else logging.INFO)
     func: Any = args.func
     try:
         return int(asyncio.run(func(args)))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.i18n import Code, Msg
+from bot.logs import register_secret
 from bot.scenario import Registry
 
 DEFAULT_STORE_URL = "sqlite+aiosqlite:///maillage.db"
@@ -79,6 +80,13 @@ class SlackSection(_Section):
     """Only for tests against a local fake of Slack's Web API."""
 
 
+class OpsSection(_Section):
+    """The operations endpoints (`/healthz`, `/metrics`), on their own port."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
 class ChannelEntry(_Section):
     id: str
     platform: Literal["matrix", "slack", "console"]
@@ -142,6 +150,7 @@ class ConfigFile(_Section):
     store: StoreSection = StoreSection()
     matrix: MatrixSection | None = None
     slack: SlackSection | None = None
+    ops: OpsSection | None = None
     channels: list[ChannelEntry] = Field(default_factory=list)
     members: list[MemberEntry] = Field(default_factory=list)
     roles: dict[str, list[str]] = Field(default_factory=dict)
@@ -205,6 +214,7 @@ def secret(env_name: str, key: str, path: Path | str) -> str:
     value = os.environ.get(env_name)
     if not value:
         raise ConfigError([ConfigProblem(str(path), key, Msg("config.err.env_missing", name=Code(text=env_name)))])
+    register_secret(value)  # from now on, no log line shows it
     return value
 
 

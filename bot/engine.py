@@ -10,10 +10,10 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, select, update
@@ -28,6 +28,7 @@ from bot.commands import CommandError, CommandSpec, Grammar, Parsed
 from bot.config import Config
 from bot.core_commands import CORE_COMMANDS, CoreQuery, answer_core
 from bot.i18n import Msg, normalize_locale
+from bot.logs import log_context, ritual_label
 from bot.model import (
     OUTBOUND,
     Action,
@@ -82,6 +83,24 @@ COMMAND_BURST = 10
 COMMAND_EVERY = timedelta(seconds=6)
 """How far back a platform's own timestamp of an event is trusted over the time we receive it."""
 """How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _network_scoped(
+    fn: Callable[Concatenate[Engine, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Engine, P], Coroutine[Any, Any, R]]:
+    """Every log line written while the engine works names its network."""
+
+    async def wrapper(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with log_context(network=self.network.name):
+            return await fn(self, *args, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
 
 
 @dataclass
@@ -192,6 +211,7 @@ class Engine:
 
     # ------------------------------------------------------------------ boot
 
+    @_network_scoped
     async def boot(self) -> None:
         """Bring the store in line with the config and load the directory into memory."""
         now = self.clock.now()
@@ -317,6 +337,7 @@ class Engine:
                 self.roles.setdefault(r.role, set()).add(r.person_id)
         self._directory = None
 
+    @_network_scoped
     async def seed_members(self) -> None:
         """Ask each adapter who is in each bound channel (after a downtime people may have
         joined or left without us seeing the event)."""
@@ -548,6 +569,7 @@ class Engine:
                     fut.set_result(res)
             self._outbox_ready.set()
 
+    @_network_scoped
     async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
         now = self.clock.now()
         results: list[bool] = []
@@ -882,10 +904,11 @@ class Engine:
         ctx = await self._context(tx, ritual)
         try:
             when = tx.event_now or tx.now
-            if kind.cpu_heavy:
-                state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, when)
-            else:
-                state, actions = kind.bind(ctx).handle(ritual.state, event, when)
+            with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
+                if kind.cpu_heavy:
+                    state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, when)
+                else:
+                    state, actions = kind.bind(ctx).handle(ritual.state, event, when)
         except Exception:
             # A scenario bug must not lose the event nor stop the bot: the event stays recorded
             # as handled, the state unchanged, the member told, and the traceback logged.
@@ -1019,6 +1042,7 @@ class Engine:
             return t.UTCDateTime().process_result_value(value, self.store.engine.dialect)
         return None
 
+    @_network_scoped
     async def run_due(self, limit: int = 200) -> int:
         """Fire every timer due by now, each exactly once: the timer row is deleted in the same
         transaction that hands `TimerFired` to its ritual."""
@@ -1053,6 +1077,7 @@ class Engine:
 
     # ---------------------------------------------------------------- outbox
 
+    @_network_scoped
     async def drain_outbox(self) -> int:
         """Perform pending outbox entries in order. Each is idempotent by its key, so a crash
         between the platform's acceptance and our record does not show a message twice; each

@@ -13,6 +13,8 @@ from tests.fixtures.postgres import TempPostgres
 from tests.fixtures.synapse import synapse_server
 
 __all__ = ["pg_server", "synapse_server"]
+# Every log record of the session is checked for secrets (tokens, passwords): a leak fails it.
+pytest_plugins = ["tests.fixtures.secret_scan"]
 
 _db_numbers = itertools.count(1)
 

@@ -73,6 +73,14 @@ class _Commit:
         return self.state in ("new", "duplicate")
 
 
+def _quiet(name: str) -> logging.Logger:
+    """Bolt and the Socket Mode client log payloads at DEBUG (tokens among them): their
+    loggers stay at INFO."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    return logger
+
+
 class SlackAdapter:
     """Socket Mode (default: no public URL) or HTTP mode; one workspace by bot token, or
     several installed through OAuth. Listeners never run ritual logic: they translate the
@@ -153,7 +161,7 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(
                 self._app,
                 app_token=self.settings.app_token,
-                logger=logging.getLogger("adapters.slack.socket"),
+                logger=_quiet("adapters.slack.socket"),
                 web_client=self.workspaces.base,
             )
             async with slack_call("apps.connections.open"):
@@ -262,7 +270,7 @@ class SlackAdapter:
     def _build_app(self, options: Mapping[str, Any]) -> AsyncApp:
         app = AsyncApp(
             name="maillage",
-            logger=logging.getLogger("adapters.slack.bolt"),
+            logger=_quiet("adapters.slack.bolt"),
             # Listeners answer after the commit (an event is committed before it is acked);
             # they are quick because the ritual's work happens later, from the store.
             process_before_response=True,

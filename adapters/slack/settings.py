@@ -10,6 +10,7 @@ from typing import Literal
 
 from bot.config import Config, ConfigError, ConfigProblem, SlackSection
 from bot.i18n import Code, Msg
+from bot.logs import register_secret
 
 # What the bot needs in a workspace. History scopes are there for the idempotency check
 # (message metadata read back after a crash), users:read for names in `members()`.
@@ -136,6 +137,8 @@ class SlackSettings:
                         str(path), key, Msg("config.err.env_missing", name=Code(text=env_name))
                     )
                 )
+            if value:
+                register_secret(value)
             return value or None
 
         oauth: OAuthCredentials | None = None

@@ -22,6 +22,10 @@ from adapters.slack.settings import INSTALL_PATH, REDIRECT_PATH, SlackSettings
 from bot.adapter import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
+# slack_sdk logs whole request and response bodies at DEBUG, OAuth tokens included: the
+# logger it gets never goes below INFO, whatever the bot's own level.
+sdk_log = logging.getLogger("adapters.slack.sdk")
+sdk_log.setLevel(logging.INFO)
 
 OAUTH_STATE_TTL_S = 600
 
@@ -29,8 +33,8 @@ OAUTH_STATE_TTL_S = 600
 def web_client(settings: SlackSettings, token: str | None = None) -> AsyncWebClient:
     """A Web API client; `api_base_url` points it at a local fake in tests."""
     if settings.base_url is None:
-        return AsyncWebClient(token=token, logger=log)
-    return AsyncWebClient(token=token, base_url=settings.base_url, logger=log)
+        return AsyncWebClient(token=token, logger=sdk_log)
+    return AsyncWebClient(token=token, base_url=settings.base_url, logger=sdk_log)
 
 
 class Workspaces:
@@ -55,10 +59,10 @@ class Workspaces:
             if engine is None:
                 raise ValueError("several workspaces (OAuth) need the bot's database engine")
             self.installations = AsyncSQLAlchemyInstallationStore(
-                client_id=oauth.client_id, engine=engine, logger=log
+                client_id=oauth.client_id, engine=engine, logger=sdk_log
             )
             self.states = AsyncSQLAlchemyOAuthStateStore(
-                expiration_seconds=OAUTH_STATE_TTL_S, engine=engine, logger=log
+                expiration_seconds=OAUTH_STATE_TTL_S, engine=engine, logger=sdk_log
             )
             self._rotator = AsyncTokenRotator(
                 client_id=oauth.client_id, client_secret=oauth.client_secret, client=self.base
@@ -85,7 +89,7 @@ class Workspaces:
         if oauth is None or self.installations is None or self.states is None:
             return {"client": self._single}
         authorize = AsyncInstallationStoreAuthorize(
-            logger=log,
+            logger=sdk_log,
             installation_store=self.installations,
             client_id=oauth.client_id,
             client_secret=oauth.client_secret,
@@ -95,7 +99,7 @@ class Workspaces:
         )
         flow = AsyncOAuthFlow(
             client=self.base,
-            logger=log,
+            logger=sdk_log,
             settings=AsyncOAuthSettings(
                 client_id=oauth.client_id,
                 client_secret=oauth.client_secret,
@@ -108,7 +112,7 @@ class Workspaces:
                 state_store=self.states,
                 state_expiration_seconds=OAUTH_STATE_TTL_S,
                 token_rotation_expiration_minutes=oauth.token_rotation_minutes,
-                logger=log,
+                logger=sdk_log,
             ),
         )
         return {
