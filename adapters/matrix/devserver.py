@@ -27,6 +27,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -131,8 +132,16 @@ def _registration_mac(secret: str, nonce: str, user: str, password: str, admin: 
 class DevHomeserver:
     """A local Synapse for demos and tests; use as `async with DevHomeserver() as hs:`."""
 
-    def __init__(self, data_dir: Path | None = None, server_name: str = "localhost") -> None:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        server_name: str = "localhost",
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`overrides` are extra homeserver.yaml settings applied last (tests use them to
+        tighten a rate limit)."""
         self._owns_dir = data_dir is None
+        self._extra: dict[str, Any] = dict(overrides or {})
         if data_dir is None:
             data_dir = Path(tempfile.mkdtemp(prefix="maillage-synapse-"))
         self.data_dir: Path = data_dir.resolve()
@@ -222,6 +231,14 @@ class DevHomeserver:
         """Stop Synapse and start it again on the same port with the same data."""
         await self._stop_process()
         await self.start()
+
+    async def crash(self) -> None:
+        """Kill Synapse with SIGKILL (an outage, not a shutdown); `start()` brings it back."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        self._signal(process.pid, signal.SIGKILL)
+        await process.wait()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -380,6 +397,7 @@ class DevHomeserver:
             "presence": {"enabled": False},
             "url_preview_enabled": False,
             **rate_limits,
+            **self._extra,
         }
 
     def _log_config(self) -> dict[str, Any]:
