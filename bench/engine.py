@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: E402
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
-from adapters.console import ConsoleAdapter  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import validate  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.model import InboundCommand, InboundReaction  # noqa: E402
-from bot.store import create_engine_for, open_store  # noqa: E402
-from scenarios import registry  # noqa: E402
+from adapters.console import ConsoleAdapter
+from bot.clock import SystemClock
+from bot.config import validate
+from bot.engine import Engine
+from bot.model import InboundCommand, InboundReaction
+from bot.store import create_engine_for, open_store
+from scenarios import registry
 
 ANSWERS = ("✅", "⚠️", "🙊")
 

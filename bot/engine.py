@@ -147,7 +147,7 @@ class _Tx:
     now: datetime
     rituals: dict[int, Ritual] = field(default_factory=dict)
     reactions: list[dict[str, str]] = field(default_factory=list)
-    reaction_index: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    reaction_index: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     event_now: datetime | None = None
     """When the event being routed happened, if earlier than `now` (a backlog delivered
     after a restart): rituals judge it by that instant, not by the time it reached us."""
@@ -655,7 +655,8 @@ class Engine:
     async def _command(self, tx: _Tx, ev: InboundCommand, member: Member, pid: int, channel_key: str) -> None:
         if not self._is_member(pid):
             raise CommandError(Msg("core.cmd.not_member"))
-        if not self._bucket(pid, tx.now):
+        # A backlog replayed after downtime is judged at the pace it was typed, not received.
+        if not self._bucket(pid, tx.event_now or tx.now):
             raise CommandError(Msg("core.cmd.rate_limited"))
         parsed = self.grammar.parse(ev.text)
         spec = parsed.spec
@@ -766,13 +767,18 @@ class Engine:
         if ev.removed and (target is None or key is None) and ev.reaction_id:
             pending = tx.reaction_index.get((ev.platform, ev.reaction_id))
             if pending is not None:
-                target, key = pending
+                target, key, reactor = pending
             else:
                 row = (await tx.conn.execute(select(t.reactions).where(
                     t.reactions.c.platform == ev.platform, t.reactions.c.reaction_id == ev.reaction_id))).first()
                 if row is None:
                     return  # a redaction of something that was not a reaction we saw
-                target, key = row.target, row.key
+                target, key, reactor = row.target, row.key, row.sender
+            if reactor != ev.sender:
+                # A moderator redacting someone's reaction does not withdraw that person's
+                # answer on their behalf (nor answer as the moderator).
+                log.info("reaction %s removed by someone else than its author: answer kept", ev.reaction_id)
+                return
         if target is None or key is None:
             return
         if not ev.removed and ev.reaction_id:
@@ -780,7 +786,7 @@ class Engine:
             # written with the batch's other rows in one statement at flush.
             tx.reactions.append({"platform": ev.platform, "reaction_id": ev.reaction_id, "target": target,
                                  "key": key, "sender": ev.sender})
-            tx.reaction_index[(ev.platform, ev.reaction_id)] = (target, key)
+            tx.reaction_index[(ev.platform, ev.reaction_id)] = (target, key, ev.sender)
         found = await self._ref_of(tx.conn, ev.platform, target)
         if found is None:
             return

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.pytest_postgres import pg_server
 from tests.fixtures.postgres import TempPostgres
+from tests.fixtures.pytest_postgres import pg_server
 from tests.fixtures.synapse import synapse_server
 
 __all__ = ["pg_server", "synapse_server"]

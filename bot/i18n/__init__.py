@@ -169,7 +169,8 @@ def escape_member_text(text: str, fmt: Fmt) -> str:
 # --- templates --------------------------------------------------------------
 
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_HOLE = re.compile("\x00(\\d+)\x00")
 
 _DATE_PATTERNS: dict[str, dict[str, str]] = {
     "fr": {
@@ -232,19 +233,20 @@ class Renderer:
         return self._fill(template, msg.params)
 
     def _fill(self, template: str, params: Mapping[str, Param]) -> str:
-        # Templates are trusted; escape their own special characters for HTML/mrkdwn first,
-        # then apply the template's **bold**, then substitute already-escaped parameters.
-        parts: list[str] = []
-        pos = 0
-        for m in _FIELD.finditer(template):
-            parts.append(self._markup(template[pos : m.start()]))
+        # Templates are trusted, parameters are not: the template's own markup (**bold**, which
+        # may span a parameter) is applied with each parameter held by an inert placeholder,
+        # then the placeholders are replaced by the parameters, escaped for the format.
+        values: list[str] = []
+
+        def hold(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in params:
                 raise MissingKey(f"parameter {name!r} missing for template {template!r}")
-            parts.append(self.param(params[name]))
-            pos = m.end()
-        parts.append(self._markup(template[pos:]))
-        return "".join(parts)
+            values.append(self.param(params[name]))
+            return f"\x00{len(values) - 1}\x00"
+
+        marked = self._markup(_FIELD.sub(hold, template))
+        return _HOLE.sub(lambda m: values[int(m.group(1))], marked)
 
     def _markup(self, text: str) -> str:
         if self.fmt == "html":

@@ -68,6 +68,10 @@ def percent(share: float) -> int:
     return round(share * 100)
 
 
+LATE_CLOSE = timedelta(minutes=1)
+"""A deadline handled later than this (downtime) is reported as closed late."""
+
+
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -502,7 +506,8 @@ class RoundMachine:
         closed_at = st.deadline or now
         st.outcome = outcome
         st.closed_at = closed_at
-        st.closed_late_by = late_by if late_by > timedelta(0) else None
+        # An alarm always rings a little late; only a real outage is worth saying.
+        st.closed_late_by = late_by if late_by > LATE_CLOSE else None
         acts: list[Action] = self._cancel_all(st, keep_lapse=True)
         record = self._record(st, outcome, now, circle_size=len(circle))
         self._archive(st, outcome, closed_at)

@@ -171,6 +171,14 @@ class Gatherer:
                channel: str | None = None) -> Content:
         c = Content(start=start, end=end)
         entries: Sequence[LogEntry] = [e for e in self.ctx.log if start < e.at <= end]
+        # A draw (or election) may write its record more than once (drawn, then settled):
+        # only the latest record of each says what happened.
+        latest: dict[tuple[str, str, int], LogEntry] = {}
+        for e in entries:
+            if e.kind in ("draw", "election"):
+                latest[(e.kind, e.ritual_kind, e.ritual_number)] = e
+        entries = [e for e in entries if e.kind not in ("draw", "election")
+                   or latest[(e.kind, e.ritual_kind, e.ritual_number)] is e]
         for e in entries:
             s = e.summary
             if not _concerns(s, channel):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.i18n import LOCALES, Msg, Renderer, catalog, escape_member_text
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
