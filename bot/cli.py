@@ -181,6 +181,27 @@ async def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_calendar(args: argparse.Namespace) -> int:
+    from bot.calendar import network_calendar
+
+    config = load_config(args)
+    if config is None:
+        return 2
+    store = await open_store(config.store_url())
+    try:
+        data = await network_calendar(store, config, registry(), datetime.now(UTC))
+    finally:
+        await store.close()
+    if data is None:
+        say(Msg("cli.no_calendar"), normalize_locale(config.network.locale), err=True)
+        return 1
+    if args.out:
+        await asyncio.to_thread(Path(args.out).write_bytes, data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maillage", description="Maillage: the rituals of a network, in its chat.")
     p.add_argument("--lang", choices=["fr", "en"], help="language of the messages (default: fr)")
@@ -203,6 +224,11 @@ def parser() -> argparse.ArgumentParser:
     sched.add_argument("--from", dest="start", help="ISO date-time to start from (default: now)")
     sched.add_argument("--count", type=int, default=5)
     sched.set_defaults(func=cmd_schedule)
+
+    cal = sub.add_parser("calendar", help="write the network's meetings as an .ics calendar")
+    cal.add_argument("-c", "--config", required=True)
+    cal.add_argument("--out", help="file to write (default: standard output)")
+    cal.set_defaults(func=cmd_calendar)
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)

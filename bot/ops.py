@@ -220,7 +220,23 @@ class OpsServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        # The meetings calendar members subscribe to (the first network's, and each by id).
+        app.router.add_get("/calendar.ics", self._calendar)
+        app.router.add_get("/calendar/{network_id}.ics", self._calendar)
         return app
+
+    async def _calendar(self, request: web.Request) -> web.Response:
+        from bot.calendar import network_calendar
+
+        wanted = request.match_info.get("network_id")
+        for engine in self.engines:
+            if wanted is not None and str(engine.network_id) != wanted:
+                continue
+            data = await network_calendar(engine.store, engine.config, engine.registry, engine.clock.now())
+            if data is None:
+                break
+            return web.Response(body=data, content_type="text/calendar", charset="utf-8")
+        raise web.HTTPNotFound()
 
     async def start(self) -> None:
         # No access log: a scraper calls every few seconds, and those lines drown the bot's own.

@@ -182,6 +182,13 @@ class RitualKind(Generic[S]):
         """A short view for other rituals (digest) and queries; None: nothing to show."""
         return None
 
+    def export_calendar(
+        self, config: Mapping[str, Any], state: S | None, network: NetworkInfo, now: datetime
+    ) -> bytes | None:
+        """An iCalendar (.ics) of what this ritual schedules, for members' calendar
+        applications; None when the kind has nothing to put in a calendar."""
+        return None
+
     def upcoming(
         self, config: Mapping[str, Any], tz: ZoneInfo, start: datetime, count: int
     ) -> list[tuple[datetime, str]]:

@@ -28,7 +28,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import CatchUp, Context, RitualKind
+from bot.scenario import CatchUp, Context, NetworkInfo, RitualKind
 from scenarios.meeting import messages as m
 from scenarios.meeting.config import Lead, MeetingConfig, SeriesConfig, load_config
 from scenarios.meeting.state import AgendaItem, Answer, MeetingsState, Occurrence, Skip
@@ -795,6 +795,14 @@ class MeetingKind(RitualKind[MeetingsState]):
     name = "meeting"
     state_type = MeetingsState
     config_model = MeetingConfig
+
+    def export_calendar(
+        self, config: Mapping[str, Any], state: MeetingsState | None, network: NetworkInfo, now: datetime
+    ) -> bytes | None:
+        from scenarios.meeting.ics import build_calendar
+
+        return build_calendar(config, state, network=network.name, timezone=network.timezone,
+                              locale=network.locale, now=now)
     catch_up = CatchUp(
         grace=None,
         description=(

@@ -54,3 +54,27 @@ def test_db_upgrade(tmp_path: Path) -> None:
     res = run("db", "upgrade", "-c", str(tmp_path / "c.toml"))
     assert res.returncode == 0, res.stderr
     assert "→ 0002" in res.stdout and (tmp_path / "maillage.db").exists()
+
+
+def test_calendar_export_from_the_config_alone(tmp_path: Path) -> None:
+    from icalendar import Calendar
+
+    cfg = (ROOT / "config.example.toml").read_text("utf-8") + """
+[[rituals]]
+id = "reunions"
+kind = "meeting"
+channels = ["general"]
+title = "Comité de pilotage"
+rrule = "FREQ=MONTHLY;BYDAY=2TU"
+time = "18:00"
+place = "Maison des associations"
+"""
+    (tmp_path / "c.toml").write_text(cfg, "utf-8")
+    res = run("calendar", "-c", str(tmp_path / "c.toml"), "--out", str(tmp_path / "r.ics"))
+    assert res.returncode == 0, res.stderr
+    cal = Calendar.from_ical((tmp_path / "r.ics").read_bytes())
+    events = [c for c in cal.walk() if c.name == "VEVENT"]
+    assert events and "BYDAY" in events[0]["RRULE"].to_ical().decode()
+    assert events[0]["DTSTART"].dt.hour == 18
+    res = run("calendar", "-c", str(ROOT / "config.example.toml"))
+    assert res.returncode == 1 and "pas de calendrier" in res.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -239,3 +239,30 @@ async def test_unknown_path_is_404_and_stop_frees_the_port(harness: Harness) -> 
         async with aiohttp.ClientSession() as session, session.get(url + "/healthz"):
             pass
 
+
+
+async def test_the_meetings_calendar_is_served_for_subscription(sqlite_url: str, tmp_path: Path) -> None:
+    import aiohttp
+    from icalendar import Calendar
+
+    from bot.ops import OpsServer
+    from tests.harness import BASE_CONFIG, Harness
+
+    config = BASE_CONFIG + """
+[[rituals]]
+id = "reunions"
+kind = "meeting"
+channels = ["general"]
+title = "Comité"
+rrule = "FREQ=WEEKLY;BYDAY=TU"
+time = "18:00"
+"""
+    async with Harness(config, sqlite_url, datetime(2026, 5, 4, 9, 0, tzinfo=UTC), tmp_path) as h:
+        assert h.engine is not None
+        async with OpsServer([h.engine], "127.0.0.1", 0) as ops, aiohttp.ClientSession() as http:
+            async with http.get(f"{ops.url}/calendar.ics") as resp:
+                assert resp.status == 200 and resp.content_type == "text/calendar"
+                cal = Calendar.from_ical(await resp.read())
+            assert any(c.name == "VEVENT" for c in cal.walk())
+            async with http.get(f"{ops.url}/calendar/999.ics") as resp:
+                assert resp.status == 404
