@@ -96,6 +96,11 @@ class CommandSpec:
     answer: Callable[..., Sequence[Any]] | None = None
     """For route "query": a pure `answer(ctx, member, args, now) -> list[Action]`; `ctx.log`
     holds the network's recent log."""
+    form: str | None = None
+    """On platforms with forms, the command typed bare opens this form (Slack modal) instead
+    of answering that arguments are missing; its submission runs the command."""
+    from_form: Callable[[Mapping[str, str]], dict[str, Any]] | None = None
+    """The form's fields → the command's arguments (raises CommandError)."""
     in_dm: bool = False
     """Usable in a direct message with the bot (private nominations)."""
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -181,6 +181,7 @@ class Engine:
             specs.append(spec)
             self._spec_kind[id(spec)] = kind
         self.grammar = Grammar(specs)
+        self._form_specs = {spec.form: spec for spec in specs if spec.form and spec.from_form}
         net = config.network
         self.network = NetworkInfo(
             name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter
@@ -635,6 +636,9 @@ class Engine:
         elif isinstance(ev, InboundChoice):
             found = await self._ref_of(tx.conn, ev.platform, ev.target)
             if found is None:
+                spec = self._form_specs.get(ev.choices[0]) if ev.values and len(ev.choices) == 1 else None
+                if spec is not None:
+                    await self._form_submitted(tx, ev, spec, member, pid, channel_key)
                 return
             ritual_id, ref, ref_channel, _ = found
             ritual = await self._load(tx, ritual_id)
@@ -658,7 +662,12 @@ class Engine:
         # A backlog replayed after downtime is judged at the pace it was typed, not received.
         if not self._bucket(pid, tx.event_now or tx.now):
             raise CommandError(Msg("core.cmd.rate_limited"))
-        parsed = self.grammar.parse(ev.text)
+        try:
+            parsed = self.grammar.parse(ev.text)
+        except CommandError as err:
+            if await self._open_form_instead(tx, ev, member, channel_key, err):
+                return
+            raise
         spec = parsed.spec
         if spec.animateur_only and not member.is_animateur:
             raise CommandError(Msg("core.cmd.not_animateur", command=spec.localized_name(self._locale_of(member))))
@@ -692,6 +701,38 @@ class Engine:
             return False
         self._buckets[pid] = (tokens - 1.0, now)
         return True
+
+    async def _open_form_instead(self, tx: _Tx, ev: InboundCommand, member: Member, channel_key: str,
+                                 err: CommandError) -> bool:
+        """A command with a form (`decision`), typed bare where forms exist (Slack): open the
+        form rather than answer that arguments are missing."""
+        words = ev.text.split()
+        found = self.grammar.find(words)
+        if found is None or found[1] != len(words) or found[0].form is None:
+            return False
+        spec = found[0]
+        if not self.capabilities(ev.platform).forms:
+            return False
+        if spec.animateur_only and not member.is_animateur:
+            raise CommandError(Msg("core.cmd.not_animateur", command=spec.localized_name(self._locale_of(member))))
+        form = OpenForm(member=member.key, channel=channel_key, form=spec.form, title=Msg(f"core.form.{spec.form}"),
+                        fallback=err.msg, context={"command": spec.name, "channel": channel_key})
+        await self._apply(tx, None, [form], f"form:{self._event_hash(ev)}", self._reply_handle(ev), member.key)
+        return True
+
+    async def _form_submitted(self, tx: _Tx, ev: InboundChoice, spec: CommandSpec, member: Member, pid: int,
+                              channel_key: str) -> None:
+        """A form opened for a command was submitted: run the command with its fields."""
+        kind = self._spec_kind.get(id(spec))
+        if kind is None or spec.from_form is None or spec.route != "start":
+            return
+        if not self._is_member(pid):
+            raise CommandError(Msg("core.cmd.not_member"))
+        if spec.animateur_only and not member.is_animateur:
+            raise CommandError(Msg("core.cmd.not_animateur", command=spec.localized_name(self._locale_of(member))))
+        args = spec.from_form(ev.values)
+        ritual = await self._create_ritual(tx, kind.name, None, [channel_key] if channel_key != "dm" else [])
+        await self._deliver(tx, ritual, Started(by=member, channel=channel_key, params=args))
 
     def _reply_handle(self, ev: InboundCommand | InboundChoice) -> str:
         # Where a private answer goes: remembered in the outbox route, never in ritual state.
@@ -859,11 +900,18 @@ class Engine:
         return normalize_locale(member.locale or self.network.locale)
 
     async def _reply_error(self, tx: _Tx, ev: InboundEvent, msg: Msg) -> None:
-        if not isinstance(ev, InboundCommand):
+        if not isinstance(ev, InboundCommand | InboundChoice):
             log.warning("event %s rejected: %s", ev.event_id, msg.key)
             return
+        # The same lookup as when the event came in: a configured account has no workspace
+        # scope, the event does.
         pid = self.account_index.get((ev.platform, ev.account_scope, ev.sender))
-        member_key = self.persons[pid].key if pid is not None else f"{ev.platform}:{ev.sender}"
+        if pid is None:
+            pid = self.account_index.get((ev.platform, "", ev.sender))
+        if pid is None:
+            log.warning("cannot answer %s: unknown sender", ev.event_id)
+            return
+        member_key = self.persons[pid].key
         channel_key = "dm" if ev.is_direct else self.channel_by_platform.get((ev.platform, ev.channel))
         if channel_key is None:
             return

@@ -130,6 +130,19 @@ def parse_decision(tokens: list[Token]) -> dict[str, Any]:
     return args
 
 
+def decision_from_form(values: Mapping[str, str]) -> dict[str, Any]:
+    """The proposal form (a Slack modal: title, text, deadline) → the params of `Started`."""
+    title = (values.get("title") or "").strip()
+    if not title:
+        raise CommandError(Msg("consent.cmd.missing_title"))
+    args: dict[str, Any] = {"title": title}
+    if (values.get("text") or "").strip():
+        args["text"] = values["text"].strip()
+    if (values.get("deadline") or "").strip():
+        args["deadline"] = values["deadline"].strip()
+    return args
+
+
 def parse_amend(tokens: list[Token]) -> dict[str, Any]:
     """`amender ["nouveau texte"] [jusqu'à <échéance>]`."""
     opts, rest = _options(tokens)
@@ -173,6 +186,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         animateur_only=True,
         example_key="consent.help.example_decision",
         parse=parse_decision,
+        form="proposal",
+        from_form=decision_from_form,
     ),
     CommandSpec(
         name="objection",
@@ -299,6 +314,7 @@ def _plan(
         "group": group,
         "quorum": float(quorum) if quorum is not None else None,
         "anonymous": params.get("anonymous"),
+        "description": str(params.get("text") or ""),
     }
 
 

@@ -120,6 +120,8 @@ class RoundState(_Data):
     """"proposal" for a decision, "election" when the election proposes a person."""
     number: int = 0
     title: str = ""
+    description: str = ""
+    """What is proposed and why, when given (the proposal form's text); member content."""
     headline: Msg | None = None
     """Replaces the standard title line (the election's "X as delegate")."""
     subject_data: dict[str, str] = Field(default_factory=dict)
@@ -237,6 +239,7 @@ class RoundMachine:
         subject: str = "proposal",
         headline: Msg | None = None,
         subject_data: dict[str, str] | None = None,
+        description: str = "",
     ) -> RoundState:
         """A round ready to `open`. Without an explicit questions deadline, the config's
         questions phase applies, capped at a third of the round."""
@@ -247,6 +250,7 @@ class RoundMachine:
         if questions_until is not None and not now < questions_until < deadline:
             questions_until = None
         return RoundState(
+            description=description.strip(),
             ref_prefix=ref_prefix,
             timer_prefix=timer_prefix,
             subject=subject,
@@ -648,6 +652,8 @@ class RoundMachine:
     def _proposal_text(self, st: RoundState, version: int | None = None, phase: Msg | None = None, channel: str | None = None) -> Msg:
         v = version or st.version
         lines: list[Msg] = [self._title_line(st, v), Msg("consent.proposal.by", author=self._mention_author(st))]
+        if st.description:
+            lines.append(Msg("consent.proposal.description", text=st.description))
         if v > 1:
             lines.append(Msg("consent.proposal.amended", previous=v - 1))
         lines.append(phase or self._phase(st))

@@ -424,3 +424,38 @@ async def test_a_rate_limited_post_waits_for_retry_after(
         await s.advance(timedelta(seconds=25))
         assert len(s.with_buttons()) == 1
         assert [c.status for c in s.fake.calls_to("chat.postMessage")] == [429, 200]
+
+
+async def test_a_bare_decision_opens_the_proposal_form_and_its_submission_starts_the_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with slack_bot(tmp_path, monkeypatch) as s:
+        await s.command("bob", "decision")  # not an animateur: refused, no form
+        assert any("seuls les animateurs" in t for t in s.ephemeral_to("bob"))
+        assert s.fake.views(team_id=TEAM) == {}
+
+        await s.command("alice", "decision")
+        (view_id,) = [
+            v
+            for v, view in s.fake.views(team_id=TEAM).items()
+            if view["callback_id"] == FORM_CALLBACK_PREFIX + "proposal"
+        ]
+        assert s.fake.views(team_id=TEAM)[view_id]["title"]["text"] == "Nouvelle proposition"
+        deadline = int((MONDAY + timedelta(days=4)).timestamp())
+        await s.submit(
+            "alice",
+            view_id,
+            {
+                "field_title": {"title": {"type": "plain_text_input", "value": "Ouvrir le samedi"}},
+                "field_text": {
+                    "text": {"type": "plain_text_input", "value": "Pour les salariés <des> assos"}
+                },
+                "field_deadline": {
+                    "deadline": {"type": "datetimepicker", "selected_date_time": deadline}
+                },
+            },
+        )
+        (proposal,) = s.with_buttons()
+        assert "Ouvrir le samedi" in proposal.text
+        assert "Pour les salariés &lt;des&gt; assos" in proposal.text
+        assert s.fake.errors == []
