@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.matrix.devserver import synapse_available
+from tests.fixtures.synapse import requires_synapse
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.synapse,
-    pytest.mark.skipif(synapse_available() is not None, reason="needs Synapse (the demo extra)"),
+    requires_synapse,
 ]
 
 ROOT = Path(__file__).parents[2]

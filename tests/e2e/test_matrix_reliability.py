@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from nio import RoomMessageNotice
 
-from adapters.matrix.devserver import DevHomeserver, synapse_available
+from adapters.matrix.devserver import DevHomeserver
 from adapters.matrix.session import NAMESPACE
 from bot.adapter import Outgoing, TransientError
 from bot.i18n import Msg
 from bot.model import InboundCommand, InboundReaction, Post
 from tests.fixtures.matrix_clients import close_all, make_bot, make_member, unique, until
-from tests.fixtures.synapse import synapse_server  # noqa: F401
+from tests.fixtures.synapse import requires_synapse, synapse_server  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.synapse]
 
@@ -154,7 +154,7 @@ async def test_killed_right_after_a_send_then_restarted_posts_once(
         await close_all(alice)
 
 
-@pytest.mark.skipif(synapse_available() is not None, reason="needs Synapse")
+@requires_synapse
 async def test_a_homeserver_outage_loses_nothing(tmp_path: Path) -> None:
     async with DevHomeserver(tmp_path / "hs") as server:
         bot = await make_bot(server, tmp_path)
@@ -177,7 +177,7 @@ async def test_a_homeserver_outage_loses_nothing(tmp_path: Path) -> None:
             await close_all(alice)
 
 
-@pytest.mark.skipif(synapse_available() is not None, reason="needs Synapse")
+@requires_synapse
 async def test_rate_limits_become_retry_after(tmp_path: Path) -> None:
     strict = {"rc_message": {"per_second": 1, "burst_count": 2}}
     async with DevHomeserver(tmp_path / "hs", overrides=strict) as server:
