@@ -532,10 +532,7 @@ class Engine:
             state = cached.state if cached else kind.state_type.model_validate(r.state)
             summary = kind.summarize(state)
             if summary is not None:
-                due_at = due.get(r.id)
-                if isinstance(due_at, str):
-                    due_at = t.UTCDateTime().process_result_value(due_at, self.store.engine.dialect)
-                out.append(RitualSummary(r.kind, r.number, r.status, summary, due_at))
+                out.append(RitualSummary(r.kind, r.number, r.status, summary, t.as_utc(due.get(r.id))))
         return out
 
     # ---------------------------------------------------------------- inbound
@@ -1092,9 +1089,7 @@ class Engine:
         async with self.store.read() as conn:
             value = (await conn.execute(select(func.min(t.timers.c.due_at)).where(
                 t.timers.c.network_id == self.network_id))).scalar()
-        if isinstance(value, str | datetime):
-            return t.UTCDateTime().process_result_value(value, self.store.engine.dialect)
-        return None
+        return t.as_utc(value)
 
     @_network_scoped
     async def run_due(self, limit: int = 200) -> int:
@@ -1233,11 +1228,12 @@ class Engine:
     async def _resolve(self, row: Any, action: Any) -> Outgoing | None:
         route = dict(row.route)
         locale = self.network.locale
-        accounts = {p.key: a[2] for p in self.persons.values() for a in p.accounts[:1] if a[0] == row.platform}
+        # Each member's first account on this platform, to render mentions.
+        accounts: dict[str, str] = {}
         for p in self.persons.values():
-            for a in p.accounts:
-                if a[0] == row.platform:
-                    accounts.setdefault(p.key, a[2])
+            user = next((a[2] for a in p.accounts if a[0] == row.platform), None)
+            if user is not None:
+                accounts[p.key] = user
         base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
                                 "timezone": self.network.timezone, "accounts": accounts}
         if isinstance(action, DirectMessage | PrivateNote | OpenForm):
@@ -1296,11 +1292,11 @@ class Engine:
             row = (await conn.execute(select(t.message_refs.c.platform_message_id).where(
                 t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
                 t.message_refs.c.channel_key == channel_key))).first()
-            if row is not None and row[0]:
-                return str(row[0])
-            pending = (await conn.execute(select(func.count()).select_from(t.outbox).where(
-                t.outbox.c.ritual_id == ritual_id, t.outbox.c.status == "pending"))).scalar_one()
-        return False if pending and row is None and await self._ref_pending(ritual_id, ref, channel_key) else ""
+        if row is not None and row[0]:
+            return str(row[0])
+        if row is None and await self._ref_pending(ritual_id, ref, channel_key):
+            return False
+        return ""
 
     async def _ref_pending(self, ritual_id: int | None, ref: str, channel_key: str) -> bool:
         async with self.store.read() as conn:
@@ -1372,9 +1368,7 @@ class Engine:
         async with self.store.read() as conn:
             value = (await conn.execute(select(func.min(t.outbox.c.not_before)).where(
                 t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending"))).scalar()
-        if value is None:
-            return None
-        return t.UTCDateTime().process_result_value(value, self.store.engine.dialect)
+        return t.as_utc(value)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -55,6 +55,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def as_utc(value: Any) -> datetime | None:
+    """An aggregate (MIN of a date column) comes back raw, past the column's type: read it
+    the way UTCDateTime does."""
+    if value is None:
+        return None
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+
+
 networks = Table(
     "networks",
     metadata,

@@ -185,7 +185,10 @@ def check(raw: Any) -> None:
 
 
 def test_the_example_itself_is_valid() -> None:
-    validate(EXAMPLE_RAW, REGISTRY, EXAMPLE)
+    """The mutations start from a valid file, or they would only test one kind of error."""
+    cfg = validate(EXAMPLE_RAW, REGISTRY, EXAMPLE)
+    assert [m.id for m in cfg.file.members] == [m["id"] for m in EXAMPLE_RAW["members"]]
+    assert set(cfg.ritual_options) == {r["id"] for r in EXAMPLE_RAW["rituals"]}
 
 
 @examples(80)
