@@ -93,6 +93,15 @@ class KeyValue(Protocol):
     async def put(self, namespace: str, key: str, value: Any) -> None: ...
 
 
+class Leases(Protocol):
+    """Singleton jobs among the bot's processes (a Matrix account's sync loop): one holder at
+    a time, renewed by it, taken over by another process once it expires."""
+
+    async def hold(self, name: str, holder: str, ttl: float) -> bool: ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+
 class Adapter(Protocol):
     """A platform connection. Never holds ritual logic: it translates and transports."""
 

@@ -82,7 +82,7 @@ def build_adapters(config: Config, store: Store, read_stdin: bool) -> dict[str, 
         mod = _optional("adapters.matrix.adapter")
         if mod is None or not hasattr(mod, "build"):
             raise SystemExit("the Matrix adapter is not available in this installation")
-        adapters["matrix"] = mod.build(config, store.kv())
+        adapters["matrix"] = mod.build(config, store.kv(), store.leases())
     if "slack" in platforms:
         mod = _optional("adapters.slack.adapter")
         if mod is None or not hasattr(mod, "build"):

@@ -205,6 +205,9 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox_ready = asyncio.Event()
         self.on_timers_changed: list[Any] = []
+        self.on_fired: list[Callable[[datetime, Sequence[datetime]], None]] = []
+        """Called after each commit of fired timers with the commit time and their due times
+        (the fire-lag histogram of /metrics and the scale benchmark read it)."""
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.fault = os.environ.get("MAILLAGE_FAULT")
         """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
@@ -1107,6 +1110,7 @@ class Engine:
                 if not rows:
                     break
                 tx = _Tx(conn, now)
+                due: list[datetime] = []
                 for r in rows:
                     await conn.execute(delete(t.timers).where(t.timers.c.id == r.id))
                     ritual = await self._load(tx, r.ritual_id)
@@ -1115,11 +1119,16 @@ class Engine:
                     event = TimerFired(name=r.name, due_at=r.due_at, late_by=max(now - r.due_at, timedelta(0)),
                                        payload=dict(r.payload or {}))
                     await self._deliver(tx, ritual, event)
+                    due.append(r.due_at)
                     fired += 1
                 tx.timers_changed = True
                 await self._flush(tx)
             if self.fault == "after_commit" and tx.outbox:
                 os.kill(os.getpid(), signal.SIGKILL)
+            if due:
+                committed = self.clock.now()
+                for hook in self.on_fired:
+                    hook(committed, due)
             self._after_commit(tx)
         self.stats["timers"] += fired
         return fired
@@ -1152,11 +1161,18 @@ class Engine:
                 if not progressed:
                     return done
 
+    def _held_back(self) -> list[str]:
+        """Platforms this process may not send on right now (a Matrix account with encrypted
+        rooms sends only from the process that syncs it): their entries wait for another."""
+        return [name for name, adapter in self.adapters.items()
+                if not getattr(adapter, "can_perform", lambda: True)()]
+
     async def _claim_outbox(self, now: datetime, limit: int = 100) -> list[Any]:
+        held_back = self._held_back()
         async with self.store.transaction() as conn:
             q = (select(t.outbox.c.id).where(
                 t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending",
-                t.outbox.c.not_before <= now,
+                t.outbox.c.not_before <= now, t.outbox.c.platform.not_in(held_back),
                 (t.outbox.c.claimed_until.is_(None)) | (t.outbox.c.claimed_until < now))
                 .order_by(t.outbox.c.id).limit(limit))
             if self.store.is_postgres:
@@ -1362,13 +1378,23 @@ class Engine:
             retry = await self._next_retry()
             if retry is not None:
                 delay = max(0.0, (retry - self.clock.now()).total_seconds())
+                # Entries claimed by a process that died become free when their claim lapses.
                 asyncio.get_running_loop().call_later(min(delay, 60.0) + 0.01, self._outbox_ready.set)
 
     async def _next_retry(self) -> datetime | None:
+        """When the sender should look again: the earliest pending entry it may send (one
+        another process has claimed: when that claim lapses), or in a second while some
+        platform is held back here."""
+        held_back = self._held_back()
+        now = self.clock.now()
         async with self.store.read() as conn:
-            value = (await conn.execute(select(func.min(t.outbox.c.not_before)).where(
-                t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending"))).scalar()
-        return t.as_utc(value)
+            rows = (await conn.execute(select(t.outbox.c.not_before, t.outbox.c.claimed_until).where(
+                t.outbox.c.network_id == self.network_id, t.outbox.c.status == "pending",
+                t.outbox.c.platform.not_in(held_back)).order_by(t.outbox.c.not_before).limit(50))).all()
+        times = [max(t.as_utc(r[0]) or now, t.as_utc(r[1]) or now) for r in rows]
+        if held_back:
+            times.append(now + timedelta(seconds=1))
+        return min(times) if times else None
 
     async def stop(self) -> None:
         for task in self._tasks:

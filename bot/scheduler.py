@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 log = logging.getLogger("maillage.scheduler")
 
 _ALARMS: dict[str, Alarm] = {}
+RETRY_S = 2.0
 
 
 async def _ring(alarm_id: str) -> None:
@@ -60,7 +61,13 @@ class Alarm:
                                 coalesce=True, misfire_grace_time=None, max_instances=1)
 
     def request_rearm(self) -> None:
-        asyncio.get_running_loop().create_task(self.rearm())
+        asyncio.get_running_loop().create_task(self._rearm_quietly())
+
+    async def _rearm_quietly(self) -> None:
+        try:
+            await self.rearm()
+        except Exception as exc:
+            log.warning("cannot read the next due timer (%s); the safety poll will", exc)
 
     async def ring(self) -> None:
         async with self._lock:
@@ -69,8 +76,15 @@ class Alarm:
                 if fired:
                     log.info("fired %d timer(s)", fired)
             except Exception:
-                log.exception("firing due timers failed; the safety poll will retry")
-            await self.rearm()
+                log.exception("firing due timers failed; retrying shortly")
+            try:
+                await self.rearm()
+            except Exception as exc:
+                # The store is unreachable: look again soon rather than at the next poll.
+                log.warning("cannot read the next due timer (%s); retrying in %.0f s", exc, RETRY_S)
+                self._scheduler.add_job(_ring, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=RETRY_S)),
+                                        args=[self.id], id=f"{self.id}:wake", replace_existing=True,
+                                        coalesce=True, misfire_grace_time=None, max_instances=1)
 
     async def stop(self) -> None:
         _ALARMS.pop(self.id, None)

@@ -12,7 +12,9 @@ import logging
 import os
 import random
 import signal
+import socket
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -51,6 +53,7 @@ from bot.adapter import (
     Delivery,
     EventSink,
     KeyValue,
+    Leases,
     Outgoing,
     PermanentError,
     TransientError,
@@ -88,6 +91,10 @@ STOP_GRACE_S = 30.0
 REPLY_GRACE_S = 0.04
 """After handing events to the engine, how long the next long poll waits for a reply to start."""
 REPLY_WAIT_MAX_S = 1.0
+LEASE_TTL_S = 8.0
+"""How long the sync lease outlives its holder's last renewal: the takeover delay after a
+kill -9. The holder renews it four times per period and stops syncing a second before it
+would lapse if the store stops answering."""
 
 FAULT_ENV = "MAILLAGE_MATRIX_FAULT"
 """Fault injection for the crash tests: `kill-after-send` SIGKILLs the process right after
@@ -141,9 +148,23 @@ class MatrixAdapter:
         env: Mapping[str, str] | None = None,
         timeline_limit: int = TIMELINE_LIMIT,
         sync_timeout_ms: int = SYNC_TIMEOUT_MS,
+        leases: Leases | None = None,
+        lease_ttl: float = LEASE_TTL_S,
     ) -> None:
         self.section = section
         self.kv = kv
+        self.leases = leases
+        """Several processes may run this account: the one holding the lease syncs; all may
+        send (plain rooms), since a send is idempotent by its transaction id. Without leases
+        this process syncs alone."""
+        self._lease_ttl = lease_ttl
+        self._lease_name = f"matrix-sync:{section.user_id}"
+        self.holder_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._lease_task: asyncio.Task[None] | None = None
+        self._standing_by = asyncio.Event()
+        self._lease_ok = False
+        self._last_sync: float | None = None
+        self._sync_since: float | None = None
         self.command_prefix = command_prefix
         self.store_dir = Path(store_dir if store_dir is not None else section.store_path)
         self._env = env if env is not None else os.environ
@@ -164,6 +185,8 @@ class MatrixAdapter:
         self._sink: EventSink | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._sync_halt = False
+        self._lease_wakeup = asyncio.Event()
         self._interruptible = False
         self._connected = False
         self._first_sync = asyncio.Event()
@@ -210,7 +233,23 @@ class MatrixAdapter:
         return self.section.user_id
 
     def connected(self) -> bool:
-        return self._connected and not self._stopping
+        if self._stopping:
+            return False
+        if self.leases is not None and not self.syncing:
+            # Standing by: ready to send and to take over while the store answers.
+            return self.session is not None and self._lease_ok
+        return self._connected
+
+    def can_perform(self) -> bool:
+        """Whether this process may send now. Encrypted rooms need the room keys and device
+        lists only the syncing process keeps, so there only the lease holder sends."""
+        return not self.section.encryption or self.leases is None or self.syncing
+
+    def sync_lag(self) -> float | None:
+        """Seconds since the last sync was handled (None where this process does not sync)."""
+        if not self.syncing or self._sync_since is None:
+            return None
+        return asyncio.get_running_loop().time() - (self._last_sync or self._sync_since)
 
     async def start(self, sink: EventSink) -> None:
         """Log in (or restore the session), join the bound rooms, start syncing; return once
@@ -219,7 +258,7 @@ class MatrixAdapter:
         backoff = _Backoff()
         while True:
             try:
-                self.session = await open_session(self.client, self.section, self.kv, self._env)
+                self.session = await self._open_session()
                 break
             except (TransientError, ClientConnectionError, TimeoutError) as exc:
                 delay = backoff.next(getattr(exc, "retry_after", None))
@@ -230,19 +269,119 @@ class MatrixAdapter:
         if self.client.should_upload_keys:
             await self._quietly(self.client.keys_upload(), "upload the device keys")
         await self._bind_rooms()
+        if self.leases is None:
+            task = self._start_sync()
+            first = asyncio.create_task(self._first_sync.wait())
+            await asyncio.wait({first, task}, return_when=asyncio.FIRST_COMPLETED)
+            first.cancel()
+            if task.done():
+                task.result()  # raises the loop's error
+            return
+        # With leases: return once this process syncs (first sync arrived) or stands by.
+        self._lease_task = asyncio.create_task(self._keep_lease(), name="matrix-lease")
+        waiters = {asyncio.create_task(self._first_sync.wait()), asyncio.create_task(self._standing_by.wait())}
+        await asyncio.wait({*waiters, self._lease_task}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if self._lease_task.done():
+            self._lease_task.result()
+
+    async def _open_session(self) -> Session:
+        """Log in, or restore the stored session. Processes sharing the account take turns,
+        so they all end up on one device: the homeserver deduplicates a send's transaction id
+        per device, which is what makes a send retried by another process harmless."""
+        if self.leases is None:
+            return await open_session(self.client, self.section, self.kv, self._env)
+        name = f"matrix-login:{self.user_id}"
+        # Polling the store: the other process's turn ends in its transaction, not in ours.
+        while not await self.leases.hold(name, self.holder_id, 60.0):  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        try:
+            return await open_session(self.client, self.section, self.kv, self._env)
+        finally:
+            await self.leases.release(name, self.holder_id)
+
+    def _start_sync(self) -> asyncio.Task[None]:
+        self._sync_since = asyncio.get_running_loop().time()
+        self._last_sync = None
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
-        first = asyncio.create_task(self._first_sync.wait())
-        await asyncio.wait({first, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        first.cancel()
-        if self._task.done():
-            self._task.result()  # raises the loop's error
+        return self._task
+
+    @property
+    def syncing(self) -> bool:
+        """This process runs the account's sync loop (it holds the lease, if there are any)."""
+        return self._task is not None and not self._task.done()
+
+    async def _keep_lease(self) -> None:
+        """Take the sync lease when it is free, renew it while held, and stop syncing the
+        moment it cannot be renewed in time: two processes never both acknowledge events
+        (and if a slow one did, the engine's unique key still keeps each event once)."""
+        assert self.leases is not None
+        loop = asyncio.get_running_loop()
+        valid_until = 0.0
+        while not self._stopping:
+            asked = loop.time()
+            try:
+                held = await self.leases.hold(self._lease_name, self.holder_id, self._lease_ttl)
+                self._lease_ok = True
+                if held:
+                    valid_until = asked + self._lease_ttl
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._lease_ok = False
+                # The store is unreachable: keep syncing on the last renewal, not past it.
+                held = loop.time() < valid_until - 1.0
+                log.warning("Matrix: cannot renew the sync lease of %s (%s)", self.user_id, exc)
+            if held and not self.syncing and not self._stopping:
+                log.info("Matrix: this process (%s) now runs the sync of %s", self.holder_id, self.user_id)
+                self._standing_by.clear()
+                try:
+                    # The previous holder may have moved the sync token on since we started.
+                    await self._load_state()
+                except Exception as exc:
+                    log.warning("Matrix: cannot read the sync state yet (%s)", exc)
+                else:
+                    self._start_sync()
+            elif not held and self.syncing:
+                log.warning("Matrix: the sync lease of %s is held elsewhere; this process stands by",
+                            self.user_id)
+                await self._end_sync()
+            if not held:
+                self._standing_by.set()
+            await self._idle_lease(self._lease_ttl / 4)
+
+    async def _idle_lease(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._lease_wakeup.wait(), delay)
 
     async def stop(self) -> None:
         """Stop syncing: a long poll or a backoff is interrupted at once; events being handed
         to the engine are finished first (bounded), so a stop acknowledges nothing half-done."""
         self._stopping = True
+        self._lease_wakeup.set()
+        lease_task, self._lease_task = self._lease_task, None
+        if lease_task is not None:
+            lease_task.cancel()
+            await asyncio.wait({lease_task})
+        await self._end_sync()
+        if self.leases is not None:
+            try:  # handed over at once rather than after the lease expires
+                await self.leases.release(self._lease_name, self.holder_id)
+            except Exception:
+                log.warning("Matrix: could not release the sync lease; another process takes over "
+                            "when it expires", exc_info=True)
+        self._connected = False
+        await self.client.close()
+
+    async def _end_sync(self) -> None:
+        """Stop the sync loop: a long poll or a backoff is cut short; events being handed to
+        the engine are finished first (bounded); the sync token is stored."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._sync_halt = True
+        try:
             if self._interruptible:
                 task.cancel()
             done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
@@ -254,10 +393,11 @@ class MatrixAdapter:
             try:
                 await self._persist_since()
             except Exception:
-                log.warning("Matrix: could not store the sync token at stop; the last events "
-                            "will be fetched again (and recognised) at the next start", exc_info=True)
-        self._connected = False
-        await self.client.close()
+                log.warning("Matrix: could not store the sync token; the last events will be "
+                            "fetched again (and recognised) by the next sync", exc_info=True)
+        finally:
+            self._sync_halt = False
+            self._connected = False
 
     async def wait_synced(self, count: int = 1, within: float = 30.0) -> None:
         """Wait until `count` more syncs have been handled (tests and the demo use it)."""
@@ -336,7 +476,7 @@ class MatrixAdapter:
     async def _run(self) -> None:
         backoff = _Backoff()
         first = True
-        while not self._stopping:
+        while not self._stopping and not self._sync_halt:
             fresh = self._since is None
             try:
                 self._interruptible = True
@@ -380,12 +520,18 @@ class MatrixAdapter:
             # Everything in this sync is committed: the token may advance (in memory now; in
             # the store below, or by stop() if it interrupts the wait for replies).
             self._since = response.next_batch
+            self._last_sync = asyncio.get_running_loop().time()
             if self._delivered:
                 self._delivered = 0
                 # Before writing our own sync token: that write would compete with the
                 # engine's for the store while the answer is being prepared.
                 await self._replies_first()
-            await self._persist_since()
+            try:
+                await self._persist_since()
+            except Exception as exc:
+                # The store is down: the token stays in memory and is written with the next
+                # sync; a crash meanwhile only makes these events come again (and be recognised).
+                log.warning("Matrix: could not store the sync token (%s); kept in memory", exc)
             async with self._sync_done:
                 self._sync_count += 1
                 self._sync_done.notify_all()
@@ -401,7 +547,7 @@ class MatrixAdapter:
         grace_until = loop.time() + REPLY_GRACE_S
         self._interruptible = True
         try:
-            while not self._stopping:
+            while not self._stopping and not self._sync_halt:
                 now = loop.time()
                 if now >= deadline:
                     return
@@ -995,7 +1141,7 @@ def _raise_for(response: Any, what: str) -> NoReturn:
 
 
 
-def build(config: Config, kv: KeyValue) -> MatrixAdapter:
+def build(config: Config, kv: KeyValue, leases: Leases | None = None) -> MatrixAdapter:
     """The adapter for a configured network (called by the composition root): the bound
     Matrix rooms, the command prefix, and the crypto store next to the config file."""
     section = config.file.matrix
@@ -1006,4 +1152,4 @@ def build(config: Config, kv: KeyValue) -> MatrixAdapter:
         store_dir = config.path.parent / store_dir
     rooms = [c.room for c in config.file.channels if c.platform == "matrix"]
     return MatrixAdapter(section, rooms, kv, command_prefix=config.network.command_prefix,
-                         store_dir=store_dir)
+                         store_dir=store_dir, leases=leases)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Interval, case, event, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -51,6 +53,63 @@ class Store:
 
     def kv(self) -> StoreKeyValue:
         return StoreKeyValue(self)
+
+    def leases(self) -> StoreLeases:
+        return StoreLeases(self)
+
+
+class StoreLeases:
+    """`bot.adapter.Leases` on the `leases` table: a named job held by one process at a time.
+
+    Taking and renewing are one atomic upsert: the row changes hands only when its holder
+    renews it or when it has expired. On PostgreSQL the database's clock decides expiry, so
+    processes on different machines need not agree on the time; SQLite is one machine."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _now(self) -> Any:
+        if self.store.is_postgres:
+            # clock_timestamp(), not now(): the latter is frozen at the transaction's start.
+            return func.timezone("UTC", func.clock_timestamp())
+        return datetime.now(UTC)
+
+    async def hold(self, name: str, holder: str, ttl: float) -> bool:
+        """Take the lease or renew it for `ttl` seconds; False while another process holds it."""
+        table = schema.leases
+        now = self._now()
+        expires = now + (literal(timedelta(seconds=ttl), Interval()) if self.store.is_postgres
+                         else timedelta(seconds=ttl))
+        ins = (pg_insert if self.store.is_postgres else sqlite_insert)(table)
+        stmt = ins.values(name=name, holder=holder, acquired_at=now, expires_at=expires)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[table.c.name],
+            set_={
+                "holder": stmt.excluded.holder,
+                "expires_at": stmt.excluded.expires_at,
+                # A renewal keeps the time the lease was taken; a takeover restarts it.
+                "acquired_at": case((table.c.holder == stmt.excluded.holder, table.c.acquired_at),
+                                    else_=stmt.excluded.acquired_at),
+            },
+            where=(table.c.holder == stmt.excluded.holder) | (table.c.expires_at < stmt.excluded.acquired_at),
+        ).returning(table.c.holder)
+        async with self.store.transaction() as conn:
+            row = (await conn.execute(upsert)).first()
+        return row is not None and row[0] == holder
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up at once (a clean stop), so another process need not wait for it
+        to expire."""
+        async with self.store.transaction() as conn:
+            await conn.execute(schema.leases.delete().where(
+                schema.leases.c.name == name, schema.leases.c.holder == holder))
+
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the lease and until when (tests and operators read it)."""
+        async with self.store.read() as conn:
+            row = (await conn.execute(select(schema.leases.c.holder, schema.leases.c.expires_at)
+                                      .where(schema.leases.c.name == name))).first()
+        return None if row is None else (row[0], row[1])
 
 
 class StoreKeyValue:

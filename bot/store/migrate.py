@@ -8,8 +8,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATION_LOCK = 0x6D61696C6C616765 & 0x7FFFFFFFFFFFFFFF
+"""The advisory lock key held while migrating ("maillage" in ASCII)."""
 
 
 def alembic_config() -> AlembicConfig:
@@ -25,6 +29,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Several bot processes may start together on one database: one migrates, the
+            # others wait for it (the lock ends with this transaction) and find nothing to do.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(run)
 
 

@@ -225,6 +225,9 @@ timers = Table(
     Column("payload", JSON, nullable=False, default=dict),
     UniqueConstraint("ritual_id", "name"),
     Index("ix_timers_due", "due_at"),
+    # The alarm asks each network for its earliest timer and then for the ones due: both
+    # are index range scans, so a process never reads the timers of the far future.
+    Index("ix_timers_network_id_due_at", "network_id", "due_at"),
 )
 
 log = Table(
@@ -240,6 +243,16 @@ log = Table(
     Column("summary", JSON, nullable=False),
     Index("ix_log_network_at", "network_id", "at"),
 )
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+"""Who holds a singleton job (one Matrix account's sync loop) until when; renewed by the holder."""
 
 kv = Table(
     "kv",
