@@ -86,6 +86,7 @@ async def _profile(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
             if value not in ("fr", "en"):
                 raise CommandError(Msg("core.profile.unknown_language", value=setting[1]))
             await tx.conn.execute(update(t.persons).where(t.persons.c.id == pid).values(locale=value))
+            await engine.bump_directory(tx.conn)
             person.locale = value
             engine._directory = None
             return _note(q, Msg("core.profile.language_set"))
@@ -127,6 +128,7 @@ async def _forget(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
     await tx.conn.execute(update(t.persons).where(t.persons.c.id == pid).values(
         name="—", organisation=None, attributes={}, opted_out=True))
     await tx.conn.execute(update(t.accounts).where(t.accounts.c.person_id == pid).values(display_name=None))
+    await engine.bump_directory(tx.conn)
     person.name, person.organisation, person.attributes, person.opted_out = "—", None, {}, True
     engine._directory = None
     return _note(q, Msg("core.profile.forgotten"))

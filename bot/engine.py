@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -195,6 +195,8 @@ class Engine:
         self.members_of: dict[str, set[int]] = {}
         self.roles: dict[str, set[int]] = {}
         self._directory: Directory | None = None
+        self._dir_version = -1
+        """The store's directory_version our in-memory directory reflects (-1: reload)."""
         self._declared = frozenset(m.id for m in config.file.members)
         self._refs: dict[tuple[str, str], tuple[int, str, str, dict[str, str]]] = {}
         self._buckets: dict[int, tuple[float, datetime]] = {}
@@ -221,6 +223,7 @@ class Engine:
         now = self.clock.now()
         cfg = self.config.file
         async with self._write_lock, self.store.transaction() as conn:
+            await self._boot_lock(conn)
             row = (await conn.execute(select(t.networks.c.id).where(t.networks.c.name == cfg.network.name))).first()
             if row is None:
                 res = await conn.execute(insert(t.networks).values(name=cfg.network.name, created_at=now))
@@ -229,8 +232,16 @@ class Engine:
                 self.network_id = int(row[0])
             await self._sync_channels(conn)
             await self._sync_people(conn, now)
+            await self.bump_directory(conn)
         await self._load_directory()
         await self._ensure_configured_rituals()
+
+    async def _boot_lock(self, conn: AsyncConnection) -> None:
+        """Processes starting together on one PostgreSQL bring the store in line with the
+        config one after the other (the lock ends with the transaction)."""
+        if self.store.is_postgres:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                               {"name": f"maillage-boot:{self.config.network.name}"})
 
     async def _sync_channels(self, conn: AsyncConnection) -> None:
         existing = {r.key: r for r in (await conn.execute(
@@ -300,20 +311,45 @@ class Engine:
         key = f"{platform}:{scope + '/' if scope else ''}{user}"
         existing = (await conn.execute(select(t.persons.c.id).where(
             t.persons.c.network_id == self.network_id, t.persons.c.key == key))).first()
-        if existing is not None:
-            pid = int(existing[0])
-        else:
-            res = await conn.execute(insert(t.persons).values(
+        if existing is None:
+            # Another process may be creating the same person right now: its row wins.
+            await conn.execute(self._insert(t.persons).values(
                 network_id=self.network_id, key=key, name=display or user, attributes={}, opted_out=False,
-                is_bot=False, from_config=False, created_at=now))
-            pid = int(res.inserted_primary_key[0])  # type: ignore[index]
-        await conn.execute(insert(t.accounts).values(
+                is_bot=False, from_config=False, created_at=now).on_conflict_do_nothing())
+            existing = (await conn.execute(select(t.persons.c.id).where(
+                t.persons.c.network_id == self.network_id, t.persons.c.key == key))).one()
+        pid = int(existing[0])
+        await conn.execute(self._insert(t.accounts).values(
             network_id=self.network_id, platform=platform, scope=scope, user_id=user, person_id=pid,
-            display_name=display))
+            display_name=display).on_conflict_do_nothing())
+        await self.bump_directory(conn)
         return pid
+
+    def _insert(self, table: Any) -> Any:
+        return sqlite_insert(table) if self.store.dialect == "sqlite" else pg_insert(table)
+
+    async def bump_directory(self, conn: AsyncConnection) -> None:
+        """Record, in the transaction that changes people or channel members, that the
+        directory moved on: other processes reload theirs before their next event. On
+        PostgreSQL the row lock also orders such changes between processes."""
+        new = int((await conn.execute(update(t.networks).where(t.networks.c.id == self.network_id).values(
+            directory_version=t.networks.c.directory_version + 1).returning(
+            t.networks.c.directory_version))).scalar_one())
+        # Our memory already has this change; it lacks the others' if we skipped a number.
+        self._dir_version = new if new == self._dir_version + 1 else -1
+
+    async def _fresh_directory(self) -> None:
+        """Reload the directory if another process changed it since we last looked."""
+        async with self.store.read() as conn:
+            version = (await conn.execute(select(t.networks.c.directory_version).where(
+                t.networks.c.id == self.network_id))).scalar()
+        if version != self._dir_version:
+            await self._load_directory()
 
     async def _load_directory(self) -> None:
         async with self.store.read() as conn:
+            self._dir_version = int((await conn.execute(select(t.networks.c.directory_version).where(
+                t.networks.c.id == self.network_id))).scalar_one())
             self.persons.clear()
             self.person_by_key.clear()
             self.account_index.clear()
@@ -364,11 +400,14 @@ class Engine:
                         self.persons[pid].is_bot = True
                     keep.add(pid)
                     if pid not in self.members_of[ch.key]:
-                        await conn.execute(insert(t.channel_members).values(channel_id=ch.id, person_id=pid, joined_at=now))
+                        await conn.execute(self._insert(t.channel_members).values(
+                            channel_id=ch.id, person_id=pid, joined_at=now).on_conflict_do_nothing())
                 gone = self.members_of[ch.key] - keep
                 if gone:
                     await conn.execute(delete(t.channel_members).where(
                         t.channel_members.c.channel_id == ch.id, t.channel_members.c.person_id.in_(list(gone))))
+                if keep != self.members_of[ch.key]:
+                    await self.bump_directory(conn)
             self.members_of[ch.key] = keep
             self._directory = None
 
@@ -376,6 +415,7 @@ class Engine:
         now = self.clock.now()
         cfg = self.config.file
         async with self._write_lock, self.store.transaction() as conn:
+            await self._boot_lock(conn)
             tx = _Tx(conn, now)
             wanted = {f"cfg:{r.id}": r for r in cfg.rituals}
             rows = (await conn.execute(select(t.rituals.c.id, t.rituals.c.key, t.rituals.c.kind,
@@ -561,6 +601,7 @@ class Engine:
                 async with self._write_lock:
                     results = await self._commit_batch([e for e, _ in batch])
             except Exception as exc:  # the store is down: every waiter hears it, none is acked
+                self._dir_version = -1  # memory may hold changes that were rolled back
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
@@ -572,6 +613,7 @@ class Engine:
 
     @_network_scoped
     async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
+        await self._fresh_directory()
         now = self.clock.now()
         results: list[bool] = []
         self.stats["batches"] += 1
@@ -852,7 +894,8 @@ class Engine:
         ch = self.channels[channel_key]
         present = pid in self.members_of.setdefault(channel_key, set())
         if ev.joined and not present:
-            await tx.conn.execute(insert(t.channel_members).values(channel_id=ch.id, person_id=pid, joined_at=tx.now))
+            await tx.conn.execute(self._insert(t.channel_members).values(
+                channel_id=ch.id, person_id=pid, joined_at=tx.now).on_conflict_do_nothing())
             self.members_of[channel_key].add(pid)
         elif not ev.joined and present:
             await tx.conn.execute(delete(t.channel_members).where(
@@ -860,6 +903,7 @@ class Engine:
             self.members_of[channel_key].discard(pid)
         else:
             return
+        await self.bump_directory(tx.conn)
         self._directory = None
         kinds = [k.name for k in self.registry.kinds.values() if k.receives_joins]
         if not kinds:
@@ -1099,6 +1143,7 @@ class Engine:
         """Fire every timer due by now, each exactly once: the timer row is deleted in the same
         transaction that hands `TimerFired` to its ritual."""
         fired = 0
+        await self._fresh_directory()
         while True:
             now = self.clock.now()
             async with self._write_lock, self.store.transaction() as conn:

@@ -12,17 +12,28 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger("maillage.scheduler")
+_APS_LOG = logging.getLogger("apscheduler")
+if _APS_LOG.level == logging.NOTSET:
+    # APScheduler logs every wake-up at INFO ("Running job", "Added job"): during a storm of
+    # timers that is several lines per timer. Our own line says what fired.
+    _APS_LOG.setLevel(logging.WARNING)
 
 _ALARMS: dict[str, Alarm] = {}
 RETRY_S = 2.0
+WAKE_INSTANCES = 8
+"""A wake job only pokes the alarm; re-armed for a date already past while its previous run
+is still finishing, it must not be skipped (with a warning) for that."""
 
 
 async def _ring(alarm_id: str) -> None:
     # Jobs are module-level functions naming their alarm by id (never bound methods), as
     # APScheduler recommends: nothing about them needs pickling or outlives the process.
+    # The job only pokes the alarm's own task and returns at once: were it to fire the
+    # timers itself, a wake-up due while it still runs (a storm of timers) would be skipped
+    # by APScheduler (max_instances) and, its date trigger spent, lost until the safety poll.
     alarm = _ALARMS.get(alarm_id)
     if alarm is not None:
-        await alarm.ring()
+        alarm.poke()
 
 
 class Alarm:
@@ -42,9 +53,12 @@ class Alarm:
         self._poll = poll_seconds
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         _ALARMS[self.id] = self
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"alarm-{self.id}")
         self._scheduler.start()
         self._scheduler.add_job(_ring, IntervalTrigger(seconds=self._poll), args=[self.id], id=f"{self.id}:poll",
                                 replace_existing=True, coalesce=True, max_instances=1)
@@ -58,7 +72,7 @@ class Alarm:
                 self._scheduler.remove_job(job_id)
             return
         self._scheduler.add_job(_ring, DateTrigger(run_date=due), args=[self.id], id=job_id, replace_existing=True,
-                                coalesce=True, misfire_grace_time=None, max_instances=1)
+                                coalesce=True, misfire_grace_time=None, max_instances=WAKE_INSTANCES)
 
     def request_rearm(self) -> None:
         asyncio.get_running_loop().create_task(self._rearm_quietly())
@@ -68,6 +82,19 @@ class Alarm:
             await self.rearm()
         except Exception as exc:
             log.warning("cannot read the next due timer (%s); the safety poll will", exc)
+
+    def poke(self) -> None:
+        """Ask for a ring: pokes while one runs are kept (one more ring follows), never lost."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.ring()
+            except Exception:  # ring logs its own failures; this task must outlive anything
+                log.exception("alarm ring failed")
 
     async def ring(self) -> None:
         async with self._lock:
@@ -84,9 +111,16 @@ class Alarm:
                 log.warning("cannot read the next due timer (%s); retrying in %.0f s", exc, RETRY_S)
                 self._scheduler.add_job(_ring, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=RETRY_S)),
                                         args=[self.id], id=f"{self.id}:wake", replace_existing=True,
-                                        coalesce=True, misfire_grace_time=None, max_instances=1)
+                                        coalesce=True, misfire_grace_time=None, max_instances=WAKE_INSTANCES)
 
     async def stop(self) -> None:
         _ALARMS.pop(self.id, None)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

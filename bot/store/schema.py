@@ -69,6 +69,9 @@ networks = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Bumped by every change to the network's people, accounts or channel members: a process
+    # that sees it move reloads its in-memory directory (another process made the change).
+    Column("directory_version", Integer, nullable=False, default=0, server_default="0"),
 )
 
 channels = Table(

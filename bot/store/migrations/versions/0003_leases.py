@@ -1,4 +1,5 @@
-"""leases: one process at a time holds a Matrix account's sync loop; timers indexed per network
+"""leases: one process at a time holds a Matrix account's sync loop; timers indexed per network;
+a directory version per network, so processes sharing a store see each other's member changes
 
 Revision ID: 0003
 Revises: 0002
@@ -27,8 +28,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_index(op.f("ix_timers_network_id_due_at"), "timers", ["network_id", "due_at"])
+    with op.batch_alter_table("networks") as batch:
+        batch.add_column(sa.Column("directory_version", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("networks") as batch:
+        batch.drop_column("directory_version")
     op.drop_index(op.f("ix_timers_network_id_due_at"), table_name="timers")
     op.drop_table("leases")
