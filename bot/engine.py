@@ -155,6 +155,28 @@ class _Tx:
     timers_changed: bool = False
 
 
+FIRE_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass
+class FireLag:
+    """How late timers fired (commit of the firing minus the due time): a histogram for
+    /metrics, cumulative since the process started."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * len(FIRE_LAG_BUCKETS))
+    count: int = 0
+    total: float = 0.0
+
+    def observe(self, committed: datetime, due: Sequence[datetime]) -> None:
+        for at in due:
+            lag = max(0.0, (committed - at).total_seconds())
+            self.count += 1
+            self.total += lag
+            for i, bound in enumerate(FIRE_LAG_BUCKETS):
+                if lag <= bound:
+                    self.buckets[i] += 1
+
+
 class Engine:
     """One network's engine. Inbound events are committed (deduplicated, routed, handled, with
     new state, outbox rows, timers and log lines) in one transaction before `submit` returns;
@@ -207,7 +229,8 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox_ready = asyncio.Event()
         self.on_timers_changed: list[Any] = []
-        self.on_fired: list[Callable[[datetime, Sequence[datetime]], None]] = []
+        self.fire_lag = FireLag()
+        self.on_fired: list[Callable[[datetime, Sequence[datetime]], None]] = [self.fire_lag.observe]
         """Called after each commit of fired timers with the commit time and their due times
         (the fire-lag histogram of /metrics and the scale benchmark read it)."""
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -12,11 +12,16 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from sqlalchemy import func, select, text
 
 from bot.adapter import Adapter
-from bot.engine import Engine
+from bot.engine import FIRE_LAG_BUCKETS, Engine
 from bot.store import schema as t
 
 log = logging.getLogger("maillage.ops")
@@ -117,6 +122,10 @@ class EngineCollector:
                 f.oldest.add_metric(net, sample.outbox_oldest_age)
                 f.due.add_metric(net, sample.timers_due)
                 f.lag.add_metric(net, sample.timer_lag)
+            fire = engine.fire_lag
+            f.fire_lag.add_metric(net, buckets=[
+                *((str(bound), n) for bound, n in zip(FIRE_LAG_BUCKETS, fire.buckets, strict=True)),
+                ("+Inf", fire.count)], sum_value=fire.total)
             for adapter in engine.adapters.values():
                 value = sync_lag_of(adapter)
                 if value is not None:
@@ -146,13 +155,16 @@ class _Families:
             "maillage_timers_due", "Timers due and not yet fired.", labels=net)
         self.lag = GaugeMetricFamily(
             "maillage_timer_lag_seconds", "How late the oldest due timer not yet fired is.", labels=net)
+        self.fire_lag = HistogramMetricFamily(
+            "maillage_timer_fire_lag_seconds", "How late timers fired, from their due time to the "
+            "commit of their firing, in this process.", labels=net)
         self.sync_lag = GaugeMetricFamily(
             "maillage_matrix_sync_lag_seconds", "Seconds since the platform account's last sync.",
             labels=[*net, "account"])
 
     def all(self) -> list[Metric]:
         return [self.handled, self.duplicates, self.sent, self.store_up, self.pending, self.oldest,
-                self.due, self.lag, self.sync_lag]
+                self.due, self.lag, self.fire_lag, self.sync_lag]
 
 
 @dataclass(frozen=True)

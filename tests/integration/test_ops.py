@@ -192,6 +192,11 @@ async def test_timers_due_and_their_lag(ops: OpsServer, harness: Harness) -> Non
     fired = await scrape(ops)
     assert value(fired, "maillage_timers_due") == 0
     assert value(fired, "maillage_timer_lag_seconds") == 0
+    # Fired two minutes late: counted in the 300 s bucket, not in the 60 s one.
+    assert value(fired, "maillage_timer_fire_lag_seconds_count") == 1
+    assert value(fired, "maillage_timer_fire_lag_seconds_sum") == 120
+    assert value(fired, "maillage_timer_fire_lag_seconds_bucket", le="60.0") == 0
+    assert value(fired, "maillage_timer_fire_lag_seconds_bucket", le="300.0") == 1
 
 
 async def test_sync_lag_per_matrix_account(harness: Harness) -> None:
