@@ -106,7 +106,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        adapters = build_adapters(config, store, read_stdin=True)
+        try:
+            adapters = build_adapters(config, store, read_stdin=True)
+        except ConfigError as exc:  # a secret named by the config is missing from the environment
+            loc = _locale(args)
+            for m in exc.messages():
+                say(m, loc, err=True)
+            return 2
         async with running_bot(config, registry(), adapters, store=store) as bot:
             ops_cfg = config.file.ops
             ops = OpsServer([bot.engine], ops_cfg.host, ops_cfg.port) if ops_cfg else None

@@ -58,6 +58,10 @@ class MatrixSection(_Section):
     """Where the crypto store and the session (token, device, sync token) are kept."""
     encryption: bool = True
     join_rooms: bool = True
+    pickle_key_env: str | None = None
+    """The variable holding the passphrase that encrypts the crypto store's secret keys at rest
+    (matrix-nio's pickle key). Without it nio's fixed default is used and only the files'
+    permissions protect the keys. Changing it makes an existing crypto store unreadable."""
 
     @model_validator(mode="after")
     def _secret(self) -> MatrixSection:

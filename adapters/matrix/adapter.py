@@ -58,7 +58,7 @@ from bot.adapter import (
     PermanentError,
     TransientError,
 )
-from bot.config import Config, MatrixSection
+from bot.config import Config, MatrixSection, secret
 from bot.i18n import Msg
 from bot.model import (
     Choice,
@@ -146,6 +146,7 @@ class MatrixAdapter:
         command_prefix: str = "!reseau",
         store_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
+        pickle_key: str | None = None,
         timeline_limit: int = TIMELINE_LIMIT,
         sync_timeout_ms: int = SYNC_TIMEOUT_MS,
         leases: Leases | None = None,
@@ -168,6 +169,7 @@ class MatrixAdapter:
         self.command_prefix = command_prefix
         self.store_dir = Path(store_dir if store_dir is not None else section.store_path)
         self._env = env if env is not None else os.environ
+        self._pickle_key = pickle_key
         self._timeline_limit = timeline_limit
         self._sync_timeout_ms = sync_timeout_ms
         self._configured = list(dict.fromkeys(channels))
@@ -222,6 +224,7 @@ class MatrixAdapter:
             max_limit_exceeded=0,
             max_timeouts=0,
             request_timeout=60,
+            **({"pickle_key": self._pickle_key} if self._pickle_key else {}),
         )
         if self.section.encryption:
             self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -1151,5 +1154,7 @@ def build(config: Config, kv: KeyValue, leases: Leases | None = None) -> MatrixA
     if not store_dir.is_absolute():
         store_dir = config.path.parent / store_dir
     rooms = [c.room for c in config.file.channels if c.platform == "matrix"]
+    pickle_key = secret(section.pickle_key_env, "matrix.pickle_key_env", config.path) \
+        if section.pickle_key_env else None
     return MatrixAdapter(section, rooms, kv, command_prefix=config.network.command_prefix,
-                         store_dir=store_dir, leases=leases)
+                         store_dir=store_dir, leases=leases, pickle_key=pickle_key)

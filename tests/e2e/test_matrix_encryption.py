@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from nio import RoomEncryptedImage, RoomMessageNotice
+from nio import AsyncClient, AsyncClientConfig, RoomEncryptedImage, RoomMessageNotice
+from vodozemac import LibolmPickleException
 
 from adapters.matrix.devserver import DevHomeserver
 from bot.adapter import Outgoing
@@ -38,7 +39,8 @@ def post(key: str, room: str, word: str, thread_of: str | None = None) -> Outgoi
 
 async def test_encrypted_room_command_in_reply_out_restart_still_works(
         synapse_server: DevHomeserver, tmp_path: Path) -> None:  # noqa: F811
-    bot = await make_bot(synapse_server, tmp_path, encryption=True)
+    # The crypto store's keys are encrypted at rest with the configured pickle key.
+    bot = await make_bot(synapse_server, tmp_path, encryption=True, pickle_key="phrase de passe du réseau")
     alice = await make_member(synapse_server, "alice", encryption=True, store_dir=tmp_path / "alice")
     try:
         room = await alice.create_room(invite=[bot.user.user_id], encrypted=True)
@@ -74,6 +76,14 @@ async def test_encrypted_room_command_in_reply_out_restart_still_works(
         reaction = await alice.react(room, delivery.message_id or "", "✅")
         await bot.sink.wait_for(InboundReaction, event_id=reaction)
         assert not alice.undecryptable()
+        # Without the key, the store's secret keys cannot be read.
+        session = bot.adapter.session
+        await bot.stop()
+        intruder = AsyncClient(synapse_server.base_url, bot.user.user_id, store_path=str(bot.store_dir),
+                               config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False))
+        with pytest.raises(LibolmPickleException, match="MAC"):
+            intruder.restore_login(session.user_id, session.device_id, session.access_token)
+        await intruder.close()
     finally:
         await bot.stop()
         await close_all(alice)

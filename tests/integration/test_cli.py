@@ -78,3 +78,14 @@ place = "Maison des associations"
     assert events[0]["DTSTART"].dt.hour == 18
     res = run("calendar", "-c", str(ROOT / "config.example.toml"))
     assert res.returncode == 1 and "pas de calendrier" in res.stderr
+
+
+def test_run_names_a_missing_secret_instead_of_crashing(tmp_path: Path) -> None:
+    cfg = (ROOT / "config.example.toml").read_text("utf-8").replace('platform = "console"', 'platform = "matrix"')
+    cfg += ('\n[matrix]\nhomeserver = "http://127.0.0.1:9"\nuser_id = "@maillage:localhost"\n'
+            'password_env = "MAILLAGE_TEST_NO_PASSWORD"\npickle_key_env = "MAILLAGE_TEST_NO_PICKLE_KEY"\n')
+    (tmp_path / "c.toml").write_text(cfg, "utf-8")
+    res = run("run", "-c", str(tmp_path / "c.toml"))
+    assert res.returncode == 2, res.stderr
+    assert "matrix.pickle_key_env" in res.stderr and "MAILLAGE_TEST_NO_PICKLE_KEY" in res.stderr
+    assert "Traceback" not in res.stderr
