@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 from pydantic import AfterValidator
 
 
@@ -49,22 +51,17 @@ class Recurrence:
         rec._rrule()  # validate now, not at the first firing
         return rec
 
-    def _rrule(self) -> rrule:
-        body = self.rule
-        if not body:
-            raise RecurrenceError("empty RRULE: expected e.g. FREQ=WEEKLY;BYDAY=FR")
-        if "DTSTART" in body.upper():
-            raise RecurrenceError("RRULE must not carry DTSTART: the time comes from `time`")
-        dtstart = datetime.combine(self.start, self.at)
-        try:
-            parsed = rrulestr(body, dtstart=dtstart, forceset=False)
-        except (ValueError, TypeError) as exc:
-            raise RecurrenceError(f"invalid RRULE {body!r}: {exc}") from None
-        if not isinstance(parsed, rrule):
-            raise RecurrenceError(f"invalid RRULE {body!r}: one rule expected")
-        if any(part.startswith(("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY")) for part in body.upper().split(";")):
-            raise RecurrenceError(f"RRULE {body!r}: a ritual recurs at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)")
-        return parsed
+    def _rrule(self, near: datetime | None = None) -> rrule:
+        """The rule on naive local times. With `near`, the same series started again at an
+        occurrence of its period shortly before `near`: dateutil walks a series from its
+        start, and from 2000 a daily rule takes thousands of steps per question (a storm of
+        reminders spent most of its time there). Moving the start by whole periods keeps
+        every occurrence, since the rule's phase (weekday, day of month, week parity) is
+        unchanged; a COUNT counts from the true start, so such a rule is not moved."""
+        start = self.start
+        if near is not None:
+            start = _restart(self.rule, self.start, near.date())
+        return _compile(self.rule, self.at, start)
 
     def _localize(self, naive: datetime) -> datetime:
         aware = naive.replace(tzinfo=self.tz)
@@ -81,12 +78,13 @@ class Recurrence:
             raise ValueError("instant must be timezone-aware")
         local = instant.astimezone(self.tz).replace(tzinfo=None)
         # Step back a day so that a DST shift cannot make us skip an occurrence; filter below.
-        nxt = self._rrule().after(local - timedelta(days=1), inc=True)
+        rule = self._rrule(near=local - timedelta(days=2))
+        nxt = rule.after(local - timedelta(days=1), inc=True)
         while nxt is not None:
             aware = self._localize(nxt)
             if aware > instant or (inclusive and aware == instant):
                 return aware
-            nxt = self._rrule().after(nxt, inc=False)
+            nxt = rule.after(nxt, inc=False)
         return None
 
     def occurrences(self, instant: datetime, count: int) -> Iterator[datetime]:
@@ -97,6 +95,48 @@ class Recurrence:
                 return
             yield nxt
             cur = nxt
+
+
+@lru_cache(maxsize=1024)
+def _compile(body: str, at: time, start: date) -> rrule:
+    if not body:
+        raise RecurrenceError("empty RRULE: expected e.g. FREQ=WEEKLY;BYDAY=FR")
+    if "DTSTART" in body.upper():
+        raise RecurrenceError("RRULE must not carry DTSTART: the time comes from `time`")
+    try:
+        parsed = rrulestr(body, dtstart=datetime.combine(start, at), forceset=False)
+    except (ValueError, TypeError) as exc:
+        raise RecurrenceError(f"invalid RRULE {body!r}: {exc}") from None
+    if not isinstance(parsed, rrule):
+        raise RecurrenceError(f"invalid RRULE {body!r}: one rule expected")
+    if any(part.startswith(("FREQ=HOURLY", "FREQ=MINUTELY", "FREQ=SECONDLY")) for part in body.upper().split(";")):
+        raise RecurrenceError(f"RRULE {body!r}: a ritual recurs at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)")
+    return parsed
+
+
+def _restart(body: str, start: date, before: date) -> date:
+    """The latest date `start + k·period` (k ≥ 0 whole periods of the rule) not after
+    `before` minus one period: the series restarted there has the same occurrences from
+    `before` on. Rules with COUNT are left as they are."""
+    parts = dict(p.split("=", 1) for p in body.upper().split(";") if "=" in p)
+    if "COUNT" in parts or before <= start:
+        return start
+    freq = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY, "YEARLY": YEARLY}.get(parts.get("FREQ", ""))
+    try:
+        interval = max(1, int(parts.get("INTERVAL", "1")))
+    except ValueError:
+        return start
+    if freq in (DAILY, WEEKLY):
+        step = interval * (1 if freq == DAILY else 7)
+        periods = (before - start).days // step - 1
+        return start + timedelta(days=step * periods) if periods > 0 else start
+    if freq in (MONTHLY, YEARLY) and start.day <= 28:
+        months = interval * (1 if freq == MONTHLY else 12)
+        elapsed = (before.year - start.year) * 12 + before.month - start.month
+        periods = elapsed // months - 1
+        # The start day (3rd) exists in every month, so whole months land on a real date.
+        return start + relativedelta(months=months * periods) if periods > 0 else start
+    return start
 
 
 def _check_rrule(value: str) -> str:
