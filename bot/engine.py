@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -153,6 +153,10 @@ class _Tx:
     after a restart): rituals judge it by that instant, not by the time it reached us."""
     outbox: int = 0
     timers_changed: bool = False
+    outbox_rows: list[dict[str, Any]] = field(default_factory=list)
+    """Outbox entries written together at flush, in the order they were decided."""
+    timer_ops: dict[tuple[int, str], dict[str, Any] | None] = field(default_factory=dict)
+    """(ritual, timer name) → the row to set, or None to cancel; written together at flush."""
 
 
 FIRE_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -584,6 +588,7 @@ class Engine:
         return [LogEntry(r.at, r.kind, r.ritual_kind, r.ritual_number, r.summary) for r in rows]
 
     async def _open_summaries(self, tx: _Tx, exclude: int) -> list[RitualSummary]:
+        await self._write_pending(tx)
         rows = (await tx.conn.execute(select(t.rituals).where(
             t.rituals.c.network_id == self.network_id, t.rituals.c.status == "open"))).all()
         due = {r.ritual_id: r.due for r in (await tx.conn.execute(
@@ -1012,13 +1017,26 @@ class Engine:
         if self.store.is_postgres:
             q = q.with_for_update()  # another process handling the same ritual waits its turn
         row = (await tx.conn.execute(q)).first()
+        return self._keep_loaded(tx, row)
+
+    def _keep_loaded(self, tx: _Tx, row: Any) -> Ritual | None:
         if row is None or row.kind not in self.registry.kinds:
             return None
         kind = self.registry.get(row.kind)
         ritual = Ritual(row.id, row.kind, row.key, row.number, row.status, list(row.channels or []),
                         kind.state_type.model_validate(row.state), row.version)
-        tx.rituals[ritual_id] = ritual
+        tx.rituals[row.id] = ritual
         return ritual
+
+    async def _preload(self, tx: _Tx, ritual_ids: Sequence[int]) -> None:
+        """Load (and on PostgreSQL lock, in id order) many rituals with one query."""
+        wanted = sorted(set(ritual_ids) - set(tx.rituals))
+        for chunk in range(0, len(wanted), 500):
+            q = select(t.rituals).where(t.rituals.c.id.in_(wanted[chunk:chunk + 500])).order_by(t.rituals.c.id)
+            if self.store.is_postgres:
+                q = q.with_for_update()
+            for row in (await tx.conn.execute(q)).all():
+                self._keep_loaded(tx, row)
 
     async def _deliver(self, tx: _Tx, ritual: Ritual, event: Event) -> None:
         kind = self.registry.get(ritual.kind)
@@ -1051,16 +1069,13 @@ class Engine:
         for i, action in enumerate(actions):
             if isinstance(action, SetTimer):
                 assert ritual is not None, "only rituals set timers"
-                await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id,
-                                                             t.timers.c.name == action.name))
-                await tx.conn.execute(insert(t.timers).values(network_id=self.network_id, ritual_id=ritual.id,
-                                                              name=action.name, due_at=action.due_at,
-                                                              payload=action.payload))
+                tx.timer_ops[(ritual.id, action.name)] = {
+                    "network_id": self.network_id, "ritual_id": ritual.id, "name": action.name,
+                    "due_at": action.due_at, "payload": action.payload}
                 tx.timers_changed = True
             elif isinstance(action, CancelTimer):
                 assert ritual is not None
-                await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id,
-                                                             t.timers.c.name == action.name))
+                tx.timer_ops[(ritual.id, action.name)] = None
                 tx.timers_changed = True
             elif isinstance(action, Record):
                 await tx.conn.execute(insert(t.log).values(
@@ -1071,6 +1086,8 @@ class Engine:
                 assert ritual is not None
                 ritual.status = "finished"
                 ritual.dirty = True
+                for pending in [k for k in tx.timer_ops if k[0] == ritual.id]:
+                    del tx.timer_ops[pending]
                 await tx.conn.execute(delete(t.timers).where(t.timers.c.ritual_id == ritual.id))
                 await tx.conn.execute(delete(t.pending_replies).where(t.pending_replies.c.ritual_id == ritual.id))
                 tx.timers_changed = True
@@ -1099,7 +1116,7 @@ class Engine:
                     network_id=self.network_id, person_id=pid, ritual_id=ritual.id, ref=action.ref or "dm"))
         if isinstance(action, PrivateNote | OpenForm) and action.reply_to is None and reply_to:
             action = action.model_copy(update={"reply_to": reply_to})
-        await tx.conn.execute(insert(t.outbox).values(
+        tx.outbox_rows.append(dict(
             network_id=self.network_id, ritual_id=ritual.id if ritual else None, idem_key=key, platform=platform,
             action=action.model_dump(mode="json"), route=route, status="pending", attempts=0, created_at=tx.now,
             not_before=tx.now))
@@ -1129,22 +1146,47 @@ class Engine:
             return None, {}
         return ch.platform, {"channel": action.channel}
 
+    async def _write_pending(self, tx: _Tx) -> None:
+        """Write the outbox entries and timer changes decided so far, a few statements for the
+        whole transaction rather than some per action (a storm of reminders is hundreds of
+        them); done at flush, and before anything in the transaction reads those tables."""
+        if tx.timer_ops:
+            keys = list(tx.timer_ops)
+            for chunk in range(0, len(keys), 500):
+                await tx.conn.execute(delete(t.timers).where(
+                    tuple_(t.timers.c.ritual_id, t.timers.c.name).in_(keys[chunk:chunk + 500])))
+            rows = [row for row in tx.timer_ops.values() if row is not None]
+            if rows:
+                await tx.conn.execute(insert(t.timers), rows)
+            tx.timer_ops.clear()
+        if tx.outbox_rows:
+            await tx.conn.execute(insert(t.outbox), tx.outbox_rows)
+            tx.outbox_rows.clear()
+
     async def _flush(self, tx: _Tx) -> None:
+        await self._write_pending(tx)
         if tx.reactions:
             ins = sqlite_insert(t.reactions) if self.store.dialect == "sqlite" else pg_insert(t.reactions)
             for chunk in range(0, len(tx.reactions), 500):
                 await tx.conn.execute(ins.values(tx.reactions[chunk:chunk + 500]).on_conflict_do_nothing())
             tx.reactions.clear()
-        for ritual in tx.rituals.values():
-            if not ritual.dirty:
+        dirty = [r for r in tx.rituals.values() if r.dirty]
+        for status in ("open", "closed"):
+            # One executemany per shape: open rituals keep their finished_at, others get now.
+            rows = [{"b_id": r.id, "b_state": r.state.model_dump(mode="json"), "b_version": r.version,
+                     "b_status": r.status, "b_channels": list(r.channels)}
+                    for r in dirty if (r.status == "open") == (status == "open")]
+            if not rows:
                 continue
-            values: dict[str, Any] = {"state": ritual.state.model_dump(mode="json"), "version": ritual.version,
-                                      "status": ritual.status, "updated_at": tx.now,
-                                      "channels": list(ritual.channels)}
-            if ritual.status != "open":
+            values: dict[str, Any] = {"state": bindparam("b_state"), "version": bindparam("b_version"),
+                                      "status": bindparam("b_status"), "channels": bindparam("b_channels"),
+                                      "updated_at": tx.now}
+            if status != "open":
                 values["finished_at"] = tx.now
-            await tx.conn.execute(update(t.rituals).where(t.rituals.c.id == ritual.id).values(**values))
-            ritual.dirty = False
+            await tx.conn.execute(update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(**values),
+                                  rows)
+        for r in dirty:
+            r.dirty = False
 
     def _after_commit(self, tx: _Tx) -> None:
         if tx.outbox:
@@ -1179,8 +1221,9 @@ class Engine:
                     break
                 tx = _Tx(conn, now)
                 due: list[datetime] = []
+                await conn.execute(delete(t.timers).where(t.timers.c.id.in_([r.id for r in rows])))
+                await self._preload(tx, [r.ritual_id for r in rows])
                 for r in rows:
-                    await conn.execute(delete(t.timers).where(t.timers.c.id == r.id))
                     ritual = await self._load(tx, r.ritual_id)
                     if ritual is None or ritual.status != "open":
                         continue
