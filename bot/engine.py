@@ -225,6 +225,9 @@ class Engine:
         """The store's directory_version our in-memory directory reflects (-1: reload)."""
         self._declared = frozenset(m.id for m in config.file.members)
         self._refs: dict[tuple[str, str], tuple[int, str, str, dict[str, str]]] = {}
+        self._sent_refs: dict[tuple[int, str, str], str] = {}
+        """(ritual, ref, channel) → platform id of messages sent in the batch being recorded."""
+        self._unrecorded: list[tuple[Any, Any, Outgoing, Delivery, datetime]] = []
         self._buckets: dict[int, tuple[float, datetime]] = {}
         self._teams = {c.id: c.team or "" for c in config.file.channels}
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
@@ -1260,13 +1263,17 @@ class Engine:
                     return done
                 progressed = False
                 waiting: list[int] = []
-                for row in rows:
-                    outcome = await self._send_one(row, now)
-                    if outcome == "done":
-                        progressed = True
-                        done += 1
-                    elif outcome == "wait":
-                        waiting.append(row.id)
+                try:
+                    for row in rows:
+                        outcome = await self._send_one(row, now)
+                        if outcome == "done":
+                            progressed = True
+                            done += 1
+                        elif outcome == "wait":
+                            waiting.append(row.id)
+                finally:
+                    batch, self._unrecorded = self._unrecorded, []
+                    await self._record_deliveries(batch)
                 if waiting:
                     await self._release(waiting)
                 if not progressed:
@@ -1343,7 +1350,8 @@ class Engine:
             return "done"
         if self.fault == "after_send":
             os.kill(os.getpid(), signal.SIGKILL)
-        await self._record_delivery(row, action, out, delivery, now)
+        self._remember_sent(row, action, out, delivery)
+        self._unrecorded.append((row, action, out, delivery, now))
         self.stats["sent"] += 1
         return "done"
 
@@ -1415,6 +1423,8 @@ class Engine:
     async def _platform_ref(self, ritual_id: int | None, ref: str, channel_key: str) -> str | bool:
         """The platform id of an earlier message; False while it is still waiting to be sent,
         "" when it never will be (then a thread reply goes to the channel)."""
+        if ritual_id is not None and (sent := self._sent_refs.get((ritual_id, ref, channel_key))):
+            return sent
         async with self.store.read() as conn:
             row = (await conn.execute(select(t.message_refs.c.platform_message_id).where(
                 t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
@@ -1436,36 +1446,56 @@ class Engine:
                 return True
         return False
 
-    async def _record_delivery(self, row: Any, action: Any, out: Outgoing, delivery: Delivery, now: datetime) -> None:
-        async with self.store.transaction() as conn:
-            await conn.execute(update(t.outbox).where(t.outbox.c.id == row.id).values(
-                status="sent", sent_at=now, attempts=row.attempts + 1, error=None))
+    async def _record_deliveries(self, items: Sequence[tuple[Any, Any, Outgoing, Delivery, datetime]]) -> None:
+        """Record what the platforms accepted, in one transaction for a batch of sends. A crash
+        before it costs nothing: the sends are performed again, idempotently by their keys."""
+        if not items:
+            return
+        sent: list[dict[str, Any]] = []
+        refs: dict[tuple[int, str, str], dict[str, Any]] = {}
+        choices: list[tuple[int, str, str, dict[str, str]]] = []
+        for row, action, out, delivery, now in items:
+            sent.append({"b_id": row.id, "b_attempts": row.attempts + 1, "b_sent_at": now})
             ref = getattr(action, "ref", None)
             if isinstance(action, Post | DirectMessage) and ref and row.ritual_id is not None:
-                channel_key = action.channel if isinstance(action, Post) else "dm"
-                if isinstance(action, DirectMessage):
-                    channel_key = f"dm:{action.member}"
-                values = {"platform": row.platform, "platform_channel": delivery.channel or out.channel,
-                          "platform_message_id": delivery.message_id, "choices": dict(out.choice_ids)}
-                existing = (await conn.execute(select(t.message_refs.c.id).where(
-                    t.message_refs.c.ritual_id == row.ritual_id, t.message_refs.c.ref == ref,
-                    t.message_refs.c.channel_key == channel_key))).first()
-                if existing is None:
-                    await conn.execute(insert(t.message_refs).values(
-                        network_id=self.network_id, ritual_id=row.ritual_id, ref=ref, channel_key=channel_key,
-                        **values))
-                else:
-                    await conn.execute(update(t.message_refs).where(t.message_refs.c.id == existing[0])
-                                       .values(**values))
-                if delivery.message_id:
-                    self._cache_ref(row.platform, delivery.message_id,
-                                    (row.ritual_id, ref, channel_key, dict(out.choice_ids)))
+                channel_key = action.channel if isinstance(action, Post) else f"dm:{action.member}"
+                refs[(row.ritual_id, ref, channel_key)] = {
+                    "network_id": self.network_id, "ritual_id": row.ritual_id, "ref": ref,
+                    "channel_key": channel_key, "platform": row.platform,
+                    "platform_channel": delivery.channel or out.channel,
+                    "platform_message_id": delivery.message_id, "choices": dict(out.choice_ids)}
             elif isinstance(action, Edit) and action.choices is not None and row.ritual_id is not None:
-                if out.message_id:
-                    self._refs.pop((row.platform, out.message_id), None)
+                choices.append((row.ritual_id, action.ref, action.channel, dict(out.choice_ids)))
+        async with self.store.transaction() as conn:
+            await conn.execute(update(t.outbox).where(t.outbox.c.id == bindparam("b_id")).values(
+                status="sent", sent_at=bindparam("b_sent_at"), attempts=bindparam("b_attempts"), error=None), sent)
+            if refs:
+                ins = self._insert(t.message_refs)
+                await conn.execute(ins.on_conflict_do_update(
+                    index_elements=[t.message_refs.c.ritual_id, t.message_refs.c.ref, t.message_refs.c.channel_key],
+                    set_={c: ins.excluded[c] for c in ("platform", "platform_channel", "platform_message_id",
+                                                       "choices")}), list(refs.values()))
+            for ritual_id, ref, channel_key, ids in choices:
                 await conn.execute(update(t.message_refs).where(
-                    t.message_refs.c.ritual_id == row.ritual_id, t.message_refs.c.ref == action.ref,
-                    t.message_refs.c.channel_key == action.channel).values(choices=dict(out.choice_ids)))
+                    t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
+                    t.message_refs.c.channel_key == channel_key).values(choices=ids))
+        for key in refs:
+            self._sent_refs.pop(key, None)
+
+    def _remember_sent(self, row: Any, action: Any, out: Outgoing, delivery: Delivery) -> None:
+        """What a send makes known at once, before it is recorded: the message's platform id
+        (a thread reply later in the same batch needs it) and the reverse lookup reactions use."""
+        ref = getattr(action, "ref", None)
+        if isinstance(action, Post | DirectMessage) and ref and row.ritual_id is not None:
+            channel_key = action.channel if isinstance(action, Post) else f"dm:{action.member}"
+            if delivery.message_id:
+                if len(self._sent_refs) > 10_000:
+                    self._sent_refs.clear()  # only left over by failed records; the store has the rest
+                self._sent_refs[(row.ritual_id, ref, channel_key)] = delivery.message_id
+                self._cache_ref(row.platform, delivery.message_id,
+                                (row.ritual_id, ref, channel_key, dict(out.choice_ids)))
+        elif isinstance(action, Edit) and action.choices is not None and out.message_id:
+            self._refs.pop((row.platform, out.message_id), None)
 
     # ---------------------------------------------------------------- lifecycle
 
