@@ -1013,6 +1013,9 @@ class MatrixAdapter:
         if self.client.olm is not None and room_id not in self.client.rooms:
             # An encrypted send needs the room's members; they arrive with the next sync.
             raise TransientError(f"room {room_id} not synced yet", retry_after=1)
+        partner = self._dm_rooms.get(room_id)
+        if partner is not None and self._is_encrypted(room_id) and not self._knows(room_id, partner):
+            raise TransientError(f"the direct conversation {room_id} does not list {partner} yet", retry_after=1)
         if self._is_encrypted(room_id) and event_type != "m.reaction":
             await self._query_keys()
         try:
@@ -1057,7 +1060,7 @@ class MatrixAdapter:
         await self.kv.put(NAMESPACE, _KV_DM_ROOMS, self._dm_rooms)
         await self._mark_direct(user_id, room_id)
         log.info("Matrix: opened a direct conversation with %s", user_id)
-        await self._wait_for_room(room_id)
+        await self._wait_for_room(room_id, user_id)
         return room_id
 
     def _usable_dm(self, room_id: str, user_id: str) -> bool:
@@ -1079,12 +1082,19 @@ class MatrixAdapter:
                 return str(room_id)
         return None
 
-    async def _wait_for_room(self, room_id: str) -> None:
+    def _knows(self, room_id: str, member: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and member in room.users
+
+    async def _wait_for_room(self, room_id: str, member: str) -> None:
+        """Until a sync shows the new room with `member` in it (invited or joined). A sync can
+        catch the room between its creation and the invite: an encrypted message sent then
+        would share its key with nobody but the bot, and the member could never read it."""
         deadline = time.monotonic() + DM_WAIT_S
-        while room_id not in self.client.rooms and time.monotonic() < deadline:
+        while not self._knows(room_id, member) and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 await self.wait_synced(within=1.0)
-        if room_id not in self.client.rooms:
+        if not self._knows(room_id, member):
             raise TransientError(f"the new room {room_id} has not synced yet", retry_after=2)
 
     async def _account_data(self, event_type: str) -> Any:
