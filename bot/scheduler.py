@@ -75,13 +75,17 @@ class Alarm:
                                 coalesce=True, misfire_grace_time=None, max_instances=WAKE_INSTANCES)
 
     def request_rearm(self) -> None:
-        asyncio.get_running_loop().create_task(self._rearm_quietly())
+        asyncio.get_running_loop().create_task(self._rearm_or_retry())
 
-    async def _rearm_quietly(self) -> None:
+    async def _rearm_or_retry(self) -> None:
         try:
             await self.rearm()
         except Exception as exc:
-            log.warning("cannot read the next due timer (%s); the safety poll will", exc)
+            # The store is unreachable: look again soon rather than at the next poll.
+            log.warning("cannot read the next due timer (%s); retrying in %.0f s", exc, RETRY_S)
+            self._scheduler.add_job(_ring, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=RETRY_S)),
+                                    args=[self.id], id=f"{self.id}:wake", replace_existing=True,
+                                    coalesce=True, misfire_grace_time=None, max_instances=WAKE_INSTANCES)
 
     def poke(self) -> None:
         """Ask for a ring: pokes while one runs are kept (one more ring follows), never lost."""
@@ -104,14 +108,7 @@ class Alarm:
                     log.info("fired %d timer(s)", fired)
             except Exception:
                 log.exception("firing due timers failed; retrying shortly")
-            try:
-                await self.rearm()
-            except Exception as exc:
-                # The store is unreachable: look again soon rather than at the next poll.
-                log.warning("cannot read the next due timer (%s); retrying in %.0f s", exc, RETRY_S)
-                self._scheduler.add_job(_ring, DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=RETRY_S)),
-                                        args=[self.id], id=f"{self.id}:wake", replace_existing=True,
-                                        coalesce=True, misfire_grace_time=None, max_instances=WAKE_INSTANCES)
+            await self._rearm_or_retry()
 
     async def stop(self) -> None:
         _ALARMS.pop(self.id, None)

@@ -15,9 +15,9 @@ import pytest
 from nio import RoomMessagesResponse
 from sqlalchemy import func, insert, select
 
-from adapters.matrix.devserver import DevHomeserver
+from adapters.matrix.devserver import DevHomeserver, RegisteredUser
 from bot.clock import SystemClock
-from bot.config import load
+from bot.config import Config, load
 from bot.engine import Engine
 from bot.store import Store, open_store
 from bot.store import schema as t
@@ -34,6 +34,19 @@ SPREAD_S = 40.0
 """The 1,000 timers fall due within this much of one minute."""
 TAKEOVER_S = 15.0
 """The Matrix sync lease lasts 8 s after its holder's last renewal; a little slack on top."""
+
+
+def charter_network(server: DevHomeserver, bot: RegisteredUser, room: str, alice: str, store_url: str,
+                    directory: Path) -> Config:
+    """The whole bot's config for these tests: one room, Alice, the given store, and one
+    yearly charter reminder (whose timer the tests move)."""
+    text = config_text(server, bot, {"general": room}, {"alice": alice})
+    text = text.replace('url = "sqlite+aiosqlite:///maillage.db"', f'url = "{store_url}"')
+    text += ('\n[[rituals]]\nid = "charte"\nkind = "charter"\nchannels = ["general"]\n'
+             'rrule = "FREQ=YEARLY"\ntime = "03:00"\n')
+    path = directory / "config.toml"
+    path.write_text(text, "utf-8")
+    return load(path, registry())
 
 
 async def clone_charters(store: Store, start: datetime, count: int, spread: float) -> list[int]:
@@ -90,13 +103,8 @@ async def test_two_processes_fire_1000_timers_once_and_survive_a_kill(
     store = await open_store(url)
     try:
         room = await alice.create_room(invite=[bot_user.user_id])
-        text = config_text(synapse_server, bot_user, {"general": room}, {"alice": alice.user_id})
-        text = text.replace('url = "sqlite+aiosqlite:///maillage.db"', f'url = "{url}"')
-        text += ('\n[[rituals]]\nid = "charte"\nkind = "charter"\nchannels = ["general"]\n'
-                 'rrule = "FREQ=YEARLY"\ntime = "03:00"\n')
-        path = tmp_path / "config.toml"
-        path.write_text(text, "utf-8")
-        config = load(path, registry())
+        config = charter_network(synapse_server, bot_user, room, alice.user_id, url, tmp_path)
+        path = config.path
 
         # The store as a running network leaves it: then 1,000 rituals due in one minute.
         engine = Engine(store, registry(), config, SystemClock())
