@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -56,10 +57,13 @@ class Outgoing:
     scope: str = ""
     """The account namespace the action belongs to: a Slack workspace (team id), from the
     channel's config or the recipient's account; empty when the platform has one namespace."""
+    now: datetime | None = None
+    """When the action was decided: dates in another year than this one show their year
+    (the same text on every retry)."""
 
     def renderer(self, fmt: Fmt, mention: MentionRenderer | None = None) -> Renderer:
         return Renderer(self.locale, ZoneInfo(self.timezone), fmt,
-                        mention or (lambda m, f: escape_member_text(m.name, f)))
+                        mention or (lambda m, f: escape_member_text(m.name, f)), now=self.now)
 
     def render(self, msg: Msg, fmt: Fmt = "plain", mention: MentionRenderer | None = None) -> str:
         return self.renderer(fmt, mention).render(msg)

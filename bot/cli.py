@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.adapter import Adapter
 from bot.config import Config, ConfigError, load
 from bot.i18n import Code, Msg, Renderer, When, normalize_locale, render_plain
+from bot.localtime import localize
 from bot.logs import setup_logging
 from bot.ops import OpsServer
 from bot.store import Store, open_store
@@ -150,7 +151,7 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
             say(Msg("cli.bad_datetime", value=args.start), locale, err=True)
             return 2
         if start.tzinfo is None:
-            start = start.replace(tzinfo=tz)
+            start = localize(start, tz)
     else:
         start = datetime.now(UTC)
     rows: list[tuple[datetime, str, str, str]] = []
@@ -161,7 +162,7 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
             rows.append((at, entry.id, entry.kind, what))
     rows.sort(key=lambda r: (r[0], r[1]))
     rows = rows[: args.count * max(1, len(config.file.rituals))]
-    render = Renderer(locale, tz, "plain")
+    render = Renderer(locale, tz, "plain", now=start)
     print(render(Msg("core.schedule.header", timezone=config.network.timezone)))
     if not rows:
         print(render(Msg("core.schedule.none")))

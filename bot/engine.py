@@ -1370,7 +1370,8 @@ class Engine:
             if user is not None:
                 accounts[p.key] = user
         base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
-                                "timezone": self.network.timezone, "accounts": accounts}
+                                "timezone": self.network.timezone, "accounts": accounts,
+                                "now": row.created_at}
         if isinstance(action, DirectMessage | PrivateNote | OpenForm):
             pid = self.person_by_key.get(route.get("member", ""))
             if pid is None:

@@ -13,6 +13,8 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 from pydantic import AfterValidator
 
+from bot.localtime import localize
+
 
 class RecurrenceError(ValueError):
     """An RRULE or time of day that cannot be used; the message says what is wrong."""
@@ -64,13 +66,9 @@ class Recurrence:
         return _compile(self.rule, self.at, start)
 
     def _localize(self, naive: datetime) -> datetime:
-        aware = naive.replace(tzinfo=self.tz)
-        # A wall time skipped by the spring change (02:30) does not exist: move it forward by
-        # the gap, as calendar applications do. Round trip through UTC detects it.
-        back = aware.astimezone(ZoneInfo("UTC")).astimezone(self.tz)
-        if back.replace(tzinfo=None) != naive:
-            aware = (aware + timedelta(hours=1)).astimezone(self.tz)
-        return aware
+        # A wall time skipped by the spring change (02:30) moves forward by the gap, a
+        # repeated one takes its first occurrence: one policy for the whole bot.
+        return localize(naive, self.tz)
 
     def after(self, instant: datetime, inclusive: bool = False) -> datetime | None:
         """The first occurrence strictly after `instant` (aware), in the network's zone."""

@@ -40,6 +40,14 @@ class Day(_Param):
     on: date
 
 
+class Month(_Param):
+    """A month of a given year ("février 2027")."""
+
+    t: Literal["month"] = "month"
+    year: int
+    month: int
+
+
 class Duration(_Param):
     """A length of time, said the natural way ("3 jours")."""
 
@@ -95,7 +103,7 @@ class Msg(_Param):
 
 
 Param = Annotated[
-    Union[str, int, float, When, Day, Duration, Mention, Link, Code, Lines, Msg],  # noqa: UP007
+    Union[str, int, float, When, Day, Month, Duration, Mention, Link, Code, Lines, Msg],  # noqa: UP007
     Field(union_mode="smart"),
 ]
 Lines.model_rebuild()
@@ -179,6 +187,9 @@ _DATE_PATTERNS: dict[str, dict[str, str]] = {
         "date": "EEEE d MMMM y",
         "day": "EEEE d MMMM",
         "time": "HH:mm",
+        "short+year": "EEE d MMM y 'à' HH:mm",
+        "day+year": "EEEE d MMMM y",
+        "month": "LLLL y",
     },
     "en": {
         "datetime": "EEEE d MMMM y 'at' HH:mm",
@@ -186,14 +197,26 @@ _DATE_PATTERNS: dict[str, dict[str, str]] = {
         "date": "EEEE d MMMM y",
         "day": "EEEE d MMMM",
         "time": "HH:mm",
+        "short+year": "EEE d MMM y 'at' HH:mm",
+        "day+year": "EEEE d MMMM y",
+        "month": "LLLL y",
     },
 }
 
 
-def format_when(at: datetime, style: str, locale: str, tz: ZoneInfo) -> str:
-    """An instant in the network's time zone, the French (or English) way."""
+# Styles that leave the year out: they show it when the instant is in another year than the
+# reference instant ("now" for whoever reads the message). Every renderer of the bot is given
+# one (tests/unit/test_dates_rendered.py checks it); without it a year-less style stays so.
+_YEARLESS = ("short", "day")
+
+
+def format_when(at: datetime, style: str, locale: str, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """An instant in the network's time zone, the French (or English) way. `now` is the
+    reference instant: a date in another year than its own carries its year."""
     if at.tzinfo is None:
         raise ValueError("naive datetime in a message: every instant must be timezone-aware")
+    if style in _YEARLESS and now is not None and at.astimezone(tz).year != now.astimezone(tz).year:
+        style = f"{style}+year"
     pattern = _DATE_PATTERNS[locale][style]
     if style == "time":
         return format_time(at, pattern, tzinfo=tz, locale=locale)
@@ -216,11 +239,16 @@ class Renderer:
         tz: ZoneInfo,
         fmt: Fmt = "plain",
         mention: MentionRenderer = _default_mention,
+        *,
+        now: datetime | None = None,
     ) -> None:
         self.locale = normalize_locale(locale)
         self.tz = tz
         self.fmt = fmt
         self.mention = mention
+        # The reader's "now" (passed in, never read from a clock: scenarios render too):
+        # dates of another year than its own show their year.
+        self.now = now
 
     def __call__(self, msg: Msg) -> str:
         return self.render(msg)
@@ -269,9 +297,11 @@ class Renderer:
             case str():
                 return escape_member_text(value, self.fmt)
             case When(at=at, style=style):
-                return format_when(at, style, self.locale, self.tz)
+                return format_when(at, style, self.locale, self.tz, self.now)
             case Day(on=on):
                 return format_date(on, _DATE_PATTERNS[self.locale]["date"], locale=self.locale)
+            case Month(year=year, month=month):
+                return format_date(date(year, month, 1), _DATE_PATTERNS[self.locale]["month"], locale=self.locale)
             case Duration(seconds=s):
                 return format_timedelta(
                     timedelta(seconds=s), locale=self.locale, threshold=1.1, format="long"
@@ -312,9 +342,10 @@ def format_number(value: float, locale: str) -> str:
     return str(format_decimal(value, locale=normalize_locale(locale)))
 
 
-def render_plain(msg: Msg, locale: str = DEFAULT_LOCALE, tz: str = "Europe/Paris") -> str:
+def render_plain(msg: Msg, locale: str = DEFAULT_LOCALE, tz: str = "Europe/Paris",
+                 now: datetime | None = None) -> str:
     """Plain text in one locale: for the console, logs and tests."""
-    return Renderer(locale, ZoneInfo(tz), "plain").render(msg)
+    return Renderer(locale, ZoneInfo(tz), "plain", now=now).render(msg)
 
 
 def keys_used(msgs: Iterable[Msg]) -> set[str]:

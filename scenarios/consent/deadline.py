@@ -3,7 +3,9 @@
 French first, English second. A small grammar of our own handles what members type most
 (weekdays, "demain", "dans N jours", times of day such as "18h", "midi", "6pm") because
 dateparser alone reads "vendredi 18h" as the 18th; dateparser is kept for calendar dates
-("5 décembre", "12/12/2026"). Everything is relative to `now`, in the network's time zone.
+("5 décembre", "12/12/2026") that our date reader did not take. Everything is relative to
+`now`, in the network's time zone. An impossible date ("31 février", "30/02") is refused with
+what is wrong, and so is a deadline further ahead than `max_ahead` (a typo in the year).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands import fold
-from bot.i18n import Code, Msg, When
+from bot.datetext import NoSuchDate, find_date, resolve
+from bot.i18n import Code, Duration, Msg, When
+from bot.localtime import at as local_instant
+from bot.localtime import elapsed
 
-__all__ = ["DeadlineError", "local_instant", "parse_deadline", "parse_duration"]
+__all__ = ["MAX_AHEAD", "DeadlineError", "local_instant", "parse_deadline", "parse_duration"]
 
 DEFAULT_TIME = time(18, 0)
+MAX_AHEAD = timedelta(days=366)
+"""How far ahead a deadline may be, by default: further is taken for a mistake."""
 
 
 class DeadlineError(ValueError):
@@ -92,17 +99,6 @@ _TIME = re.compile(
 _MIDNIGHT = re.compile(r"(?:^|\s)(?:a\s+|at\s+)?(minuit|midnight)(?=\s|$)")
 
 
-def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """A wall-clock time in the network's zone; a time skipped by the spring change moves
-    forward by the gap, an ambiguous autumn time takes its first occurrence."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=tz)
-    back = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
-    if back.replace(tzinfo=None) != naive:
-        aware = (aware + timedelta(hours=1)).astimezone(tz)
-    return aware
-
-
 def _clean(text: str) -> str:
     t = fold(text).replace("’", "'").replace("`", "'")
     t = re.sub(r"[,;.!?]+(?=\s|$)", " ", t)
@@ -167,6 +163,20 @@ def _day_part(t: str, today: date) -> date | None:
     return None
 
 
+def _written_date(t: str, today: date) -> date | None:
+    """A calendar date that is the whole of `t` besides a weekday ("vendredi 12 décembre").
+    Raises NoSuchDate when it is not on the calendar, even if words follow it."""
+    words = t.split()
+    lead = 0
+    while lead < len(words) and (words[lead] in _WEEKDAYS or words[lead] in ("le", "the", "on")):
+        lead += 1
+    found = find_date(words, lead)
+    if found is None:
+        return None
+    day = resolve(found, today)
+    return day if found.end == len(words) else None
+
+
 def _calendar_day(t: str, now_local: datetime) -> date | None:
     import dateparser
 
@@ -209,9 +219,13 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _iso(text: str, tz: ZoneInfo, default_time: time) -> datetime | None:
+    """An ISO date or date-time; raises NoSuchDate for "2027-02-30"."""
     raw = text.strip()
     if not re.match(r"^\d{4}-\d{2}-\d{2}", raw):
         return None
+    written = find_date([raw[:10]])
+    if written is not None:
+        resolve(written, date(2000, 1, 1))
     try:
         parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if len(raw) > 10 else raw)
     except ValueError:
@@ -228,19 +242,28 @@ def _examples() -> Code:
 
 
 def parse_deadline(
-    text: str, now: datetime, tz: ZoneInfo | str, default_time: time = DEFAULT_TIME
+    text: str,
+    now: datetime,
+    tz: ZoneInfo | str,
+    default_time: time = DEFAULT_TIME,
+    max_ahead: timedelta | None = MAX_AHEAD,
 ) -> datetime:
     """The instant a member means by `text`, after `now`, in zone `tz` (returned aware, in
     that zone). A day without a time of day ends at `default_time`; a time without a day is
-    its next occurrence; a weekday is the next one ("lundi" said on a Monday is in a week). Raises DeadlineError with the
-    reply to show ("past" or "unparseable")."""
+    its next occurrence; a weekday is the next one ("lundi" said on a Monday is in a week); a
+    date without a year is its next occurrence. Raises DeadlineError with the reply to show:
+    "unparseable", "no_such_day"/"no_such_month" (not on the calendar), "past", or
+    "too_far" (more than `max_ahead` after `now`; None: no limit)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     now_local = now.astimezone(zone)
-    found = _iso(text, zone, default_time)
-    if found is None:
-        found = _natural(text, now_local, zone, default_time)
+    try:
+        found = _iso(text, zone, default_time)
+        if found is None:
+            found = _natural(text, now_local, zone, default_time)
+    except NoSuchDate as exc:
+        raise DeadlineError(Msg(f"consent.deadline.{exc.reason}", text=text.strip(), **exc.params)) from None
     if found is None:
         raise DeadlineError(
             Msg("consent.deadline.unparseable", text=text.strip(), examples=_examples())
@@ -250,6 +273,9 @@ def parse_deadline(
         raise DeadlineError(
             Msg("consent.deadline.past", text=text.strip(), when=When(at=found), examples=_examples())
         )
+    if max_ahead is not None and found - now > max_ahead:
+        raise DeadlineError(Msg("consent.deadline.too_far", text=text.strip(), when=When(at=found),
+                                limit=Duration(seconds=max_ahead.total_seconds())))
     return found
 
 
@@ -259,7 +285,8 @@ def _natural(text: str, now_local: datetime, zone: ZoneInfo, default_time: time)
         return None
     delta = _relative(t)
     if delta is not None:
-        return (now_local.astimezone(ZoneInfo("UTC")) + delta).astimezone(zone)
+        # "dans 3 jours" / "in 2 hours": elapsed time from now.
+        return elapsed(now_local, delta, zone)
     try:
         rest, at, end_of_day = _take_time(t)
     except ValueError:
@@ -276,6 +303,9 @@ def _natural(text: str, now_local: datetime, zone: ZoneInfo, default_time: time)
         if candidate <= now_local:
             candidate = local_instant(day + timedelta(days=2 if end_of_day else 1), at, zone)
         return candidate
+    written = _written_date(rest, today)
+    if written is not None:
+        return local_instant(written + timedelta(days=1 if end_of_day else 0), at or default_time, zone)
     day = _day_part(rest, today)
     if day is not None:
         if at is None and rest in ("ce soir", "tonight"):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.commands import fold
 from bot.i18n import Code, Duration, Lines, Mention, Msg, When
+from bot.localtime import shift, split_lead
 from bot.model import (
     Action,
     CancelTimer,
@@ -612,7 +613,10 @@ class RoundMachine:
         else:
             acts.append(CancelTimer(name=st.timer("questions")))
         for i, lead in enumerate(st.reminders):
-            due = st.deadline - lead
+            # Whole days on the calendar, the rest in elapsed time (bot.localtime): the same
+            # instant whether the deadline was just parsed or reloaded from the store.
+            days, seconds = split_lead(lead)
+            due = shift(st.deadline, self.ctx.network.tz, days=-days, seconds=-seconds)
             if due > now:
                 acts.append(SetTimer(name=st.timer(f"remind:{i}"), due_at=due, payload=payload))
             else:

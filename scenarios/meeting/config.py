@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.localtime import shift
 from bot.recurrence import Recurrence, RecurrenceError
 
 # Keys every [[rituals]] entry has; the kind's own model validates the rest.
@@ -57,33 +58,17 @@ class Lead(BaseModel):
         return cls(days=days, seconds=seconds)
 
     def before(self, instant: datetime, tz: ZoneInfo) -> datetime:
-        """`instant` minus this lead: calendar days in local wall time, then elapsed seconds."""
-        local = instant.astimezone(tz)
-        if self.days:
-            naive = local.replace(tzinfo=None) - timedelta(days=self.days)
-            local = localize(naive, tz)
-        return (local - timedelta(seconds=self.seconds)).astimezone(tz)
+        """`instant` minus this lead: calendar days in local wall time, then elapsed seconds
+        (a "1h" reminder is one real hour before, also on the nights the clocks change)."""
+        return shift(instant, tz, days=-self.days, seconds=-self.seconds)
 
     def after(self, instant: datetime, tz: ZoneInfo) -> datetime:
-        local = instant.astimezone(tz)
-        if self.days:
-            naive = local.replace(tzinfo=None) + timedelta(days=self.days)
-            local = localize(naive, tz)
-        return (local + timedelta(seconds=self.seconds)).astimezone(tz)
+        """`instant` plus this lead, the same way (a "2h" meeting lasts two real hours)."""
+        return shift(instant, tz, days=self.days, seconds=self.seconds)
 
     @property
     def approx(self) -> timedelta:
         return timedelta(days=self.days, seconds=self.seconds)
-
-
-def localize(naive: datetime, tz: ZoneInfo) -> datetime:
-    """A local wall time placed in the zone; a time skipped by the spring change moves
-    forward by the gap (as calendar applications do)."""
-    aware = naive.replace(tzinfo=tz)
-    back = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
-    if back.replace(tzinfo=None) != naive:
-        aware = (aware + timedelta(hours=1)).astimezone(tz)
-    return aware
 
 
 def _check_duration(value: str) -> str:

@@ -584,7 +584,7 @@ class Meetings:
         try:
             when = parse_when(text, now, self.tz, self.ctx.network.locale)
         except WhenError as exc:
-            out.append(self._reply(cmd, Msg(f"meeting.when.{exc.reason}", text=text)))
+            out.append(self._reply(cmd, Msg(f"meeting.when.{exc.reason}", text=text, **exc.params)))
             return
         channels = [cmd.channel] if cmd.channel != "dm" and cmd.channel in self._known_channels() else self.channels
         occ = Occurrence(

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import dateparser
 
 from bot.commands import fold
-from scenarios.meeting.config import localize
+from bot.datetext import NoSuchDate, find_date, is_date_word, resolve
+from bot.i18n import Param
+from bot.localtime import localize
 
 _URL = re.compile(r"https?://\S+", re.I)
 # "18h", "18 h 30", "18:30", "à 9h", "6pm", "midi". The preposition before it goes with it.
@@ -29,11 +31,13 @@ _FILLER = {"le", "la", "l", "on", "the", "ce", "cette", "this", "prochain", "pro
 
 
 class WhenError(ValueError):
-    """The text does not say a future date and time; `reason` is a catalog key suffix."""
+    """The text does not say a future date and time; `reason` is a catalog key suffix
+    (`meeting.when.<reason>`), `params` the reply's parameters besides the text."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, params: dict[str, Param] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.params: dict[str, Param] = dict(params or {})
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,10 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo, locale: str = "fr") -> Wh
     link_match = _URL.search(text)
     link = link_match.group(0).rstrip(".,;)") if link_match else None
     body = _URL.sub(" ", text).strip()
-    iso = _iso(body.split()[0] if body.split() else "", tz)
+    try:
+        iso = _iso(body.split()[0] if body.split() else "", tz)
+    except NoSuchDate as exc:
+        raise WhenError(exc.reason, exc.params) from None
     if iso is not None:
         start, rest_words = iso, body.split()[1:]
     else:
@@ -116,17 +123,32 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo, locale: str = "fr") -> Wh
         local_now = now.astimezone(tz)
         base = local_now.replace(tzinfo=None)
         languages = ["fr", "en"] if locale == "fr" else ["en", "fr"]
-        # The date is the longest prefix that parses, cut before a word that starts a place.
-        # The date is the longest prefix that parses, cut before a word that starts a place
-        # ("à la Maison…") or after a comma; failing that, before any word ("18h Café…").
+        day: date | None = None
+        weekday = False
+        rest_words = words
+        # A calendar date written out ("[mardi] 12 décembre [2026]", "12/12") is read whole
+        # and checked: "31 février" is refused, not shortened into "31" + a place "février".
+        lead = 0
+        while lead < len(words) and (fold(words[lead]) in _FILLER or fold(words[lead]) in _WEEKDAYS):
+            lead += 1
+        written = find_date(words, lead)
+        if written is not None:
+            try:
+                day = resolve(written, local_now.date())
+            except NoSuchDate as exc:
+                raise WhenError(exc.reason, exc.params) from None
+            rest_words = words[written.end:]
+        # Otherwise the date is the longest prefix that parses, cut before a word that starts
+        # a place ("à la Maison…") or after a comma; failing that, before any word ("18h
+        # Café…"). Never before a month or a year: those belong to the date, not the place.
         cuts = [i for i, w in enumerate(words) if fold(w) in _PLACE_WORDS]
         cuts += [i + 1 for i, w in enumerate(words) if w.endswith(",")]
         starts_with_place = bool(words) and fold(words[0]) in _PLACE_WORDS
         others = [] if starts_with_place else [i for i in range(1, len(words)) if i not in cuts]
-        day: date | None = None
-        weekday = False
-        rest_words = words
-        for cut in [*sorted({*cuts, len(words)}, reverse=True), *sorted(others, reverse=True)]:
+        candidates = [*sorted({*cuts, len(words)}, reverse=True), *sorted(others, reverse=True)]
+        for cut in [] if day is not None else candidates:
+            if cut < len(words) and is_date_word(words[cut]):
+                continue
             head = [w.rstrip(",") for w in words[:cut]]
             day = _weekday(head, local_now.date())
             weekday = day is not None
@@ -153,8 +175,12 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo, locale: str = "fr") -> Wh
 
 
 def _iso(token: str, tz: ZoneInfo) -> datetime | None:
+    """An ISO date and time ("2026-12-12T18:00"); raises NoSuchDate for "2027-02-30T18:00"."""
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", token):
         return None
+    written = find_date([token[:10]])
+    if written is not None:
+        resolve(written, date(2000, 1, 1))
     try:
         parsed = datetime.fromisoformat(token)
     except ValueError:
