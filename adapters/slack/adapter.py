@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -25,6 +24,7 @@ from adapters.slack.http import SlackHttp
 from adapters.slack.inbound import Translator, team_of
 from adapters.slack.sender import ReplyHandles, Sender
 from adapters.slack.settings import SlackSettings
+from adapters.slack.socket import CheckedSocketModeHandler
 from adapters.slack.workspaces import Workspaces
 from bot.adapter import ChannelMember, Delivery, EventSink, KeyValue, Outgoing, PermanentError
 from bot.config import Config
@@ -101,7 +101,7 @@ class SlackAdapter:
         self._texts = Texts(settings.locale, lambda m: render_plain(m, settings.locale))
         self._sink: EventSink | None = None
         self._app: AsyncApp | None = None
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: CheckedSocketModeHandler | None = None
         self._http: SlackHttp | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._teams: dict[str, str] = dict(settings.channel_teams)
@@ -153,12 +153,13 @@ class SlackAdapter:
                 self.health,
                 events=self.settings.mode == "http",
                 oauth=flow if isinstance(flow, AsyncOAuthFlow) else None,
+                signing_secret=self.settings.signing_secret,
             )
             await self._http.start()
         if self.settings.mode == "socket":
             if not self.settings.app_token:
                 raise PermanentError("Socket Mode needs an app-level token (xapp-…)")
-            self._socket = AsyncSocketModeHandler(
+            self._socket = CheckedSocketModeHandler(
                 self._app,
                 app_token=self.settings.app_token,
                 logger=_quiet("adapters.slack.socket"),
@@ -286,8 +287,12 @@ class SlackAdapter:
         app.event("tokens_revoked")(self._on_tokens_revoked)
         for kind in _EVENT_TYPES:
             app.event(kind)(self._on_event)
-        # Anything else the app is subscribed to is acked, or Slack would keep retrying it.
+        # Anything else the app is subscribed to is acked, or Slack would keep retrying it
+        # (and Bolt would log each unhandled request with its payload).
         app.event(re.compile(".*"))(self._ack_only)
+        app.command(re.compile(".*"))(self._ack_only)
+        app.shortcut(re.compile(".*"))(self._ack_only)
+        app.options(re.compile(".*"))(self._ack_only)
         return app
 
     def _spawn(self, work: Awaitable[Any]) -> None:

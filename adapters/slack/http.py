@@ -10,11 +10,16 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_bolt.response import BoltResponse
 
+from adapters.slack.door import Door
+from adapters.slack.envelope import Malformed, read_http_body
 from adapters.slack.settings import EVENTS_PATH, HEALTH_PATH, INSTALL_PATH, REDIRECT_PATH
 
 log = logging.getLogger(__name__)
+
+READ_CHUNK = 64 * 1024
 
 
 def to_bolt(body: str, request: web.Request) -> AsyncBoltRequest:
@@ -38,7 +43,9 @@ def from_bolt(resp: BoltResponse) -> web.Response:
 class SlackHttp:
     """Serves `POST /slack/events` (Events API, slash commands and interactivity share it),
     the OAuth install and redirect pages when several workspaces are enabled, and
-    `GET /healthz`. Every Slack request goes through Bolt, which checks its signature."""
+    `GET /healthz`. A request reaches Bolt only once the door has verified its timestamp and
+    signature (401 otherwise, before any parsing) and its payload has the shape Bolt and the
+    listeners read (400 and one warning otherwise)."""
 
     def __init__(
         self,
@@ -49,8 +56,10 @@ class SlackHttp:
         *,
         events: bool = True,
         oauth: AsyncOAuthFlow | None = None,
+        signing_secret: str | None = None,
     ) -> None:
         self._app = app
+        self._door = Door(signing_secret)
         self._host = host
         self._port = port
         self._health = health
@@ -87,8 +96,29 @@ class SlackHttp:
             self._runner = None
 
     async def _events(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        return from_bolt(await self._app.async_dispatch(to_bolt(body, request)))
+        verdict = await self._door.judge(
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            request.content.iter_chunked(READ_CHUNK),
+        )
+        if verdict.body is None:
+            return web.Response(status=verdict.status, text=verdict.reason)
+        headers = build_normalized_headers(dict(request.headers))
+        try:
+            payload = read_http_body(verdict.body, extract_content_type(headers))
+        except Malformed as exc:
+            log.warning("refused a signed but malformed Slack request: %s", exc)
+            return web.Response(status=400, text="malformed payload")
+        if payload.get("type") == "app_rate_limited":
+            # Slack says it is holding events back for a minute: nothing to answer but OK.
+            log.warning("Slack is rate-limiting event delivery to the bot for a minute")
+            return web.Response(status=200)
+        try:
+            bolt = to_bolt(verdict.body.decode("utf-8"), request)
+        except Exception as exc:  # Bolt's context builder read a shape the check let through
+            log.warning("refused a signed Slack request Bolt cannot read: %s", type(exc).__name__)
+            return web.Response(status=400, text="malformed payload")
+        return from_bolt(await self._app.async_dispatch(bolt))
 
     async def _install(self, request: web.Request) -> web.Response:
         assert self._oauth is not None

@@ -31,10 +31,11 @@ _SPOKEN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_messag
 
 
 def at(ts: Any) -> datetime | None:
-    """A Slack timestamp ("1700000000.000100") as an aware datetime."""
+    """A Slack timestamp ("1700000000.000100") as an aware datetime, None when unreadable."""
     try:
         return datetime.fromtimestamp(float(ts), UTC)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):
+        # NaN, infinities and instants past the platform's time_t or year 9999.
         return None
 
 

@@ -1281,6 +1281,34 @@ class FakeSlack:
         await self._sockets[-1].send_str(json.dumps(message))
         return envelope_id
 
+    async def send_raw_frame(
+        self,
+        data: str,
+        *,
+        envelope_id: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Send any text frame, junk included, to the newest Socket Mode connection.
+
+        With `envelope_id` (the id the frame carries, if any), an ack for it is expected:
+        `wait_ack(envelope_id)` then works as for `send_envelope`, and an ack carrying a
+        payload is a validation failure (nothing malformed deserves an answer)."""
+        await self.wait_socket_connected(timeout)
+        if envelope_id is not None:
+            envelope = SocketEnvelope(
+                envelope_id=envelope_id,
+                type="raw",
+                payload={},
+                accepts_response_payload=False,
+                retry_attempt=0,
+                retry_reason=None,
+                sent_at=time.monotonic(),
+            )
+            self._envelopes_by_id[envelope_id] = envelope
+            self.envelopes.append(envelope)
+            self._ack_waiters[envelope_id] = asyncio.get_running_loop().create_future()
+        await self._sockets[-1].send_str(data)
+
     async def wait_ack(self, envelope_id: str, timeout: float = 3.0) -> SocketAck:  # noqa: ASYNC109
         """The app's ack of an envelope; raises TimeoutError if none came within `timeout`."""
         if envelope_id in self._acks_by_id:
