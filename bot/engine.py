@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import traceback
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import emoji
@@ -103,6 +105,43 @@ def _network_scoped(
     return wrapper
 
 
+class _Refused(Exception):
+    """A ritual refused the launch that created it; what it answered the member."""
+
+    def __init__(self, answers: Sequence[Action]) -> None:
+        super().__init__("refused")
+        self.answers = list(answers)
+
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+"""Errors that say the store (or the way to it) failed, not the event."""
+
+
+async def deterministic(conn: AsyncConnection, exc: BaseException) -> bool:
+    """Whether a failure belongs to the event (it would fail again: set it aside) rather than
+    to the store (retry the whole batch later). When in doubt, ask the store itself: if it
+    still answers on this transaction, the event was the problem."""
+    if isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return False
+    try:
+        await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def _digest(value: Any) -> str:
+    body = json.dumps(value.model_dump(mode="json") if isinstance(value, BaseModel) else
+                      [v.model_dump(mode="json") for v in value], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _redacted(ev: InboundEvent) -> dict[str, Any]:
+    """The event as kept with its dead letter: what reproduces it, not the platform's
+    one-time reply credentials (Slack's response_url)."""
+    return ev.model_dump(mode="json", exclude={"reply_handle"})
+
+
 @dataclass
 class Person:
     id: int
@@ -157,6 +196,48 @@ class _Tx:
     """Outbox entries written together at flush, in the order they were decided."""
     timer_ops: dict[tuple[int, str], dict[str, Any] | None] = field(default_factory=dict)
     """(ritual, timer name) → the row to set, or None to cancel; written together at flush."""
+    contents: dict[tuple[int, str, str], tuple[str, str | None]] = field(default_factory=dict)
+    """What each ritual message says as decided in this transaction (text and choices hashes)."""
+
+    def mark(self) -> _Mark:
+        """What this transaction holds in memory before one event: restored if the event
+        fails, so its savepoint's rollback and our memory agree."""
+        return _Mark(
+            rituals={rid: (r.state, r.version, r.dirty, list(r.channels), r.status)
+                     for rid, r in self.rituals.items()},
+            reactions=len(self.reactions), reaction_index=dict(self.reaction_index),
+            outbox=self.outbox, timers_changed=self.timers_changed,
+            # Copies, not lengths: a read inside the event may have written (and so cleared)
+            # the pending rows within the savepoint that is about to be rolled back.
+            outbox_rows=list(self.outbox_rows), timer_ops=dict(self.timer_ops), contents=dict(self.contents))
+
+    def restore(self, mark: _Mark) -> None:
+        for rid in list(self.rituals):
+            if rid not in mark.rituals:
+                del self.rituals[rid]  # loaded (and locked) by the failed event only: read again
+                continue
+            r = self.rituals[rid]
+            r.state, r.version, r.dirty, channels, r.status = mark.rituals[rid]
+            r.channels = list(channels)
+        del self.reactions[mark.reactions:]
+        self.reaction_index = mark.reaction_index
+        self.outbox = mark.outbox
+        self.timers_changed = mark.timers_changed
+        self.outbox_rows = mark.outbox_rows
+        self.timer_ops = mark.timer_ops
+        self.contents = mark.contents
+
+
+@dataclass
+class _Mark:
+    rituals: dict[int, tuple[BaseModel, int, bool, list[str], str]]
+    reactions: int
+    reaction_index: dict[tuple[str, str], tuple[str, str, str]]
+    outbox: int
+    timers_changed: bool
+    outbox_rows: list[dict[str, Any]]
+    timer_ops: dict[tuple[int, str], dict[str, Any] | None]
+    contents: dict[tuple[int, str, str], tuple[str, str | None]]
 
 
 FIRE_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -243,7 +324,11 @@ class Engine:
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.fault = os.environ.get("MAILLAGE_FAULT")
         """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
-        self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0}
+        self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0,
+                                      "dead_letters": 0}
+        self._dir_generation = 0
+        """Bumped whenever the in-memory directory changes: an event rolled back after changing
+        it makes the engine read the directory again."""
 
     # ------------------------------------------------------------------ boot
 
@@ -367,6 +452,7 @@ class Engine:
             t.networks.c.directory_version))).scalar_one())
         # Our memory already has this change; it lacks the others' if we skipped a number.
         self._dir_version = new if new == self._dir_version + 1 else -1
+        self._dir_generation += 1
 
     async def _fresh_directory(self) -> None:
         """Reload the directory if another process changed it since we last looked."""
@@ -376,36 +462,44 @@ class Engine:
         if version != self._dir_version:
             await self._load_directory()
 
-    async def _load_directory(self) -> None:
-        async with self.store.read() as conn:
-            self._dir_version = int((await conn.execute(select(t.networks.c.directory_version).where(
-                t.networks.c.id == self.network_id))).scalar_one())
-            self.persons.clear()
-            self.person_by_key.clear()
-            self.account_index.clear()
-            for r in (await conn.execute(select(t.persons).where(t.persons.c.network_id == self.network_id))).all():
-                self.persons[r.id] = Person(r.id, r.key, r.name, r.organisation, dict(r.attributes or {}),
-                                            r.locale, bool(r.opted_out), bool(r.is_bot))
-                self.person_by_key[r.key] = r.id
-            for r in (await conn.execute(select(t.accounts).where(
-                    t.accounts.c.network_id == self.network_id).order_by(t.accounts.c.id))).all():
-                self.account_index[(r.platform, r.scope, r.user_id)] = r.person_id
-                if r.person_id in self.persons:
-                    self.persons[r.person_id].accounts.append((r.platform, r.scope, r.user_id))
-            self.channels.clear()
-            self.channel_by_platform.clear()
-            for r in (await conn.execute(select(t.channels).where(t.channels.c.network_id == self.network_id))).all():
-                self.channels[r.key] = Channel(r.id, r.key, r.platform, r.platform_id, r.name or r.key)
-                self.channel_by_platform[(r.platform, r.platform_id)] = r.key
-            by_id = {c.id: c.key for c in self.channels.values()}
-            self.members_of = {k: set() for k in self.channels}
-            for r in (await conn.execute(select(t.channel_members).where(
-                    t.channel_members.c.channel_id.in_(list(by_id))))).all():
-                self.members_of[by_id[r.channel_id]].add(r.person_id)
-            self.roles = {}
-            for r in (await conn.execute(select(t.roles).where(t.roles.c.network_id == self.network_id))).all():
-                self.roles.setdefault(r.role, set()).add(r.person_id)
+    async def _load_directory(self, within: AsyncConnection | None = None) -> None:
+        """Read the directory into memory (within a transaction: as that transaction sees it)."""
+        if within is not None:
+            await self._read_directory(within)
+        else:
+            async with self.store.read() as conn:
+                await self._read_directory(conn)
+
+    async def _read_directory(self, conn: AsyncConnection) -> None:
+        self._dir_version = int((await conn.execute(select(t.networks.c.directory_version).where(
+            t.networks.c.id == self.network_id))).scalar_one())
+        self.persons.clear()
+        self.person_by_key.clear()
+        self.account_index.clear()
+        for r in (await conn.execute(select(t.persons).where(t.persons.c.network_id == self.network_id))).all():
+            self.persons[r.id] = Person(r.id, r.key, r.name, r.organisation, dict(r.attributes or {}),
+                                        r.locale, bool(r.opted_out), bool(r.is_bot))
+            self.person_by_key[r.key] = r.id
+        for r in (await conn.execute(select(t.accounts).where(
+                t.accounts.c.network_id == self.network_id).order_by(t.accounts.c.id))).all():
+            self.account_index[(r.platform, r.scope, r.user_id)] = r.person_id
+            if r.person_id in self.persons:
+                self.persons[r.person_id].accounts.append((r.platform, r.scope, r.user_id))
+        self.channels.clear()
+        self.channel_by_platform.clear()
+        for r in (await conn.execute(select(t.channels).where(t.channels.c.network_id == self.network_id))).all():
+            self.channels[r.key] = Channel(r.id, r.key, r.platform, r.platform_id, r.name or r.key)
+            self.channel_by_platform[(r.platform, r.platform_id)] = r.key
+        by_id = {c.id: c.key for c in self.channels.values()}
+        self.members_of = {k: set() for k in self.channels}
+        for r in (await conn.execute(select(t.channel_members).where(
+                t.channel_members.c.channel_id.in_(list(by_id))))).all():
+            self.members_of[by_id[r.channel_id]].add(r.person_id)
+        self.roles = {}
+        for r in (await conn.execute(select(t.roles).where(t.roles.c.network_id == self.network_id))).all():
+            self.roles.setdefault(r.role, set()).add(r.person_id)
         self._directory = None
+        self._dir_generation += 1
 
     @_network_scoped
     async def seed_members(self) -> None:
@@ -465,12 +559,18 @@ class Engine:
                 first = entry.channels[0] if entry.channels else None
                 if key in present and present[key].kind == entry.kind:
                     ritual = await self._load(tx, present[key].id)
-                    if ritual is not None and await self._options_changed(conn, ritual.id, digest, now):
+                    if ritual is None:
+                        continue
+                    if ritual.channels != list(entry.channels):
+                        # A configured ritual's channels are those of its entry, nothing else
+                        # (earlier releases let an answer posted elsewhere add its channel).
+                        ritual.channels = list(entry.channels)
+                        ritual.dirty = True
+                    if await self._options_changed(conn, ritual.id, digest, now):
                         # The config changed since this ritual started: tell it again, so a new
                         # series or a new time takes effect now, not at its next timer.
-                        ritual.channels = sorted(set(ritual.channels) | set(entry.channels))
-                        ritual.dirty = True
-                        await self._deliver(tx, ritual, Started(channel=first))
+                        await self._deliver_alone(tx, ritual, Started(channel=first), platform="config",
+                                                  event_id=f"start:{ritual.id}:{digest}")
                     continue
                 former = every.get(key)
                 if former is not None:
@@ -488,7 +588,8 @@ class Engine:
                 else:
                     ritual = await self._create_ritual(tx, entry.kind, key, list(entry.channels))
                 await self._options_changed(conn, ritual.id, digest, now)
-                await self._deliver(tx, ritual, Started(channel=first))
+                await self._deliver_alone(tx, ritual, Started(channel=first), platform="config",
+                                          event_id=f"start:{ritual.id}:{digest}")
             await self._flush(tx)
         self._after_commit(tx)
 
@@ -603,6 +704,8 @@ class Engine:
                 continue
             kind = self.registry.get(r.kind)
             cached = tx.rituals.get(r.id)
+            if cached is not None and cached.status != "open":
+                continue  # finished earlier in this transaction: the store does not say so yet
             state = cached.state if cached else kind.state_type.model_validate(r.state)
             summary = kind.summarize(state)
             if summary is not None:
@@ -657,10 +760,7 @@ class Engine:
                     results.append(False)
                     continue
                 tx.event_now = ev.at if ev.at is not None and now - MAX_BACKDATE < ev.at < now else None
-                try:
-                    await self._route(tx, ev)
-                except CommandError as err:
-                    await self._reply_error(tx, ev, err.msg)
+                await self._isolated(tx, ev)
                 tx.event_now = None
                 results.append(True)
                 self.stats["handled"] += 1
@@ -669,6 +769,63 @@ class Engine:
             os.kill(os.getpid(), signal.SIGKILL)
         self._after_commit(tx)
         return results
+
+    async def _isolated(self, tx: _Tx, ev: InboundEvent) -> None:
+        """Handle one event of a batch in a savepoint of its own: a refused command leaves
+        nothing but its answer; an event that fails deterministically is rolled back alone,
+        recorded as a dead letter and answered, and the rest of the batch commits. Only the
+        store failing (a transient error) fails the batch, which is then not acknowledged."""
+        try:
+            async with tx.conn.begin_nested():
+                # The sender is a fact of the directory whatever becomes of their event.
+                pid = await self._ensure_account(tx.conn, ev.platform, ev.account_scope, ev.sender,
+                                                 ev.sender_name, tx.now)
+        except Exception as exc:
+            await self._failed(tx, ev, exc, None, None)
+            return
+        mark = tx.mark()
+        generation = self._dir_generation
+        try:
+            async with tx.conn.begin_nested():
+                await self._route(tx, ev, pid)
+        except CommandError as err:
+            await self._rolled_back(tx, mark, generation)
+            await self._reply_error(tx, ev, err.msg)
+        except Exception as exc:
+            await self._failed(tx, ev, exc, mark, generation)
+
+    async def _rolled_back(self, tx: _Tx, mark: _Mark, generation: int) -> None:
+        tx.restore(mark)
+        if self._dir_generation != generation:
+            # The event changed the directory in memory: read it again, as the transaction
+            # now sees it.
+            await self._load_directory(tx.conn)
+
+    async def _failed(self, tx: _Tx, ev: InboundEvent, exc: Exception, mark: _Mark | None,
+                      generation: int | None) -> None:
+        if not await deterministic(tx.conn, exc):
+            raise exc
+        if mark is not None and generation is not None:
+            await self._rolled_back(tx, mark, generation)
+        log.error("event %s from %s failed and is set aside as a dead letter", ev.event_id, ev.platform,
+                  exc_info=exc)
+        fresh = await self._dead_letter(tx, ev.platform, ev.event_id, ev.kind, exc, sender=ev.sender,
+                                        channel=ev.channel, event=_redacted(ev))
+        if fresh and not isinstance(ev, InboundMembership):
+            await self._reply_error(tx, ev, Msg("core.cmd.dead_letter"), privately=True)
+
+    async def _dead_letter(self, tx: _Tx, platform: str, event_id: str, kind: str, exc: BaseException, *,
+                           sender: str | None = None, channel: str | None = None,
+                           event: Mapping[str, Any] | None = None) -> bool:
+        """Record a failure once (by platform and event id); False if it was already known."""
+        detail = "".join(traceback.format_exception(exc))[-8000:]
+        res = await tx.conn.execute(self._insert(t.dead_letters).values(
+            network_id=self.network_id, platform=platform, event_id=event_id[:255], kind=kind[:20],
+            sender=(sender or "")[:255] or None, channel=(channel or "")[:255] or None,
+            error=f"{type(exc).__name__}: {exc}"[:2000], detail=detail, event=dict(event or {}),
+            at=tx.now).on_conflict_do_nothing())
+        self.stats["dead_letters"] += res.rowcount or 0
+        return bool(res.rowcount)
 
     async def _claim_events(self, conn: AsyncConnection, events: Sequence[InboundEvent], now: datetime) -> set[int]:
         """Deduplicate by the platform's event id with the database's unique key (one statement
@@ -687,8 +844,7 @@ class Engine:
             claimed.update((r[0], r[1]) for r in res.all())
         return {i for key, i in first.items() if key in claimed}
 
-    async def _route(self, tx: _Tx, ev: InboundEvent) -> None:
-        pid = await self._ensure_account(tx.conn, ev.platform, ev.account_scope, ev.sender, ev.sender_name, tx.now)
+    async def _route(self, tx: _Tx, ev: InboundEvent, pid: int) -> None:
         person = self.persons[pid]
         if person.is_bot:
             return
@@ -752,8 +908,8 @@ class Engine:
             await self._query(tx, ev, parsed, member, channel_key, reply_to)
             return
         if spec.route == "start":
-            ritual = await self._create_ritual(tx, kind.name, None, [channel_key] if channel_key != "dm" else [])
-            await self._deliver(tx, ritual, Started(by=member, channel=channel_key, params=parsed.args))
+            await self._start(tx, ev, kind, channel_key, Started(by=member, channel=channel_key, params=parsed.args),
+                              reply_to)
             return
         target = await self._find_target(tx, kind, parsed, ev, channel_key)
         if target is None:
@@ -804,8 +960,26 @@ class Engine:
         if spec.animateur_only and not member.is_animateur:
             raise CommandError(Msg("core.cmd.not_animateur", command=spec.localized_name(self._locale_of(member))))
         args = spec.from_form(ev.values)
-        ritual = await self._create_ritual(tx, kind.name, None, [channel_key] if channel_key != "dm" else [])
-        await self._deliver(tx, ritual, Started(by=member, channel=channel_key, params=args))
+        await self._start(tx, ev, kind, channel_key, Started(by=member, channel=channel_key, params=args),
+                          self._reply_handle(ev))
+
+    async def _start(self, tx: _Tx, ev: InboundEvent, kind: RitualKind[Any], channel_key: str, started: Started,
+                     reply_to: str) -> None:
+        """Create a ritual and start it. One that ends on the very event that started it (a
+        refused launch: a bad deadline, an unknown group) never existed: it takes no number and
+        leaves nothing but its answers to the member."""
+        mark = tx.mark()
+        generation = self._dir_generation
+        try:
+            async with tx.conn.begin_nested():
+                ritual = await self._create_ritual(tx, kind.name, None, [channel_key] if channel_key != "dm" else [])
+                actions = await self._deliver(tx, ritual, started)
+                if ritual.status == "finished":
+                    raise _Refused([a for a in actions if isinstance(a, PrivateNote | DirectMessage)])
+        except _Refused as refused:
+            await self._rolled_back(tx, mark, generation)
+            member = started.by.key if started.by else None
+            await self._apply(tx, None, refused.answers, f"refused:{self._event_hash(ev)}", reply_to, member)
 
     def _reply_handle(self, ev: InboundCommand | InboundChoice) -> str:
         # Where a private answer goes: remembered in the outbox route, never in ritual state.
@@ -947,8 +1121,9 @@ class Engine:
                 continue
             ritual = await self._load(tx, r.id)
             if ritual is not None:
-                await self._deliver(tx, ritual, Joined(member=member, channel=channel_key) if ev.joined
-                                    else Left(member=member, channel=channel_key))
+                await self._deliver_alone(tx, ritual, Joined(member=member, channel=channel_key) if ev.joined
+                                          else Left(member=member, channel=channel_key),
+                                          platform=ev.platform, event_id=f"{ev.event_id}#{ritual.id}")
 
     async def _ref_of(self, conn: AsyncConnection, platform: str, message_id: str
                       ) -> tuple[int, str, str, dict[str, str]] | None:
@@ -974,8 +1149,10 @@ class Engine:
     def _locale_of(self, member: Member) -> str:
         return normalize_locale(member.locale or self.network.locale)
 
-    async def _reply_error(self, tx: _Tx, ev: InboundEvent, msg: Msg) -> None:
-        if not isinstance(ev, InboundCommand | InboundChoice):
+    async def _reply_error(self, tx: _Tx, ev: InboundEvent, msg: Msg, privately: bool = False) -> None:
+        """Answer the member whose event could not be run: beside their command or click, or
+        (`privately`, for a reaction or a message) by direct message."""
+        if not isinstance(ev, InboundCommand | InboundChoice) and not privately:
             log.warning("event %s rejected: %s", ev.event_id, msg.key)
             return
         # The same lookup as when the event came in: a configured account has no workspace
@@ -983,10 +1160,14 @@ class Engine:
         pid = self.account_index.get((ev.platform, ev.account_scope, ev.sender))
         if pid is None:
             pid = self.account_index.get((ev.platform, "", ev.sender))
-        if pid is None:
+        if pid is None or self.persons[pid].is_bot:
             log.warning("cannot answer %s: unknown sender", ev.event_id)
             return
         member_key = self.persons[pid].key
+        if not isinstance(ev, InboundCommand | InboundChoice):
+            await self._apply(tx, None, [DirectMessage(member=member_key, text=msg)], f"err:{self._event_hash(ev)}",
+                              None)
+            return
         channel_key = "dm" if ev.is_direct else self.channel_by_platform.get((ev.platform, ev.channel))
         if channel_key is None:
             return
@@ -1041,31 +1222,46 @@ class Engine:
             for row in (await tx.conn.execute(q)).all():
                 self._keep_loaded(tx, row)
 
-    async def _deliver(self, tx: _Tx, ritual: Ritual, event: Event) -> None:
+    async def _deliver_alone(self, tx: _Tx, ritual: Ritual, event: Event, *, platform: str, event_id: str) -> bool:
+        """Deliver in a savepoint of its own, for deliveries that do not answer to one member's
+        event (a timer, a boot, one of the rituals a join fans out to): a ritual that fails is
+        set aside as a dead letter, the others go on. False if it failed."""
+        mark = tx.mark()
+        generation = self._dir_generation
+        try:
+            async with tx.conn.begin_nested():
+                await self._deliver(tx, ritual, event)
+        except Exception as exc:
+            if not await deterministic(tx.conn, exc):
+                raise
+            await self._rolled_back(tx, mark, generation)
+            log.error("ritual %s #%s failed on %s: set aside as a dead letter", ritual.kind, ritual.number,
+                      event.type, exc_info=exc)
+            await self._dead_letter(tx, platform, event_id, event.type, exc, event=event.model_dump(mode="json"))
+            return False
+        return True
+
+    async def _deliver(self, tx: _Tx, ritual: Ritual, event: Event) -> list[Action]:
         kind = self.registry.get(ritual.kind)
         ctx = await self._context(tx, ritual)
-        try:
-            when = tx.event_now or tx.now
-            with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
-                if kind.cpu_heavy:
-                    state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, when)
-                else:
-                    state, actions = kind.bind(ctx).handle(ritual.state, event, when)
-        except Exception:
-            # A scenario bug must not lose the event nor stop the bot: the event stays recorded
-            # as handled, the state unchanged, the member told, and the traceback logged.
-            log.exception("ritual %s #%s (%s) failed on %s", ritual.kind, ritual.number, ritual.id, event.type)
-            if isinstance(event, Command):
-                actions = [PrivateNote(member=event.member.key, channel=event.channel, text=Msg("core.cmd.failed"),
-                                       reply_to=event.reply_to)]
-                await self._apply(tx, ritual, actions, f"fail:{ritual.id}:{ritual.version}", event.reply_to)
-            return
+        # A scenario that raises fails its event, which the caller isolates (a dead letter, or
+        # for CommandError a refusal): the state stays as it was.
+        when = tx.event_now or tx.now
+        with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
+            if kind.cpu_heavy:
+                state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, when)
+            else:
+                state, actions = kind.bind(ctx).handle(ritual.state, event, when)
         ritual.state = state
         ritual.version += 1
         ritual.dirty = True
+        chosen = kind.channels(state)
+        if chosen is not None and list(chosen) != ritual.channels:
+            ritual.channels = list(chosen)
         reply_to = event.reply_to if isinstance(event, Command | Chose) else None
         reply_member = event.member.key if isinstance(event, Command | Chose) else None
         await self._apply(tx, ritual, actions, f"r{ritual.id}v{ritual.version}", reply_to, reply_member)
+        return actions
 
     async def _apply(self, tx: _Tx, ritual: Ritual | None, actions: Sequence[Action], key_prefix: str,
                      reply_to: str | None, reply_member: str | None = None) -> None:
@@ -1095,14 +1291,35 @@ class Engine:
                 await tx.conn.execute(delete(t.pending_replies).where(t.pending_replies.c.ritual_id == ritual.id))
                 tx.timers_changed = True
             else:
-                if isinstance(action, Post) and ritual is not None and action.channel not in ritual.channels:
-                    # A round posted in several channels is found from each of them.
-                    ritual.channels = [*ritual.channels, action.channel]
-                    ritual.dirty = True
+                if ritual is not None and isinstance(action, Post | Edit) and await self._unchanged(tx, ritual, action):
+                    continue
                 # A reply handle (Slack's response_url) answers only the member who acted.
                 own = reply_member is None or getattr(action, "member", None) == reply_member
                 await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}",
                                     reply_to if own else None)
+
+    async def _unchanged(self, tx: _Tx, ritual: Ritual, action: Post | Edit) -> bool:
+        """Remember what a ritual's message says; True for an edit that would change nothing
+        (the member would see the same message "edited" for no reason)."""
+        if action.ref is None:
+            return False
+        key = (ritual.id, action.ref, action.channel)
+        text_hash = _digest(action.text)
+        choices_hash = None if action.choices is None else _digest(action.choices)
+        if isinstance(action, Post):
+            tx.contents[key] = (text_hash, choices_hash)
+            return False
+        known = tx.contents.get(key)
+        if known is None:
+            row = (await tx.conn.execute(select(t.message_contents.c.text_hash, t.message_contents.c.choices_hash)
+                                         .where(t.message_contents.c.ritual_id == ritual.id,
+                                                t.message_contents.c.ref == action.ref,
+                                                t.message_contents.c.channel_key == action.channel))).first()
+            known = (row[0], row[1]) if row is not None else None
+        if known is not None and known[0] == text_hash and choices_hash in (None, known[1]):
+            return True
+        tx.contents[key] = (text_hash, choices_hash if choices_hash is not None else (known[1] if known else None))
+        return False
 
     async def _enqueue(self, tx: _Tx, ritual: Ritual | None, action: Action, key: str,
                        reply_to: str | None) -> None:
@@ -1165,6 +1382,17 @@ class Engine:
         if tx.outbox_rows:
             await tx.conn.execute(insert(t.outbox), tx.outbox_rows)
             tx.outbox_rows.clear()
+        if tx.contents:
+            ins = self._insert(t.message_contents)
+            rows = [{"ritual_id": rid, "ref": ref, "channel_key": ch, "text_hash": th, "choices_hash": chh}
+                    for (rid, ref, ch), (th, chh) in tx.contents.items()]
+            for chunk in range(0, len(rows), 500):
+                await tx.conn.execute(ins.on_conflict_do_update(
+                    index_elements=[t.message_contents.c.ritual_id, t.message_contents.c.ref,
+                                    t.message_contents.c.channel_key],
+                    set_={"text_hash": ins.excluded.text_hash, "choices_hash": ins.excluded.choices_hash}),
+                    rows[chunk:chunk + 500])
+            tx.contents.clear()
 
     async def _flush(self, tx: _Tx) -> None:
         await self._write_pending(tx)
@@ -1232,7 +1460,8 @@ class Engine:
                         continue
                     event = TimerFired(name=r.name, due_at=r.due_at, late_by=max(now - r.due_at, timedelta(0)),
                                        payload=dict(r.payload or {}))
-                    await self._deliver(tx, ritual, event)
+                    await self._deliver_alone(tx, ritual, event, platform="timer",
+                                              event_id=f"{r.ritual_id}:{r.name}:{t.as_utc(r.due_at)}")
                     due.append(r.due_at)
                     fired += 1
                 tx.timers_changed = True
@@ -1370,8 +1599,7 @@ class Engine:
             if user is not None:
                 accounts[p.key] = user
         base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
-                                "timezone": self.network.timezone, "accounts": accounts,
-                                "now": row.created_at}
+                                "timezone": self.network.timezone, "accounts": accounts}
         if isinstance(action, DirectMessage | PrivateNote | OpenForm):
             pid = self.person_by_key.get(route.get("member", ""))
             if pid is None:

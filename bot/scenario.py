@@ -182,6 +182,12 @@ class RitualKind(Generic[S]):
         """A short view for other rituals (digest) and queries; None: nothing to show."""
         return None
 
+    def channels(self, state: S) -> Sequence[str] | None:
+        """The channels this ritual lives in, when its launch chose them (a round opened in
+        several channels is found from each); None: the channels it was created with. A post
+        elsewhere (an answer where a command was typed) never adds a channel."""
+        return None
+
     def export_calendar(
         self, config: Mapping[str, Any], state: S | None, network: NetworkInfo, now: datetime
     ) -> bytes | None:

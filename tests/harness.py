@@ -11,6 +11,7 @@ from adapters.console import ConsoleAdapter, Sent
 from bot.clock import FakeClock
 from bot.config import Config, validate
 from bot.engine import Engine
+from bot.scenario import Registry
 from bot.store import Store, open_store
 from scenarios import registry
 
@@ -58,13 +59,14 @@ class Harness:
     `advance(...)` moves the fake clock, firing each timer at its own due time."""
 
     def __init__(self, config_text: str, store_url: str, start: datetime, tmp: Path,
-                 members: dict[str, list[str]] | None = None) -> None:
+                 members: dict[str, list[str]] | None = None, kinds: Registry | None = None) -> None:
+        self.kinds = kinds if kinds is not None else registry()
         self.config_text = config_text
         self.store_url = store_url
         self.clock = FakeClock(start)
         self.tmp = tmp
         self.lines: list[str] = []
-        self.config: Config = validate(tomllib.loads(config_text), registry(), tmp / "config.toml")
+        self.config: Config = validate(tomllib.loads(config_text), self.kinds, tmp / "config.toml")
         rooms = [c.room for c in self.config.file.channels if c.platform == "console"]
         default_members = [a.split(":", 1)[1] for m in self.config.file.members for a in m.accounts
                            if a.startswith("console:")]
@@ -81,7 +83,7 @@ class Harness:
 
     async def _boot(self) -> None:
         assert self.store is not None
-        self.engine = Engine(self.store, registry(), self.config, self.clock, {"console": self.console})
+        self.engine = Engine(self.store, self.kinds, self.config, self.clock, {"console": self.console})
         await self.engine.boot()
         await self.console.start(self.engine.submit)
         await self.engine.seed_members()

@@ -257,6 +257,38 @@ leases = Table(
 )
 """Who holds a singleton job (one Matrix account's sync loop) until when; renewed by the holder."""
 
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("sender", String(255)),
+    Column("channel", String(255)),
+    Column("error", Text, nullable=False),
+    Column("detail", Text),
+    Column("event", JSON),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "event_id"),
+    Index("ix_dead_letters_network_at", "network_id", "at"),
+)
+"""Events (and timer firings) that failed deterministically: recorded once, with the error, so the
+rest of their batch goes on and an operator can read them (`maillage db dead-letters`)."""
+
+message_contents = Table(
+    "message_contents",
+    metadata,
+    Column("ritual_id", ForeignKey("rituals.id"), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    Column("channel_key", String(100), primary_key=True),
+    Column("text_hash", String(64), nullable=False),
+    Column("choices_hash", String(64)),
+)
+"""What each ritual message last said (hashes of its text and choices), as decided: an edit that
+would change nothing is not sent."""
+
 kv = Table(
     "kv",
     metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -413,6 +413,9 @@ class ConsentRound(RitualKind[RoundState]):
 
     def bind(self, ctx: Context) -> Scenario[RoundState]:
         return ConsentScenario(ctx)
+
+    def channels(self, state: RoundState) -> Sequence[str] | None:
+        return state.channels or None
 
     def summarize(self, state: RoundState) -> Mapping[str, Any] | None:
         if state.status == "new" or (state.status == "cancelled" and not state.history):

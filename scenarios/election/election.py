@@ -4,7 +4,7 @@ consent round on the proposed person, run by the consent machinery (`RoundMachin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -679,6 +679,9 @@ class Election(RitualKind[ElectionState]):
 
     def bind(self, ctx: Context) -> Scenario[ElectionState]:
         return ElectionScenario(ctx)
+
+    def channels(self, state: ElectionState) -> Sequence[str] | None:
+        return state.channels or None
 
     def summarize(self, state: ElectionState) -> Mapping[str, Any] | None:
         if state.phase in ("new",) or (state.phase == "cancelled" and not state.started_at):
