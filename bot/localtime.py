@@ -12,13 +12,16 @@ nights a year when the clocks change are handled once, the same way everywhere:
   Tuesday at 18:00, even across a change); a lead in hours or minutes is elapsed time ("1 hour
   before 03:30" on the spring night is 01:30, one real hour earlier, not a non-existent 02:30).
 
-Aware datetimes in Python add timedeltas on the wall clock of their own tzinfo, which is
-neither of these: that is why instants are never shifted with `+`/`-` on a zoned datetime here.
+Every function returns an instant with the offset in force as a fixed-offset tzinfo
+(`+02:00`), never a `ZoneInfo`: Python adds a timedelta to a ZoneInfo datetime on its wall
+clock (neither of the rules above), compares two of them by wall time, and finds a time of the
+repeated autumn hour equal to nothing in another zone (PEP 495). A fixed offset prints the
+local time, adds and compares as the instant it is, and is what the store gives back.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -27,6 +30,7 @@ from dateutil import tz as dtz
 __all__ = [
     "at",
     "elapsed",
+    "fixed",
     "is_ambiguous",
     "is_imaginary",
     "localize",
@@ -36,6 +40,14 @@ __all__ = [
 ]
 
 Occurrence = Literal["first", "second"]
+
+
+def fixed(instant: datetime) -> datetime:
+    """The same instant with the offset it has as a fixed-offset tzinfo (see the module doc)."""
+    offset = instant.utcoffset()
+    if offset is None:
+        raise ValueError("instant must be timezone-aware")
+    return instant.astimezone(timezone(offset))
 
 
 def localize(naive: datetime, zone: ZoneInfo, ambiguous: Occurrence = "first") -> datetime:
@@ -48,10 +60,10 @@ def localize(naive: datetime, zone: ZoneInfo, ambiguous: Occurrence = "first") -
     # so dateutil would call it ambiguous too.
     if not dtz.datetime_exists(aware):
         # Round trip through UTC so that the result carries the offset really in force.
-        return dtz.resolve_imaginary(aware).astimezone(UTC).astimezone(zone)
+        return fixed(dtz.resolve_imaginary(aware).astimezone(UTC).astimezone(zone))
     if dtz.datetime_ambiguous(aware):
-        return aware.replace(fold=1 if ambiguous == "second" else 0)
-    return aware
+        return fixed(aware.replace(fold=1 if ambiguous == "second" else 0))
+    return fixed(aware)
 
 
 def at(day: date, wall: time, zone: ZoneInfo, ambiguous: Occurrence = "first") -> datetime:
@@ -71,13 +83,12 @@ def is_ambiguous(naive: datetime, zone: ZoneInfo) -> bool:
 
 
 def elapsed(instant: datetime, delta: timedelta, zone: ZoneInfo | None = None) -> datetime:
-    """`instant` plus `delta` of real elapsed time (computed in UTC), shown in `zone` (default:
-    the instant's own zone)."""
+    """`instant` plus `delta` of real elapsed time (computed in UTC), with the offset in force
+    in `zone` (default: the instant's own zone) at the result."""
     if instant.tzinfo is None:
         raise ValueError("instant must be timezone-aware")
     moved = instant.astimezone(UTC) + delta
-    target = zone if zone is not None else instant.tzinfo
-    return moved.astimezone(target)
+    return fixed(moved.astimezone(zone if zone is not None else instant.tzinfo))
 
 
 def shift_days(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
@@ -93,7 +104,7 @@ def shift_days(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
 def shift(instant: datetime, zone: ZoneInfo, *, days: int = 0, seconds: float = 0) -> datetime:
     """`days` on the local calendar first, then `seconds` of elapsed time; the result is in
     `zone`. Negative values go back in time ("7 days and 1 hour before")."""
-    moved = shift_days(instant, days, zone) if days else instant.astimezone(zone)
+    moved = shift_days(instant, days, zone) if days else fixed(instant.astimezone(zone))
     return elapsed(moved, timedelta(seconds=seconds), zone) if seconds else moved
 
 
