@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import numpy.typing as npt
+from highspy._core import _Highs
 
 from scenarios.sortition.pool import Bound, Person
 
@@ -113,10 +114,16 @@ class Distribution:
         return min(self.probabilities) if self.probabilities else 0.0
 
 
-def new_highs() -> highspy.Highs:
+def new_highs() -> _Highs:
     """A quiet, single-threaded, seeded HiGHS: the same answers run after run."""
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    # highspy's `Highs()` registers its Python callbacks in its constructor, and that first
+    # call prints the HiGHS banner to the process's stdout (fd 1) before any option can be
+    # set: into the user's terminal or the demo transcript. The bare solver class it wraps
+    # (`highspy._core._Highs`, also exported by highspy) has every method used here and prints nothing until it runs;
+    # output is switched off before anything else.
+    h = _Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
     return h
