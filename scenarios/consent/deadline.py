@@ -18,7 +18,7 @@ from bot.commands import fold
 from bot.datetext import NoSuchDate, find_date, resolve
 from bot.i18n import Code, Duration, Msg, When
 from bot.localtime import at as local_instant
-from bot.localtime import elapsed
+from bot.localtime import elapsed, fixed
 
 __all__ = ["MAX_AHEAD", "DeadlineError", "local_instant", "parse_deadline", "parse_duration"]
 
@@ -268,7 +268,8 @@ def parse_deadline(
         raise DeadlineError(
             Msg("consent.deadline.unparseable", text=text.strip(), examples=_examples())
         )
-    found = found.astimezone(zone)
+    # The offset in force, fixed: compares and adds as an instant (see bot.localtime).
+    found = fixed(found.astimezone(zone))
     if found <= now:
         raise DeadlineError(
             Msg("consent.deadline.past", text=text.strip(), when=When(at=found), examples=_examples())

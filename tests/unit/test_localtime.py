@@ -224,3 +224,17 @@ def test_recurrences_stay_at_the_local_time_and_skip_the_gap_by_its_size() -> No
     howe = Recurrence.parse("FREQ=DAILY", "02:15", "Australia/Lord_Howe", start=date(2027, 9, 1))
     on_the_night = howe.after(localize(datetime(2027, 10, 2, 12, 0), LORD_HOWE))
     assert on_the_night is not None and wall(on_the_night, LORD_HOWE) == (2027, 10, 3, 2, 45)
+
+
+def test_instants_of_the_repeated_hour_compare_as_instants() -> None:
+    # A ZoneInfo datetime of the repeated autumn hour is equal to nothing in another zone
+    # (PEP 495) and adds timedeltas on the wall clock: every computed instant has a fixed offset.
+    from scenarios.consent.deadline import parse_deadline
+
+    first = localize(datetime(2027, 10, 31, 2, 30), PARIS)
+    assert first == utc(2027, 10, 31, 0, 30) and first.utcoffset() == timedelta(hours=2)
+    later = HOUR.after(first, PARIS)
+    assert later == utc(2027, 10, 31, 1, 30) and later > first
+    assert wall(later, PARIS) == (2027, 10, 31, 2, 30)  # the same wall time, an hour later
+    deadline = parse_deadline("31 octobre 2027 2h30", localize(datetime(2027, 10, 1, 9, 0), PARIS), PARIS)
+    assert deadline == first and deadline + timedelta(hours=1) == later
