@@ -8,6 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.i18n import Code, Lines, Msg
+from bot.inputs import (
+    COMMAND,
+    NUMBER,
+    RITUAL_NUMBER,
+    TEXT,
+    Bounds,
+    CommandError,
+    Limit,
+    check_length,
+    check_lengths,
+    looks_numeric,
+    parse_int,
+    shown,
+)
+
+__all__ = ["ArgSpec", "CommandError", "CommandSpec", "Grammar", "Parsed", "Token", "fold", "help_for",
+           "help_index", "tokenize", "usage"]
 
 # Quotes members type: straight, curly and French guillemets. The apostrophe is not a
 # quote: "jusqu'à" must stay one word.
@@ -18,14 +35,6 @@ _QUOTES = {'"': '"', "“": "”", "«": "»", "„": "“", "”": "”"}
 class Token:
     text: str
     quoted: bool = False
-
-
-class CommandError(Exception):
-    """A command that cannot be run as typed; `msg` says what was expected, in the catalogs."""
-
-    def __init__(self, msg: Msg) -> None:
-        super().__init__(msg.key)
-        self.msg = msg
 
 
 def tokenize(text: str) -> list[Token]:
@@ -66,12 +75,16 @@ ArgKind = Literal["text", "int", "member", "channel", "rest", "words"]
 
 @dataclass(frozen=True)
 class ArgSpec:
-    """One argument: `label_key` names it in help (e.g. "consent.arg.title")."""
+    """One argument: `label_key` names it in help (e.g. "consent.arg.title"). `limit` is the
+    longest text it takes (every string a command's parsing gives under this name is checked
+    against it); `bounds` the numbers it takes, for kind "int"."""
 
     name: str
     kind: ArgKind
     label_key: str
     required: bool = True
+    limit: Limit = TEXT
+    bounds: Bounds = NUMBER
 
 
 Route = Literal["start", "ritual", "singleton", "query"]
@@ -144,24 +157,29 @@ class Grammar:
         return None
 
     def parse(self, text: str) -> Parsed:
+        check_length(text.strip(), COMMAND)
         tokens = tokenize(text)
         if not tokens:
             raise CommandError(Msg("core.cmd.empty"))
         found = self.find([t.text for t in tokens if not t.quoted][: self._longest])
         if found is None:
             raise CommandError(
-                Msg("core.cmd.unknown", word=tokens[0].text, suggestion=self._suggest(tokens[0].text))
+                Msg("core.cmd.unknown", word=shown(tokens[0].text), suggestion=self._suggest(tokens[0].text))
             )
         spec, size = found
         rest = tokens[size:]
         number: int | None = None
-        if spec.route == "ritual" and rest and rest[0].text.startswith("#") and rest[0].text[1:].isdigit():
-            number = int(rest[0].text[1:])
+        if spec.route == "ritual" and rest and not rest[0].quoted and rest[0].text.startswith("#") \
+                and looks_numeric(rest[0].text[1:]):
+            number = parse_int(rest[0].text[1:], RITUAL_NUMBER)
             rest = rest[1:]
         if spec.parse is not None:
             args = spec.parse(rest)
         else:
             args = self._positional(spec, rest)
+        limits = {a.name: a.limit for a in spec.args}
+        for name, value in args.items():
+            check_lengths(value, limits.get(name, TEXT))
         return Parsed(spec, args, number)
 
     def _positional(self, spec: CommandSpec, rest: list[Token]) -> dict[str, Any]:
@@ -186,17 +204,12 @@ class Grammar:
             tok = rest[i]
             i += 1
             if arg.kind == "int":
-                try:
-                    args[arg.name] = int(tok.text)
-                except ValueError:
-                    raise CommandError(
-                        Msg("core.cmd.bad_number", value=tok.text, usage=usage(spec))
-                    ) from None
+                args[arg.name] = parse_int(tok.text, arg.bounds)
             else:
                 args[arg.name] = tok.text
         if i < len(rest):
             raise CommandError(
-                Msg("core.cmd.too_many", extra=" ".join(t.text for t in rest[i:]), usage=usage(spec))
+                Msg("core.cmd.too_many", extra=shown(" ".join(t.text for t in rest[i:])), usage=usage(spec))
             )
         return args
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Grammar, Parsed, help_for, help_index
 from bot.i18n import Code, Lines, Msg
+from bot.inputs import shown
 from bot.model import Action, Member, PrivateNote
 from bot.scenario import Context
 from bot.store import schema as t
@@ -58,7 +59,7 @@ async def answer_core(q: CoreQuery, engine: Engine, tx: _Tx) -> Sequence[Action]
         if words:
             found = q.grammar.find(words)
             if found is None:
-                raise CommandError(Msg("core.cmd.unknown", word=" ".join(words), suggestion=Msg("core.cmd.see_help")))
+                raise CommandError(Msg("core.cmd.unknown", word=shown(" ".join(words)), suggestion=Msg("core.cmd.see_help")))
             return _note(q, help_for(found[0]))
         return _note(q, help_index(q.grammar.specs, q.member.is_animateur))
     if spec is PROFILE:
@@ -84,13 +85,13 @@ async def _profile(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
         if setting[0].lower() in ("langue", "language", "lang") and len(setting) == 2:
             value = setting[1].lower()
             if value not in ("fr", "en"):
-                raise CommandError(Msg("core.profile.unknown_language", value=setting[1]))
+                raise CommandError(Msg("core.profile.unknown_language", value=shown(setting[1])))
             await tx.conn.execute(update(t.persons).where(t.persons.c.id == pid).values(locale=value))
             await engine.bump_directory(tx.conn)
             person.locale = value
             engine._directory = None
             return _note(q, Msg("core.profile.language_set"))
-        raise CommandError(Msg("core.cmd.too_many", extra=" ".join(setting), usage=Code(text="profil langue fr|en")))
+        raise CommandError(Msg("core.cmd.too_many", extra=shown(" ".join(setting)), usage=Code(text="profil langue fr|en")))
     roles = [r for r, ids in engine.roles.items() if pid in ids]
     return _note(q, Msg(
         "core.profile.show", name=person.name, organisation=person.organisation or Msg("core.profile.none"),
