@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Msg, When
+from bot.i18n import Duration, Msg, When
+from bot.inputs import (
+    DECISIONS_COUNT,
+    DURATION_MAX,
+    NAME,
+    PROPOSAL,
+    RITUAL_NUMBER,
+    TITLE,
+    WHEN,
+    check_length,
+    looks_numeric,
+    parse_int,
+    parse_share,
+    plain_digits,
+    shown,
+)
 from bot.model import (
     Action,
     Chose,
@@ -21,7 +37,7 @@ from bot.model import (
     TimerFired,
 )
 from bot.scenario import CatchUp, Context, RitualKind, Scenario
-from scenarios.consent.config import ConsentConfig, load_config, parse_share
+from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError, parse_deadline
 from scenarios.consent.queries import answer_decisions
 from scenarios.consent.round import OVER, RoundMachine, RoundState
@@ -76,25 +92,27 @@ def _options(tokens: list[Token]) -> tuple[dict[str, Any], list[Token]]:
         raw_key, _, value = tok.text.partition("=")
         option = _OPTION_KEYS.get(fold(raw_key))
         if option is None:
-            raise CommandError(Msg("consent.cmd.unknown_option", option=raw_key))
+            raise CommandError(Msg("consent.cmd.unknown_option", option=shown(raw_key)))
         if not value and i < len(tokens) and tokens[i].quoted:
             value = tokens[i].text
             i += 1
         if not value:
-            raise CommandError(Msg("consent.cmd.empty_option", option=raw_key))
+            raise CommandError(Msg("consent.cmd.empty_option", option=shown(raw_key)))
         if option == "quorum":
             try:
-                opts["quorum"] = parse_share(value)
-            except (ValueError, ZeroDivisionError):
-                raise CommandError(Msg("consent.cmd.bad_quorum", value=value)) from None
-            if not 0 < opts["quorum"] <= 1:
-                raise CommandError(Msg("consent.cmd.bad_quorum", value=value))
+                opts["quorum"] = parse_share(value, "core.input.quorum")
+            except CommandError:
+                # The round's own wording, which names the option and gives its example.
+                raise CommandError(Msg("consent.cmd.bad_quorum", value=shown(value))) from None
         elif option == "anonymous":
             opts["anonymous"] = fold(value) in ("oui", "yes", "true", "1", "vrai")
         elif option == "channels":
-            opts.setdefault("channels", []).extend(c.strip().lstrip("#") for c in value.split(",") if c.strip())
+            names = [check_length(c.strip().lstrip("#"), NAME) for c in value.split(",") if c.strip()]
+            opts.setdefault("channels", []).extend(names)
+        elif option == "questions":
+            opts[option] = check_length(value, WHEN)
         else:
-            opts[option] = value
+            opts[option] = check_length(value, NAME)
     return opts, rest
 
 
@@ -132,14 +150,14 @@ def parse_decision(tokens: list[Token]) -> dict[str, Any]:
 
 def decision_from_form(values: Mapping[str, str]) -> dict[str, Any]:
     """The proposal form (a Slack modal: title, text, deadline) → the params of `Started`."""
-    title = (values.get("title") or "").strip()
+    title = check_length((values.get("title") or "").strip(), TITLE)
     if not title:
         raise CommandError(Msg("consent.cmd.missing_title"))
     args: dict[str, Any] = {"title": title}
     if (values.get("text") or "").strip():
-        args["text"] = values["text"].strip()
+        args["text"] = check_length(values["text"].strip(), PROPOSAL)
     if (values.get("deadline") or "").strip():
-        args["deadline"] = values["deadline"].strip()
+        args["deadline"] = check_length(values["deadline"].strip(), WHEN)
     return args
 
 
@@ -166,10 +184,10 @@ def parse_decisions(tokens: list[Token]) -> dict[str, Any]:
     if len(tokens) > 1:
         raise CommandError(Msg("consent.cmd.decisions_usage"))
     text = tokens[0].text.strip()
-    if text.startswith("#") and text[1:].isdigit():
-        return {"number": int(text[1:])}
-    if text.isdigit():
-        return {"count": int(text)}
+    if text.startswith("#") and looks_numeric(text[1:]):
+        return {"number": parse_int(text[1:], RITUAL_NUMBER)}
+    if looks_numeric(text):
+        return {"count": parse_int(text, DECISIONS_COUNT)}
     raise CommandError(Msg("consent.cmd.decisions_usage"))
 
 
@@ -180,8 +198,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         route="start",
         summary_key="consent.help.decision",
         args=(
-            ArgSpec("title", "text", "consent.arg.title"),
-            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False),
+            ArgSpec("title", "text", "consent.arg.title", limit=TITLE),
+            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False, limit=WHEN),
         ),
         animateur_only=True,
         example_key="consent.help.example_decision",
@@ -206,8 +224,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         route="ritual",
         summary_key="consent.help.amend",
         args=(
-            ArgSpec("title", "text", "consent.arg.new_text", required=False),
-            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False),
+            ArgSpec("title", "text", "consent.arg.new_text", required=False, limit=TITLE),
+            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False, limit=WHEN),
         ),
         example_key="consent.help.example_amend",
         parse=parse_amend,
@@ -232,6 +250,23 @@ COMMANDS: tuple[CommandSpec, ...] = (
         answer=answer_decisions,
     ),
 )
+
+
+def typed_deadline(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> datetime:
+    """A deadline typed by a member: `parse_deadline` (which refuses one more than a year
+    ahead) after the checks every typed text gets: its length, and numbers written with the
+    digits 0 to 9. Raises DeadlineError, with the answer, and nothing else."""
+    try:
+        plain_digits(check_length(text, WHEN), WHEN.label_key)
+    except CommandError as exc:
+        raise DeadlineError(exc.msg) from None
+    try:
+        return parse_deadline(text, now, tz, default_time)
+    except OverflowError:
+        # "dans 99999999999 jours": a number past what a date or a duration holds, so far
+        # ahead that no instant can say it.
+        raise DeadlineError(Msg("core.input.too_far", what=Msg(WHEN.label_key), value=shown(text),
+                                limit=Duration(seconds=DURATION_MAX.total_seconds()))) from None
 
 
 def _config(ctx: Context) -> ConsentConfig:
@@ -282,7 +317,7 @@ def _plan(
         if isinstance(text, datetime):
             deadline = text
         elif text:
-            deadline = parse_deadline(str(text), now, tz, cfg.default_time)
+            deadline = typed_deadline(str(text), now, tz, cfg.default_time)
         else:
             deadline = now + cfg.duration
         questions_until: datetime | None = None
@@ -290,7 +325,7 @@ def _plan(
         if isinstance(qtext, datetime):
             questions_until = qtext
         elif qtext:
-            questions_until = parse_deadline(str(qtext), now, tz, cfg.default_time)
+            questions_until = typed_deadline(str(qtext), now, tz, cfg.default_time)
     except DeadlineError as exc:
         raise _StartError(exc.msg) from None
     if questions_until is not None and questions_until >= deadline:
@@ -385,7 +420,7 @@ class ConsentScenario:
         text = args.get("deadline")
         if text:
             try:
-                deadline = parse_deadline(str(text), now, self.ctx.network.tz, self.cfg.default_time)
+                deadline = typed_deadline(str(text), now, self.ctx.network.tz, self.cfg.default_time)
             except DeadlineError as exc:
                 return st, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
         title = args.get("title")

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import Lines, Msg, When
+from bot.inputs import DECISIONS_COUNT
 from bot.model import Action, Member, PrivateNote
 from bot.scenario import Context, LogEntry
 
 DEFAULT_COUNT = 10
-MAX_COUNT = 50
+MAX_COUNT = DECISIONS_COUNT.hi
 OUTCOMES = ("adopted", "objections", "no_quorum", "withdrawn", "lapsed", "cancelled")
 
 

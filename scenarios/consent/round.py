@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.commands import fold
 from bot.i18n import Code, Duration, Lines, Mention, Msg, When
+from bot.inputs import TEXT, too_long
 from bot.localtime import shift, split_lead
 from bot.model import (
     Action,
@@ -186,7 +187,7 @@ class RoundState(_Data):
         if head != self.ref_prefix or not rest.startswith("v"):
             return None
         ver, _, tail = rest[1:].partition(":")
-        if not ver.isdigit():
+        if not (ver.isascii() and ver.isdigit()) or len(ver) > 9:
             return None
         return int(ver), tail
 
@@ -330,6 +331,9 @@ class RoundMachine:
             return st, self._touch(st, now)
         if ev.choice not in CHOICE_IDS:
             return state, []
+        long = too_long(ev.values.get("reason") or "", TEXT)
+        if long is not None:
+            return state, [self._note(member, ev.channel, long, ev.reply_to)]
         return self._answer(st, member, ev.choice, ev.channel, ev.via, ev.values.get("reason"), now)
 
     def on_objection(
@@ -353,6 +357,12 @@ class RoundMachine:
             return state, []
         st = state.fork()
         current = st.answers.get(ev.member.key)
+        objecting = current is not None and current.choice == "objection" and not current.reason
+        if parsed[0] == st.version and st.is_open and (objecting or starts_with_objection(ev.text)):
+            # A reason is kept and published: past its limit the member is told, nothing kept.
+            long = too_long(ev.text.strip(), TEXT)
+            if long is not None:
+                return state, [self._note(ev.member, ev.channel, long)]
         if parsed[0] == st.version and st.is_open and current is not None \
                 and current.choice == "objection" and not current.reason:
             if st.deadline is not None and now >= st.deadline:

@@ -11,7 +11,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Code, Lines, Mention, Msg, When
+from bot.i18n import Code, Duration, Lines, Mention, Msg, When
+from bot.inputs import (
+    DURATION_MAX,
+    NAME,
+    TEXT,
+    TITLE,
+    WHEN,
+    check_length,
+    plain_digits,
+    shown,
+    too_long,
+)
 from bot.model import (
     Action,
     CancelTimer,
@@ -31,8 +42,8 @@ from bot.model import (
 )
 from bot.scenario import CatchUp, Context, RitualKind, Scenario
 from scenarios.consent.config import ConsentConfig, load_config
-from scenarios.consent.deadline import DeadlineError, parse_deadline, parse_duration
-from scenarios.consent.kind import SEPARATORS, resolve_channels
+from scenarios.consent.deadline import DeadlineError, parse_duration
+from scenarios.consent.kind import SEPARATORS, resolve_channels, typed_deadline
 from scenarios.consent.round import RoundMachine, RoundState
 from scenarios.election.members import find_member, reason_of
 
@@ -167,13 +178,15 @@ def parse_election(tokens: list[Token]) -> dict[str, Any]:
             key, _, value = tok.text.partition("=")
             k = fold(key)
             if k in ("groupe", "group", "cercle", "circle") and value:
-                args["group"] = value
+                args["group"] = check_length(value, NAME)
             elif k in ("salons", "salon", "channels", "channel", "aussi", "also") and value:
-                args.setdefault("channels", []).extend(c.strip().lstrip("#") for c in value.split(",") if c.strip())
+                names = [check_length(c.strip().lstrip("#"), NAME) for c in value.split(",") if c.strip()]
+                args.setdefault("channels", []).extend(names)
             elif k in ("changement", "changements", "change") and value:
+                typed_duration(value)
                 args["change"] = value
             else:
-                raise CommandError(Msg("election.cmd.unknown_option", option=key))
+                raise CommandError(Msg("election.cmd.unknown_option", option=shown(key)))
             continue
         rest.append(tok)
     if not rest:
@@ -187,10 +200,30 @@ def parse_election(tokens: list[Token]) -> dict[str, Any]:
         role, tail = " ".join(t.text for t in rest[:cut]), rest[cut + 1 :]
     if not role.strip():
         raise CommandError(Msg("election.cmd.missing_role"))
-    args["role"] = role.strip()
+    args["role"] = check_length(role.strip(), TITLE)
     if tail:
         args["deadline"] = " ".join(t.text for t in tail)
     return args
+
+
+def typed_duration(text: str) -> timedelta:
+    """The change round's length as typed ("1j", "12h", "0j": none), in the digits 0 to 9 and
+    at most `DURATION_MAX`; CommandError with the answer otherwise, never anything else."""
+    plain_digits(check_length(text, WHEN), "core.input.duration")
+    too_far = CommandError(Msg("core.input.too_far", what=Msg("core.input.duration"), value=shown(text),
+                               limit=Duration(seconds=DURATION_MAX.total_seconds())))
+    try:
+        found = parse_duration(text)
+    except ValueError:
+        raise CommandError(Msg("election.cmd.bad_change", value=shown(text))) from None
+    except OverflowError:
+        # A number past what a duration holds: too long, like any past the limit.
+        raise too_far from None
+    if found < timedelta(0):
+        raise CommandError(Msg("election.cmd.bad_change", value=shown(text)))
+    if found > DURATION_MAX:
+        raise too_far
+    return found
 
 
 def _who_and_reason(tokens: list[Token]) -> dict[str, Any]:
@@ -206,8 +239,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         route="start",
         summary_key="election.help.election",
         args=(
-            ArgSpec("role", "text", "election.arg.role"),
-            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False),
+            ArgSpec("role", "text", "election.arg.role", limit=TITLE),
+            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False, limit=WHEN),
         ),
         animateur_only=True,
         example_key="election.help.example_election",
@@ -335,15 +368,15 @@ class ElectionScenario:
         tz = self.ctx.network.tz
         try:
             text = params.get("deadline")
-            until = parse_deadline(str(text), now, tz, self.consent_cfg.default_time) if text else now + self.cfg.nominations
+            until = typed_deadline(str(text), now, tz, self.consent_cfg.default_time) if text else now + self.cfg.nominations
         except DeadlineError as exc:
             return fail, [PrivateNote(member=by.key, channel=where, text=exc.msg, reply_to=reply_to)]
         change = self.cfg.change
         if params.get("change"):
             try:
-                change = parse_duration(str(params["change"]))
-            except ValueError:
-                return fail, [PrivateNote(member=by.key, channel=where, text=Msg("election.cmd.bad_change", value=str(params["change"])), reply_to=reply_to)]
+                change = typed_duration(str(params["change"]))
+            except CommandError as exc:
+                return fail, [PrivateNote(member=by.key, channel=where, text=exc.msg, reply_to=reply_to)]
         wanted = ([channel] if channel and channel != "dm" else []) + list(params.get("channels") or []) + list(self.cfg.channels)
         channels, unknown = resolve_channels(self.ctx, wanted) if self.ctx.channels else (wanted, None)
         if unknown is not None:
@@ -383,6 +416,10 @@ class ElectionScenario:
             return st, [note(Msg("election.nominations_closed", number=st.number))]
         if member.key not in {m.key for m in self._circle(st)}:
             return st, [note(Msg("election.not_in_circle", number=st.number))]
+        long = too_long(text.strip(), TEXT)
+        if long is not None:
+            # A nomination's reason is revealed to the circle: it keeps the stated size.
+            return state, [note(long)]
         if st.phase == "changing" and _KEEP.match(text):
             current = st.nominations.get(member.key)
             if current is None:
@@ -394,7 +431,7 @@ class ElectionScenario:
             nominee = self.ctx.directory.member(st.pending[member.key])
             reason = reason_of(text)
         if nominee is None or nominee.is_bot:
-            return st, [note(Msg("election.who_unknown", text=text.strip(), example=self._example()))]
+            return st, [note(Msg("election.who_unknown", text=shown(text), example=self._example()))]
         if nominee.opted_out:
             return st, [note(Msg("election.not_available", nominee=nominee.name))]
         if not reason:
@@ -489,7 +526,7 @@ class ElectionScenario:
             return state, [note(Msg("election.not_yet", number=state.number))]
         nominee, rest = find_member(self.ctx.directory, text)
         if nominee is None or nominee.is_bot:
-            return state, [note(Msg("election.who_unknown", text=text.strip(), example=Code(text="election proposer @…")))]
+            return state, [note(Msg("election.who_unknown", text=shown(text), example=Code(text="election proposer @…")))]
         if nominee.opted_out:
             return state, [note(Msg("election.not_available", nominee=nominee.name))]
         if state.round is not None and state.round.status == "adopted":
@@ -497,7 +534,7 @@ class ElectionScenario:
         deadline = None
         if rest:
             try:
-                deadline = parse_deadline(rest, now, self.ctx.network.tz, self.consent_cfg.default_time)
+                deadline = typed_deadline(rest, now, self.ctx.network.tz, self.consent_cfg.default_time)
             except DeadlineError as exc:
                 return state, [note(exc.msg)]
         st = state.model_copy(deep=True)
@@ -576,7 +613,7 @@ class ElectionScenario:
                 deadline = None
                 if args.get("deadline"):
                     try:
-                        deadline = parse_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time)
+                        deadline = typed_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time)
                     except DeadlineError as exc:
                         return state, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
                 new, acts = self.machine.on_amend(rnd, member, str(args["title"]) if args.get("title") else None, deadline, channel, now, reply_to)

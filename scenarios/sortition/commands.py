@@ -6,6 +6,17 @@ from typing import Any
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
 from bot.i18n import Msg
+from bot.inputs import (
+    NAME,
+    PANEL,
+    ROTATION,
+    SECRET,
+    TITLE,
+    check_length,
+    looks_numeric,
+    parse_int,
+    shown,
+)
 from scenarios.sortition.pool import SortitionError, looks_like_quota, parse_quota_token
 
 _FROM = frozenset({"parmi", "from", "among", "dans", "in"})
@@ -17,11 +28,11 @@ def parse_start(tokens: list[Token]) -> dict[str, Any]:
     """`3 parmi #comite territoire=1 structure<=1 role "délégué" rotation=2 équilibre`."""
     if not tokens:
         raise CommandError(Msg("sortition.cmd.missing_k"))
-    try:
-        k = int(tokens[0].text)
-    except ValueError:
-        raise CommandError(Msg("sortition.cmd.bad_k", value=tokens[0].text)) from None
-    args: dict[str, Any] = {"k": k, "quotas": []}
+    first = tokens[0].text
+    if tokens[0].quoted or not looks_numeric(first):
+        # A word where the number goes ("tirage trois", "tirage 1e9"): show the example.
+        raise CommandError(Msg("sortition.cmd.bad_k", value=shown(first)))
+    args: dict[str, Any] = {"k": parse_int(first, PANEL), "quotas": []}
     i = 1
     while i < len(tokens):
         tok = tokens[i]
@@ -29,13 +40,13 @@ def parse_start(tokens: list[Token]) -> dict[str, Any]:
         if not tok.quoted and word in _FROM:
             if i + 1 >= len(tokens):
                 raise CommandError(Msg("sortition.cmd.missing_pool", word=tok.text))
-            args["pool"] = tokens[i + 1].text
+            args["pool"] = check_length(tokens[i + 1].text, NAME)
             i += 2
             continue
         if not tok.quoted and word in _ROLE:
             if i + 1 >= len(tokens):
                 raise CommandError(Msg("sortition.cmd.missing_role", word=tok.text))
-            args["role"] = tokens[i + 1].text
+            args["role"] = check_length(tokens[i + 1].text, TITLE)
             i += 2
             continue
         if not tok.quoted and word in _BALANCE:
@@ -43,10 +54,10 @@ def parse_start(tokens: list[Token]) -> dict[str, Any]:
             i += 1
             continue
         if not tok.quoted and word.startswith("rotation="):
-            value = word.removeprefix("rotation=")
-            if not value.isdigit():
-                raise CommandError(Msg("sortition.cmd.bad_rotation", value=tok.text))
-            args["rotation"] = int(value)
+            value = tok.text.partition("=")[2]
+            if not looks_numeric(value):
+                raise CommandError(Msg("sortition.cmd.bad_rotation", value=shown(tok.text)))
+            args["rotation"] = parse_int(value, ROTATION)
             i += 1
             continue
         if looks_like_quota(tok.text):
@@ -54,12 +65,14 @@ def parse_start(tokens: list[Token]) -> dict[str, Any]:
                 q = parse_quota_token(tok.text)
             except SortitionError as e:
                 raise CommandError(e.msg) from None
+            check_length(q.attribute, NAME)
+            check_length(q.value or "", NAME)
             args["quotas"].append(
                 {"attribute": q.attribute, "value": q.value, "min": q.min, "max": q.max}
             )
             i += 1
             continue
-        raise CommandError(Msg("sortition.cmd.not_understood", text=tok.text))
+        raise CommandError(Msg("sortition.cmd.not_understood", text=shown(tok.text)))
     return args
 
 
@@ -74,7 +87,7 @@ def _one(name: str) -> Any:
 
 def _nothing(tokens: list[Token]) -> dict[str, Any]:
     if tokens:
-        raise CommandError(Msg("sortition.cmd.not_understood", text=" ".join(t.text for t in tokens)))
+        raise CommandError(Msg("sortition.cmd.not_understood", text=shown(" ".join(t.text for t in tokens))))
     return {}
 
 
@@ -84,7 +97,7 @@ DRAW = CommandSpec(
     route="start",
     summary_key="sortition.cmd.draw_summary",
     args=(
-        ArgSpec("k", "int", "sortition.arg.k"),
+        ArgSpec("k", "int", "sortition.arg.k", bounds=PANEL),
         ArgSpec("pool", "text", "sortition.arg.pool", required=False),
         ArgSpec("quotas", "words", "sortition.arg.quotas", required=False),
     ),
@@ -108,7 +121,7 @@ REVEAL = CommandSpec(
     aliases=("draw reveal",),
     route="ritual",
     summary_key="sortition.cmd.reveal_summary",
-    args=(ArgSpec("secret", "rest", "sortition.arg.secret"),),
+    args=(ArgSpec("secret", "rest", "sortition.arg.secret", limit=SECRET),),
     example_key="sortition.cmd.reveal_example",
     parse=_one("secret"),
 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.commands import fold
 from bot.i18n import Code, Lines, Msg
+from bot.inputs import QUOTA, CommandError, looks_numeric, parse_int, shown
 
 # Members' organisation lives in `Member.organisation`, not in `attributes`; networks call it
 # "structure" as often as "organisation", so both names reach it.
@@ -189,9 +190,11 @@ def _read_csv(text: str, source: str) -> list[list[str]]:
 
 # --- quotas typed in a command ------------------------------------------------
 
-# `territoire=1`, `structure<=1`, `genre>=1`, `college=1-2`, `territoire:Nord=2`
+# `territoire=1`, `structure<=1`, `genre>=1`, `college=1-2`, `territoire:Nord=2`. The numbers
+# are matched loosely here and read by `parse_int`, which takes the digits 0 to 9 only and
+# says the range: "territoire=٣" or "territoire=99999999999" get that answer.
 _QUOTA_TOKEN = re.compile(
-    r"^(?P<attr>[^=<>:]+?)(?::(?P<value>[^=<>]+?))?\s*(?P<op><=|>=|=)\s*(?P<lo>\d+)(?:-(?P<hi>\d+))?$"
+    r"^(?P<attr>[^=<>:]+?)(?::(?P<value>[^=<>]+?))?\s*(?P<op><=|>=|=)\s*(?P<lo>[^\s\-]+)(?:-(?P<hi>[^\s\-]+))?$"
 )
 
 
@@ -202,15 +205,21 @@ def looks_like_quota(text: str) -> bool:
 def parse_quota_token(text: str) -> Quota:
     m = _QUOTA_TOKEN.match(text.strip())
     if not m:
-        raise SortitionError(Msg("sortition.quota.bad_syntax", text=text))
+        raise SortitionError(Msg("sortition.quota.bad_syntax", text=shown(text)))
     attr = m.group("attr").strip()
     value = m.group("value").strip() if m.group("value") else None
-    lo = int(m.group("lo"))
-    hi = int(m.group("hi")) if m.group("hi") else None
+    numbers = [n for n in (m.group("lo"), m.group("hi")) if n is not None]
+    if not all(looks_numeric(n) for n in numbers):
+        raise SortitionError(Msg("sortition.quota.bad_syntax", text=shown(text)))
+    try:
+        lo = parse_int(m.group("lo"), QUOTA)
+        hi = parse_int(m.group("hi"), QUOTA) if m.group("hi") else None
+    except CommandError as e:
+        raise SortitionError(e.msg) from None
     op = m.group("op")
     if hi is not None:
         if op != "=":
-            raise SortitionError(Msg("sortition.quota.bad_syntax", text=text))
+            raise SortitionError(Msg("sortition.quota.bad_syntax", text=shown(text)))
         return Quota(attr, value, lo, hi)
     if op == "<=":
         return Quota(attr, value, 0, lo)

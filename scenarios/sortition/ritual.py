@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.commands import fold
 from bot.i18n import Code, Lines, Mention, Msg, When
+from bot.inputs import SECRET, too_long
 from bot.model import (
     Action,
     CancelTimer,
@@ -595,6 +596,10 @@ class DrawScenario:
         if not secret:
             return state, [DirectMessage(member=member, text=Msg("sortition.seed.empty_secret"),
                                          ref=f"secret:{member}", expects_reply=True)]
+        long = too_long(secret, SECRET)
+        if long is not None:
+            # The secret is published in the record at the reveal: it keeps the stated size.
+            return state, [DirectMessage(member=member, text=long, ref=f"secret:{member}", expects_reply=True)]
         c = Contribution(member=member, commitment=commitment_of(secret), secret=secret, assisted=True)
         if any(x.commitment == c.commitment and x.member != member for x in state.contributions):
             return state, [DirectMessage(member=member, text=Msg("sortition.seed.duplicate"))]
