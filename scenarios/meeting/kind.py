@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
 from bot.i18n import Duration, Lines, Link, Msg, Param, When
+from bot.inputs import NAME, TITLE, check_length
 from bot.model import (
     Action,
     CancelTimer,
@@ -46,6 +47,7 @@ def _parse_new(tokens: list[Token]) -> dict[str, Any]:
     """`reunion "Titre" <date, heure et lieu>`: the title must be quoted."""
     if not tokens or not tokens[0].quoted or not tokens[0].text:
         raise CommandError(Msg("meeting.cmd.title_missing"))
+    check_length(tokens[0].text, TITLE)
     rest = " ".join(t.text for t in tokens[1:]).strip()
     if not rest:
         raise CommandError(Msg("meeting.cmd.when_missing", title=tokens[0].text))
@@ -59,7 +61,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         route="singleton",
         summary_key="meeting.cmd.summary_new",
         args=(
-            ArgSpec("title", "text", "meeting.arg.title"),
+            ArgSpec("title", "text", "meeting.arg.title", limit=TITLE),
             ArgSpec("text", "rest", "meeting.arg.when"),
         ),
         animateur_only=True,
@@ -111,7 +113,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("meeting mute",),
         route="singleton",
         summary_key="meeting.cmd.summary_mute",
-        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False),),
+        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
         example_key="meeting.cmd.example_mute",
         in_dm=True,
     ),
@@ -120,7 +122,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("meeting unmute",),
         route="singleton",
         summary_key="meeting.cmd.summary_unmute",
-        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False),),
+        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
         example_key="meeting.cmd.example_unmute",
         in_dm=True,
     ),
@@ -673,6 +675,12 @@ class Meetings:
         occ = self._target(st, cmd)
         if occ is None or occ.status != "scheduled":
             out.append(self._reply(cmd, Msg("meeting.agenda.no_meeting")))
+            return
+        if occ.start <= now:
+            # Under way: its announcement would come too late (the posts are valid until
+            # the start), and the member would hear nothing; say so instead.
+            out.append(self._reply(cmd, Msg("meeting.cmd.cancel_started", title=occ.title,
+                                            when=When(at=occ.start, style="datetime"))))
             return
         reason = str(cmd.args.get("reason", "")).strip()
         occ.status = "cancelled"
