@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from adapters.slack.markup import (
+    ACTION_ID_MAX,
     BUTTON_TEXT_MAX,
+    INPUT_MAX,
     LABEL_MAX,
     MAX_BLOCKS,
     MAX_BUTTONS,
@@ -51,6 +54,15 @@ class Button:
     emoji: str
 
 
+def action_id(choice: str) -> str:
+    """A button's action id: the prefix and the choice id, or a digest of a choice id too
+    long for Slack (the button's value still carries the id itself)."""
+    whole = ACTION_PREFIX + choice
+    if len(whole) <= ACTION_ID_MAX:
+        return whole
+    return ACTION_PREFIX + "h" + hashlib.sha256(choice.encode()).hexdigest()[:40]
+
+
 def text_blocks(mrkdwn: str) -> list[JSONDict]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": part}}
@@ -71,7 +83,7 @@ def choice_blocks(buttons: Sequence[Button]) -> list[JSONDict]:
                 "elements": [
                     {
                         "type": "button",
-                        "action_id": ACTION_PREFIX + b.id,
+                        "action_id": action_id(b.id),
                         "text": {
                             "type": "plain_text",
                             "text": clip(f"{b.emoji} {b.label}".strip(), BUTTON_TEXT_MAX),
@@ -176,12 +188,14 @@ def _input(f: FormField) -> JSONDict:
             "action_id": f.name,
             "multiline": f.kind == "multiline",
         }
+        longest = min(f.max_length or INPUT_MAX, INPUT_MAX)
         if f.max_length:
-            element["max_length"] = f.max_length
+            element["max_length"] = longest
         if f.placeholder:
             element["placeholder"] = _plain(f.placeholder, PLACEHOLDER_MAX)
         if f.initial:
-            element["initial_value"] = f.initial
+            # Slack refuses an initial value longer than the field allows.
+            element["initial_value"] = clip(f.initial, longest)
     block: JSONDict = {
         "type": "input",
         "block_id": f.block_id,
@@ -200,10 +214,10 @@ def modal_view(
     fields: Sequence[FormField],
     submit: str,
     close: str,
-    intro_mrkdwn: str | None = None,
+    intro: Sequence[JSONDict] = (),
 ) -> JSONDict:
-    blocks: list[JSONDict] = text_blocks(intro_mrkdwn)[:10] if intro_mrkdwn else []
-    blocks += [_input(f) for f in fields]
+    """A modal: `intro` (section blocks, already within the view's limits), then the fields."""
+    blocks: list[JSONDict] = [*intro, *(_input(f) for f in fields)]
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK_PREFIX + meta.form,

@@ -48,6 +48,9 @@ PLACEHOLDER_MAX = 150
 MAX_BLOCKS = 50
 MAX_BUTTONS = 25
 PRIVATE_METADATA_MAX = 3000
+INPUT_MAX = 3000
+"""A plain_text_input holds at most this much (max_length and initial_value)."""
+ACTION_ID_MAX = 255
 
 
 def _reference(match: re.Match[str]) -> str:
@@ -83,28 +86,74 @@ def emoji_name(emoji: str) -> str | None:
     return _NAME_OF.get(normalize(raw))
 
 
+def slack_len(text: str) -> int:
+    """Length as Slack counts it, in UTF-16 code units (an emoji outside the BMP counts
+    two): never less than Python's count, so a text within it is within either."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix_within(text: str, limit: int) -> int:
+    """The longest prefix of `text` (in characters) whose slack_len is at most `limit`."""
+    cut = min(len(text), limit)
+    while (excess := slack_len(text[:cut]) - limit) > 0:
+        cut -= (excess + 1) // 2  # each character is one or two units
+    return cut
+
+
+# Characters that belong to the one before them: a cut just before one would split a
+# letter from its accent or an emoji sequence (👩‍👩‍👧, ✋🏽, ⚠️) in two.
+_JOINERS = re.compile("[\u0300-\u036f\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+
+
+def _hard_cut(text: str, cut: int) -> int:
+    """Move a cut back so it splits no entity (&amp;), reference (<@U123>) or character
+    sequence; the cut stays where it is when moving back would leave nothing."""
+    amp = text.rfind("&", max(cut - 10, 0), cut)
+    if amp > 0 and ";" not in text[amp:cut]:
+        cut = amp
+    angle = text.rfind("<", 0, cut)
+    if angle > 0 and ">" not in text[angle:cut]:
+        cut = angle
+    start = cut
+    while 1 < cut < len(text) and (_JOINERS.match(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    return cut if cut > 0 else start
+
+
 def clip(text: str, limit: int) -> str:
     """Cut to Slack's limit with an ellipsis (plain_text fields reject longer values)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if slack_len(text) <= limit:
+        return text
+    cut = _prefix_within(text, limit - 1)
+    cut = _hard_cut(text, cut) if 0 < cut < len(text) else cut
+    return text[:cut] + "…"
+
+
+def spans(text: str, limit: int = SECTION_TEXT_MAX) -> list[tuple[int, int]]:
+    """Where to cut `text` into pieces of at most `limit` (Slack's count): after a line
+    break in the second half of the room, else after a space, else anywhere an entity, a
+    reference or a character sequence is not split. The line breaks at cuts are dropped."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    # A remainder of more characters than the limit is over it: no need to measure it all.
+    while len(text) - start > limit or slack_len(text[start:]) > limit:
+        room = _prefix_within(text[start : start + limit], limit)
+        window = text[start : start + room]
+        half = room // 2
+        cut = window.rfind("\n", half) if "\n" in window[half:] else -1
+        if cut <= 0:
+            space = window.rfind(" ", half)
+            cut = space + 1 if space > 0 else _hard_cut(text[start : start + room + 1], room)
+        cut = max(cut, 1)
+        out.append((start, start + cut))
+        start += cut
+        while start < len(text) and text[start] == "\n":
+            start += 1
+    if start < len(text) or not out:
+        out.append((start, len(text)))
+    return out
 
 
 def chunks(text: str, limit: int = SECTION_TEXT_MAX) -> list[str]:
-    """Split a long mrkdwn text at line breaks (else hard) into pieces Slack accepts."""
-    out: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = limit
-            # Never split an entity (&amp;) or a reference (<@U123>) in two.
-            amp = rest.rfind("&", cut - 5, cut)
-            if amp > 0 and ";" not in rest[amp:cut]:
-                cut = amp
-            angle = rest.rfind("<", 0, cut)
-            if angle > 0 and ">" not in rest[angle:cut]:
-                cut = angle
-        out.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    if rest or not out:
-        out.append(rest)
-    return out
+    """Split a long mrkdwn text into pieces Slack accepts (see `spans`)."""
+    return [text[a:b] for a, b in spans(text, limit)]

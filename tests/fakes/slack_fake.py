@@ -610,6 +610,11 @@ _Handler = Callable[[_Ctx], JSONDict]
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files", "user_auth_blocks")
 
 
+def _slack_len(text: str) -> int:
+    """Length as Slack counts it (UTF-16 code units: an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _truthy(value: Any) -> bool:
     return value in _TRUE
 
@@ -1676,7 +1681,7 @@ class FakeSlack:
             return None
         if not isinstance(text, str):
             raise _invalid(f"`text` must be a string, got {type(text).__name__}")
-        if len(text) > MAX_TEXT_LENGTH:
+        if _slack_len(text) > MAX_TEXT_LENGTH:
             raise _ApiError("msg_too_long", validation=True)
         return text
 
@@ -2249,6 +2254,8 @@ class FakeSlack:
                 upload.title = str(entry["title"])
             uploads.append(upload)
         initial_comment = ctx.params.get("initial_comment")
+        if isinstance(initial_comment, str) and _slack_len(initial_comment) > MAX_TEXT_LENGTH:
+            raise _ApiError("msg_too_long", validation=True)
         thread_ts = self._ts(ctx, "thread_ts", error="invalid_thread_ts")
         targets: list[str] = []
         if not _blank(ctx.params.get("channel_id")):
@@ -2435,6 +2442,8 @@ class FakeSlack:
                 problems.append(f"`{flag}` must be a boolean")
         if "text" in body and not isinstance(body["text"], str):
             problems.append("`text` must be a string")
+        elif isinstance(body.get("text"), str) and _slack_len(body["text"]) > MAX_TEXT_LENGTH:
+            return answer(400, "msg_too_long", [f"[ERROR] `text` over {MAX_TEXT_LENGTH}"])
         deleting = body.get("delete_original") is True
         if (
             not deleting
