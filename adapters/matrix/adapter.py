@@ -886,14 +886,15 @@ class MatrixAdapter:
             answers = ([mx.PollAnswer(str(a), str(t)) for a, t in poll.get("answers", [])]
                        if action.choices is None else mx.poll_answers(out, action.choices))
             if answers:
-                new = mx.poll_start(text.plain, answers)
-                await self._send(room_id, mx.POLL_START_TYPE, mx.edit(target, new), mx.txn_id(out.key))
+                await self._send(room_id, mx.POLL_START_TYPE,
+                                 mx.edit_poll(target, text, answers, mx.mark(out)), mx.txn_id(out.key))
             else:
                 # No answers left: the question is closed — end the poll with the new text.
-                await self._send(room_id, mx.POLL_END_TYPE, mx.poll_end(target, text.plain),
+                await self._send(room_id, mx.POLL_END_TYPE, mx.end_poll(target, text, mx.mark(out)),
                                  mx.txn_id(out.key))
             return Delivery(target, channel=out.channel)
-        await self._send(room_id, "m.room.message", mx.edit(target, mx.message(text)), mx.txn_id(out.key))
+        await self._send(room_id, "m.room.message", mx.edit_message(target, text, mx.mark(out)),
+                         mx.txn_id(out.key))
         if action.choices:
             await self._seed_reactions(room_id, target, action.choices, out.key)
         return Delivery(target, channel=out.channel)
@@ -954,16 +955,22 @@ class MatrixAdapter:
         if choices and style in ("poll", "buttons") and len(choices) <= mx.MAX_POLL_ANSWERS:
             # Matrix has no buttons: a native poll is the closest thing Element shows.
             answers = mx.poll_answers(out, choices)
-            content = mx.in_thread(mx.poll_start(rendered.plain, answers), thread)
-            event_id = await self._send(room_id, mx.POLL_START_TYPE, content, mx.txn_id(out.key))
+            event_id = await self._send_all(
+                room_id, mx.post(rendered, thread=thread, notice=notice, answers=answers), out.key)
             await self.kv.put(NAMESPACE, _kv_key("poll", event_id),
                               {"answers": [[a.id, a.text] for a in answers]})
             return event_id
-        content = mx.in_thread(mx.message(rendered, notice), thread)
-        event_id = await self._send(room_id, "m.room.message", content, mx.txn_id(out.key))
+        event_id = await self._send_all(room_id, mx.post(rendered, thread=thread, notice=notice), out.key)
         if choices:
             await self._seed_reactions(room_id, event_id, choices, out.key)
         return event_id
+
+    async def _send_all(self, room_id: str, sends: Sequence[mx.Send], key: str) -> str:
+        """A text too long for one event goes first in parts; the post itself (last) keeps
+        the key's transaction id and is the one answered, reacted to and edited."""
+        for send in sends[:-1]:
+            await self._send(room_id, send.type, send.content, mx.txn_id(key, send.part))
+        return await self._send(room_id, sends[-1].type, sends[-1].content, mx.txn_id(key))
 
     async def _seed_reactions(self, room_id: str, target: str, choices: Sequence[Choice], key: str) -> None:
         """The vocabulary as reactions under the message: members click instead of typing."""
