@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.recurrence import parse_time
-from scenarios.consent.deadline import parse_duration
+from scenarios.consent.deadline import MAX_AHEAD, parse_duration
 
 
 def _duration(value: Any) -> Any:
@@ -43,12 +43,15 @@ class ConsentConfig(BaseModel):
     """A named group as the circle instead of the channels' members."""
     default_time: time = time(18, 0)
     """Time of day of a deadline given as a day ("vendredi")."""
+    max_ahead: timedelta | None = MAX_AHEAD
+    """A typed deadline further ahead than this is refused (a typo in the year, most often);
+    none: no limit."""
     refresh: timedelta = timedelta(minutes=1)
     """At most one edit of the live counts per this interval."""
     integration: timedelta = timedelta(days=14)
     """After "objections to integrate", how long the author has to amend before it lapses."""
 
-    @field_validator("duration", "questions", "refresh", "integration", mode="before")
+    @field_validator("duration", "questions", "refresh", "integration", "max_ahead", mode="before")
     @classmethod
     def _durations(cls, value: Any) -> Any:
         return _duration(value)

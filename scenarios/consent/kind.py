@@ -38,7 +38,7 @@ from bot.model import (
 )
 from bot.scenario import CatchUp, Context, RitualKind, Scenario
 from scenarios.consent.config import ConsentConfig, load_config
-from scenarios.consent.deadline import DeadlineError, parse_deadline
+from scenarios.consent.deadline import MAX_AHEAD, DeadlineError, parse_deadline
 from scenarios.consent.queries import answer_decisions
 from scenarios.consent.round import OVER, RoundMachine, RoundState
 
@@ -252,16 +252,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 
-def typed_deadline(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> datetime:
-    """A deadline typed by a member: `parse_deadline` (which refuses one more than a year
-    ahead) after the checks every typed text gets: its length, and numbers written with the
-    digits 0 to 9. Raises DeadlineError, with the answer, and nothing else."""
+def typed_deadline(text: str, now: datetime, tz: ZoneInfo, default_time: time,
+                   max_ahead: timedelta | None = MAX_AHEAD) -> datetime:
+    """A deadline typed by a member: `parse_deadline` (which refuses one more than
+    `max_ahead` ahead, the config's `max_ahead`) after the checks every typed text gets: its
+    length, and numbers written with the digits 0 to 9. Raises DeadlineError, with the
+    answer, and nothing else."""
     try:
         plain_digits(check_length(text, WHEN), WHEN.label_key)
     except CommandError as exc:
         raise DeadlineError(exc.msg) from None
     try:
-        return parse_deadline(text, now, tz, default_time)
+        return parse_deadline(text, now, tz, default_time, max_ahead)
     except OverflowError:
         # "dans 99999999999 jours": a number past what a date or a duration holds, so far
         # ahead that no instant can say it.
@@ -317,7 +319,7 @@ def _plan(
         if isinstance(text, datetime):
             deadline = text
         elif text:
-            deadline = typed_deadline(str(text), now, tz, cfg.default_time)
+            deadline = typed_deadline(str(text), now, tz, cfg.default_time, cfg.max_ahead)
         else:
             deadline = now + cfg.duration
         questions_until: datetime | None = None
@@ -325,7 +327,7 @@ def _plan(
         if isinstance(qtext, datetime):
             questions_until = qtext
         elif qtext:
-            questions_until = typed_deadline(str(qtext), now, tz, cfg.default_time)
+            questions_until = typed_deadline(str(qtext), now, tz, cfg.default_time, cfg.max_ahead)
     except DeadlineError as exc:
         raise _StartError(exc.msg) from None
     if questions_until is not None and questions_until >= deadline:
@@ -420,7 +422,8 @@ class ConsentScenario:
         text = args.get("deadline")
         if text:
             try:
-                deadline = typed_deadline(str(text), now, self.ctx.network.tz, self.cfg.default_time)
+                deadline = typed_deadline(str(text), now, self.ctx.network.tz, self.cfg.default_time,
+                                          self.cfg.max_ahead)
             except DeadlineError as exc:
                 return st, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
         title = args.get("title")

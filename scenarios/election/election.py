@@ -368,7 +368,7 @@ class ElectionScenario:
         tz = self.ctx.network.tz
         try:
             text = params.get("deadline")
-            until = typed_deadline(str(text), now, tz, self.consent_cfg.default_time) if text else now + self.cfg.nominations
+            until = typed_deadline(str(text), now, tz, self.consent_cfg.default_time, self.consent_cfg.max_ahead) if text else now + self.cfg.nominations
         except DeadlineError as exc:
             return fail, [PrivateNote(member=by.key, channel=where, text=exc.msg, reply_to=reply_to)]
         change = self.cfg.change
@@ -534,7 +534,7 @@ class ElectionScenario:
         deadline = None
         if rest:
             try:
-                deadline = typed_deadline(rest, now, self.ctx.network.tz, self.consent_cfg.default_time)
+                deadline = typed_deadline(rest, now, self.ctx.network.tz, self.consent_cfg.default_time, self.consent_cfg.max_ahead)
             except DeadlineError as exc:
                 return state, [note(exc.msg)]
         st = state.model_copy(deep=True)
@@ -613,7 +613,7 @@ class ElectionScenario:
                 deadline = None
                 if args.get("deadline"):
                     try:
-                        deadline = typed_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time)
+                        deadline = typed_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time, self.consent_cfg.max_ahead)
                     except DeadlineError as exc:
                         return state, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
                 new, acts = self.machine.on_amend(rnd, member, str(args["title"]) if args.get("title") else None, deadline, channel, now, reply_to)

@@ -230,3 +230,20 @@ def test_deadlines_property(written: tuple[int, int, int | None, str], with_time
         return
     assert on_calendar, f"{typed!r} was read as {got}"
     assert got == datetime.combine(date(meant_year, month, day), at, PARIS), typed
+
+
+def test_the_limit_is_the_networks_consent_setting() -> None:
+    from scenarios.consent import ConsentConfig, check_start, load_config
+    from tests.unit.test_consent_support import one_channel
+
+    assert ConsentConfig().max_ahead == timedelta(days=366)
+    cfg = load_config({}, {"consent": {"max_ahead": "2 semaines"}})
+    assert cfg.max_ahead == timedelta(days=14)
+    assert load_config({}, {"consent": cfg.model_dump(mode="json")}) == cfg  # as the engine dumps it
+    ctx, _ = one_channel(3, settings={"consent": {"max_ahead": "2 semaines"}})
+    msg = check_start(ctx, {"title": "T", "deadline": "dans 3 semaines"}, "general", NOW)
+    assert msg is not None and msg.key == "consent.deadline.too_far"
+    assert "plus de 2 semaines" in plain(msg)
+    assert check_start(ctx, {"title": "T", "deadline": "dans 10 jours"}, "general", NOW) is None
+    unlimited, _ = one_channel(3, settings={"consent": {"max_ahead": None}})
+    assert check_start(unlimited, {"title": "T", "deadline": "12/12/2030"}, "general", NOW) is None
