@@ -188,6 +188,31 @@ async def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_db_dead_letters(args: argparse.Namespace) -> int:
+    """`maillage db dead-letters`: the events the bot set aside because they failed."""
+    from bot.store.dead_letters import dead_letters
+
+    config = load_config(args)
+    if config is None:
+        return 2
+    locale = normalize_locale(config.network.locale)
+    store = await open_store(config.store_url())
+    try:
+        letters = await dead_letters(store, config.network.name, args.limit)
+    finally:
+        await store.close()
+    if not letters:
+        say(Msg("cli.dead_letters.none"), locale)
+        return 0
+    render = Renderer(locale, ZoneInfo(config.network.timezone), "plain", now=datetime.now(UTC))
+    print(render(Msg("cli.dead_letters.header", count=len(letters))))
+    for d in letters:
+        print(render(Msg("cli.dead_letters.line", when=When(at=d.at, style="datetime"), platform=d.platform,
+                         event=Code(text=d.event_id), kind=d.kind, sender=d.sender or "—",
+                         error=Code(text=d.error[:300]))))
+    return 0
+
+
 async def cmd_calendar(args: argparse.Namespace) -> int:
     from bot.calendar import network_calendar
 
@@ -242,6 +267,10 @@ def parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply schema migrations")
     up.add_argument("-c", "--config", required=True)
     up.set_defaults(func=cmd_db_upgrade)
+    dead = db_sub.add_parser("dead-letters", help="list the events that failed and were set aside")
+    dead.add_argument("-c", "--config", required=True)
+    dead.add_argument("--limit", type=int, default=100)
+    dead.set_defaults(func=cmd_db_dead_letters)
 
     for name in ("bot.cli_demo", "bot.cli_draw"):
         mod = _optional(name)

@@ -1454,6 +1454,9 @@ class Engine:
                 due: list[datetime] = []
                 await conn.execute(delete(t.timers).where(t.timers.c.id.in_([r.id for r in rows])))
                 await self._preload(tx, [r.ritual_id for r in rows])
+                # At one instant, rituals that report on others (the digest) run after the
+                # others: a deadline at 16:00 closes its round before the 16:00 digest reads it.
+                rows = sorted(rows, key=lambda r: (t.as_utc(r.due_at), self._reads_others(tx, r.ritual_id)))
                 for r in rows:
                     ritual = await self._load(tx, r.ritual_id)
                     if ritual is None or ritual.status != "open":
@@ -1475,6 +1478,10 @@ class Engine:
             self._after_commit(tx)
         self.stats["timers"] += fired
         return fired
+
+    def _reads_others(self, tx: _Tx, ritual_id: int) -> bool:
+        ritual = tx.rituals.get(ritual_id)
+        return ritual is not None and self.registry.get(ritual.kind).reads_log
 
     # ---------------------------------------------------------------- outbox
 
@@ -1599,7 +1606,8 @@ class Engine:
             if user is not None:
                 accounts[p.key] = user
         base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
-                                "timezone": self.network.timezone, "accounts": accounts}
+                                "timezone": self.network.timezone, "accounts": accounts,
+                                "now": row.created_at}
         if isinstance(action, DirectMessage | PrivateNote | OpenForm):
             pid = self.person_by_key.get(route.get("member", ""))
             if pid is None:

@@ -38,6 +38,7 @@ class StoreSample:
     outbox_oldest_age: float
     timers_due: int
     timer_lag: float
+    dead_letters: int = 0
 
 
 def _utc(engine: Engine, value: Any) -> datetime | None:
@@ -56,12 +57,15 @@ async def sample_store(engine: Engine) -> StoreSample:
         due, earliest = (await conn.execute(
             select(func.count(), func.min(t.timers.c.due_at)).where(
                 t.timers.c.network_id == engine.network_id, t.timers.c.due_at <= now))).one()
+        dead = (await conn.execute(select(func.count()).select_from(t.dead_letters).where(
+            t.dead_letters.c.network_id == engine.network_id))).scalar_one()
     oldest_at, earliest_at = _utc(engine, oldest), _utc(engine, earliest)
     return StoreSample(
         outbox_pending=int(pending),
         outbox_oldest_age=max(0.0, (now - oldest_at).total_seconds()) if oldest_at else 0.0,
         timers_due=int(due),
         timer_lag=max(0.0, (now - earliest_at).total_seconds()) if earliest_at else 0.0,
+        dead_letters=int(dead),
     )
 
 
@@ -122,6 +126,7 @@ class EngineCollector:
                 f.oldest.add_metric(net, sample.outbox_oldest_age)
                 f.due.add_metric(net, sample.timers_due)
                 f.lag.add_metric(net, sample.timer_lag)
+                f.dead.add_metric(net, sample.dead_letters)
             fire = engine.fire_lag
             f.fire_lag.add_metric(net, buckets=[
                 *((str(bound), n) for bound, n in zip(FIRE_LAG_BUCKETS, fire.buckets, strict=True)),
@@ -155,6 +160,9 @@ class _Families:
             "maillage_timers_due", "Timers due and not yet fired.", labels=net)
         self.lag = GaugeMetricFamily(
             "maillage_timer_lag_seconds", "How late the oldest due timer not yet fired is.", labels=net)
+        self.dead = GaugeMetricFamily(
+            "maillage_dead_letters", "Events set aside because handling them failed deterministically "
+            "(`maillage db dead-letters` lists them).", labels=net)
         self.fire_lag = HistogramMetricFamily(
             "maillage_timer_fire_lag_seconds", "How late timers fired, from their due time to the "
             "commit of their firing, in this process.", labels=net)
@@ -164,7 +172,7 @@ class _Families:
 
     def all(self) -> list[Metric]:
         return [self.handled, self.duplicates, self.sent, self.store_up, self.pending, self.oldest,
-                self.due, self.lag, self.fire_lag, self.sync_lag]
+                self.due, self.lag, self.dead, self.fire_lag, self.sync_lag]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from bot.store import schema as t
 from tests.fixtures.poison_kind import POISON, registry_with_poison
 from tests.harness import BASE_CONFIG, Harness
 
+ROOT = Path(__file__).resolve().parents[2]
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
 
@@ -137,3 +139,74 @@ channels = ["general"]
         await h.advance(timedelta(days=8))
         weekly = [s for s in h.sent[before:] if s.kind == "post"]
         assert weekly and {s.where.lstrip("#") for s in weekly} == {"general"}, [(s.where, s.text[:40]) for s in weekly]
+
+
+DIGEST = BASE_CONFIG + """
+[[rituals]]
+id = "hebdo"
+kind = "digest"
+channels = ["general"]
+"""
+
+
+async def test_digest_at_a_deadline_lists_the_outcome_not_the_round(store_url: str, tmp_path: Path) -> None:
+    # The weekly digest (Fridays 16:00) and the round's deadline fall at the same instant.
+    async with Harness(DIGEST, store_url, START, tmp_path) as h:
+        await h.say("alice: !reseau decision « Budget » vendredi 16h")
+        await h.say("bob: +✅ m1")
+        out = await h.advance(timedelta(days=5))
+        (digest,) = [s for s in out if "Résumé de la semaine" in s.text]
+        assert "Budget" in digest.text and "En cours" not in digest.text, digest.text
+
+
+async def test_an_edit_that_changes_nothing_is_not_sent(store_url: str, tmp_path: Path) -> None:
+    async with Harness(BASE_CONFIG, store_url, START, tmp_path, kinds=registry_with_poison()) as h:
+        await h.say("alice: !reseau boum echo")
+        await h.advance(timedelta(hours=2))
+        edits = [s for s in h.sent if s.kind == "edit"]
+        assert len(edits) == 1 and "aide" in edits[0].text, [e.text for e in edits]
+
+
+async def test_no_edit_repeats_what_the_message_already_says(store_url: str, tmp_path: Path) -> None:
+    async with Harness(DIGEST, store_url, START, tmp_path) as h:
+        await h.say("alice: !reseau decision « Budget » vendredi 18h")
+        await h.say("bob: +✅ m1")
+        await h.say("chloe: +⚠️ m1")
+        await h.say("chloe: -⚠️ m1")
+        await h.say("chloe: +⚠️ m1")
+        await h.advance(timedelta(days=7))
+        last: dict[str, str] = {}
+        for s in h.sent:
+            if s.kind == "post":
+                last[s.message_id] = s.text
+            elif s.kind == "edit" and s.target is not None:
+                assert last.get(s.target) != s.text, f"an edit of {s.target} changes nothing: {s.text!r}"
+                last[s.target] = s.text
+        assert any(s.kind == "edit" for s in h.sent)
+
+
+async def test_dead_letters_are_counted_and_listed(sqlite_url: str, tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bot.ops import OpsServer
+    from tests.integration.test_ops import get
+
+    store = tmp_path / "maillage.db"
+    config = BASE_CONFIG.replace('[network]', f'[store]\nurl = "sqlite+aiosqlite:///{store}"\n\n[network]')
+    async with Harness(config, sqlite_url, START, tmp_path,
+                       kinds=registry_with_poison()) as h:
+        await h.say(f"bob: !reseau boum {POISON}")
+        assert h.engine is not None
+        async with OpsServer([h.engine], host="127.0.0.1", port=0) as ops:
+            status, _, body = await get(ops, "/metrics")
+        assert status == 200
+        samples = {s.name: s.value for f in text_string_to_metric_families(body) for s in f.samples}
+        assert samples["maillage_dead_letters"] == 1
+    (tmp_path / "c.toml").write_text(config, "utf-8")
+    res = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "db", "dead-letters", "-c", str(tmp_path / "c.toml"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+    out, err = await res.communicate()
+    assert res.returncode == 0, err.decode()
+    text = out.decode()
+    assert "mis de côté" in text and "ValueError" in text and "bob" in text, text
