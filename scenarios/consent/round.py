@@ -557,6 +557,10 @@ class RoundMachine:
             acts += self._ask_reason(st, member, channel)
         elif choice == "objection" and answer.reason and via in ("text", "form"):
             acts.append(self._note(member, channel, Msg("consent.objection.recorded", **self._n(st), reason=answer.reason)))
+        elif choice == "objection" and via == "text":
+            # Typed again without a reason, after the bot already asked for one: the command
+            # still gets its answer, which says how to give the reason.
+            acts.append(self._note(member, channel, Msg("consent.objection.without_reason", **self._n(st))))
         elif via in ("button", "poll", "form"):
             acts.append(self._note(member, channel, Msg("consent.answer.ack", **self._n(st), choice=Msg(f"consent.choice.{choice}"), deadline=When(at=_deadline(st)))))
         st.answers[member.key] = answer
