@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.i18n import Code, Msg
+from bot.config_values import EnvName, Refusal
+from bot.i18n import Code, Lines, Msg
 from bot.logs import register_secret
 from bot.scenario import Registry
 
@@ -37,51 +38,65 @@ class NetworkSection(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as Europe/Paris") from None
+            raise Refusal(Msg("config.err.timezone", value=value)) from None
         return value
 
 
 class StoreSection(_Section):
     url: str = DEFAULT_STORE_URL
     """SQLAlchemy async URL; a relative SQLite path is relative to the config file."""
-    url_env: str | None = None
+    url_env: EnvName | None = None
     """Name of an environment variable holding the URL (when it carries a password)."""
 
 
 class MatrixSection(_Section):
     homeserver: str
     user_id: str
-    password_env: str | None = None
-    access_token_env: str | None = None
+    password_env: EnvName | None = None
+    access_token_env: EnvName | None = None
     device_name: str = "maillage"
     store_path: str = "matrix-store"
     """Where the crypto store and the session (token, device, sync token) are kept."""
     encryption: bool = True
     join_rooms: bool = True
-    pickle_key_env: str | None = None
+    pickle_key_env: EnvName | None = None
     """The variable holding the passphrase that encrypts the crypto store's secret keys at rest
     (matrix-nio's pickle key). Without it nio's fixed default is used and only the files'
     permissions protect the keys. Changing it makes an existing crypto store unreadable."""
 
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest.strip("/"):
+            raise Refusal(Msg("config.err.homeserver_url", value=value))
+        return value
+
     @model_validator(mode="after")
     def _secret(self) -> MatrixSection:
         if not self.password_env and not self.access_token_env:
-            raise ValueError("one of password_env or access_token_env is required")
+            raise Refusal(Msg("config.err.matrix_credentials"))
         return self
 
 
 class SlackSection(_Section):
     mode: Literal["socket", "http"] = "socket"
-    bot_token_env: str | None = "SLACK_BOT_TOKEN"
-    app_token_env: str | None = "SLACK_APP_TOKEN"
-    signing_secret_env: str | None = "SLACK_SIGNING_SECRET"
-    client_id_env: str | None = None
-    client_secret_env: str | None = None
+    bot_token_env: EnvName | None = "SLACK_BOT_TOKEN"
+    app_token_env: EnvName | None = "SLACK_APP_TOKEN"
+    signing_secret_env: EnvName | None = "SLACK_SIGNING_SECRET"
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
     slash_command: str = "/reseau"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
     api_base_url: str | None = None
     """Only for tests against a local fake of Slack's Web API."""
+
+    @model_validator(mode="after")
+    def _oauth_pair(self) -> SlackSection:
+        if bool(self.client_id_env) != bool(self.client_secret_env):
+            raise Refusal(Msg("config.err.oauth_pair"))
+        return self
 
 
 class OpsSection(_Section):
@@ -119,14 +134,14 @@ class MemberEntry(BaseModel):
         for acc in value:
             platform, _, user = acc.partition(":")
             if platform not in PLATFORMS or not user:
-                raise ValueError(f"account {acc!r}: expected platform:user, e.g. matrix:@alice:example.org or slack:U0123")
+                raise Refusal(Msg("config.err.account_format", value=acc))
         return value
 
     @model_validator(mode="after")
     def _attrs(self) -> MemberEntry:
         for key, value in (self.model_extra or {}).items():
             if not isinstance(value, str | int):
-                raise ValueError(f"attribute {key!r} must be text (e.g. territoire = \"Nord\")")
+                raise Refusal(Msg("config.err.attribute_text", name=key))
         return self
 
     @property
@@ -204,6 +219,56 @@ class Config:
         return list(self.file.roles.get("animateurs", []))
 
 
+@dataclass(frozen=True)
+class EnvNeed:
+    """An environment variable `run` reads, named by the config key `key`; with several
+    `names`, one of them is enough."""
+
+    key: str
+    names: tuple[str, ...]
+    first_login_only: bool = False
+    """Matrix credentials: once a session is stored, the bot logs in with it."""
+
+    def problem(self, file: str) -> ConfigProblem:
+        if self.first_login_only:
+            names = Lines(items=[Code(text=n) for n in self.names], sep=", ")
+            return ConfigProblem(file, self.key, Msg("config.err.credentials_missing", names=names))
+        return ConfigProblem(file, self.key, Msg("config.err.env_missing", name=Code(text=self.names[0])))
+
+
+def needed_env(config: Config) -> list[EnvNeed]:
+    """Every variable `run` will read for this config: the store's URL, then those of the
+    platforms the channels use (a section no channel uses is not started)."""
+    file = config.file
+    needs: list[EnvNeed] = []
+    if file.store.url_env:
+        needs.append(EnvNeed("store.url_env", (file.store.url_env,)))
+    platforms = {c.platform for c in file.channels}
+    matrix, slack = file.matrix, file.slack
+    if "matrix" in platforms and matrix is not None:
+        names = tuple(n for n in (matrix.access_token_env, matrix.password_env) if n)
+        key = "matrix.access_token_env" if matrix.access_token_env else "matrix.password_env"
+        needs.append(EnvNeed(key, names, first_login_only=True))
+        if matrix.pickle_key_env:
+            needs.append(EnvNeed("matrix.pickle_key_env", (matrix.pickle_key_env,)))
+    if "slack" in platforms and slack is not None:
+        wanted: list[tuple[str, str | None]] = []
+        if slack.client_id_env:  # several workspaces, installed through OAuth: no bot token
+            wanted += [("slack.client_id_env", slack.client_id_env), ("slack.client_secret_env", slack.client_secret_env)]
+        else:
+            wanted.append(("slack.bot_token_env", slack.bot_token_env))
+        wanted.append(("slack.app_token_env", slack.app_token_env) if slack.mode == "socket"
+                      else ("slack.signing_secret_env", slack.signing_secret_env))
+        needs += [EnvNeed(key, (name,)) for key, name in wanted if name]
+    return needs
+
+
+def missing_env(config: Config, environ: Mapping[str, str] | None = None) -> list[EnvNeed]:
+    """The needs that no variable of `environ` (default: this process's) meets; empty counts as unset."""
+    env = os.environ if environ is None else environ
+    return [need for need in needed_env(config) if not any(env.get(n) for n in need.names)]
+
+
 def resolve_sqlite_path(url: str, base: Path) -> str:
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix):
@@ -247,6 +312,12 @@ _PYDANTIC_KEYS = {
     "model_type": "config.err.expected_table",
     "literal_error": "config.err.expected_one_of",
 }
+_BOUNDS = {
+    "greater_than_equal": ("config.err.at_least", "ge"),
+    "greater_than": ("config.err.more_than", "gt"),
+    "less_than_equal": ("config.err.at_most", "le"),
+    "less_than": ("config.err.less_than", "lt"),
+}
 
 
 def problems_from(exc: ValidationError, file: str, prefix: str = "") -> list[ConfigProblem]:
@@ -254,13 +325,18 @@ def problems_from(exc: ValidationError, file: str, prefix: str = "") -> list[Con
     for err in exc.errors():
         key = _loc([*([prefix] if prefix else []), *err["loc"]])
         typ = err["type"]
-        if typ == "value_error":
-            # Our own validators say what is expected, in English; the catalog frames it.
-            detail = str(err.get("ctx", {}).get("error", err["msg"]))
-            out.append(ConfigProblem(file, key, Msg("config.err.invalid", detail=detail)))
+        error = err.get("ctx", {}).get("error")
+        if isinstance(error, Refusal):
+            out.append(ConfigProblem(file, key, error.msg))
+        elif typ == "value_error":
+            # A validator that does not speak the catalogs yet: its English text, framed.
+            out.append(ConfigProblem(file, key, Msg("config.err.invalid", detail=str(error or err["msg"]))))
         elif typ == "literal_error":
             expected = str(err.get("ctx", {}).get("expected", ""))
             out.append(ConfigProblem(file, key, Msg("config.err.expected_one_of", choices=expected)))
+        elif typ in _BOUNDS:
+            limit = str(err.get("ctx", {}).get(_BOUNDS[typ][1], ""))
+            out.append(ConfigProblem(file, key, Msg(_BOUNDS[typ][0], limit=limit)))
         elif typ in _PYDANTIC_KEYS:
             out.append(ConfigProblem(file, key, Msg(_PYDANTIC_KEYS[typ])))
         else:
@@ -274,13 +350,39 @@ def load(path: Path | str, registry: Registry) -> Config:
     name = str(path)
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(name, "", Msg("config.err.not_found"))]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(name, "", _unreadable(exc))]) from None
     except UnicodeDecodeError:
         raise ConfigError([ConfigProblem(name, "", Msg("config.err.not_utf8"))]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem(name, "", Msg("config.err.toml", detail=str(exc)))]) from None
     return validate(raw, registry, path)
+
+
+def _unreadable(exc: OSError) -> Msg:
+    """Why the file cannot be read, said for a person who typed a path."""
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return Msg("config.err.not_found")
+    if isinstance(exc, IsADirectoryError):
+        return Msg("config.err.is_directory")
+    if isinstance(exc, PermissionError):
+        return Msg("config.err.unreadable")
+    return Msg("config.err.cannot_read", detail=exc.strerror or type(exc).__name__)
+
+
+def _account_owners(members: Sequence[MemberEntry], file: str) -> list[ConfigProblem]:
+    """An account belongs to one member: listed under two, the second would silently take the
+    first one's account, and with it their votes and roles."""
+    problems: list[ConfigProblem] = []
+    owner: dict[str, int] = {}
+    for i, member in enumerate(members):
+        for j, account in enumerate(member.accounts):
+            first = owner.setdefault(account, i)
+            if first != i:
+                problems.append(ConfigProblem(file, f"members[{i}].accounts[{j}]", Msg(
+                    "config.err.account_taken", value=account, member=members[first].id,
+                    where=Code(text=f"members[{first}]"))))
+    return problems
 
 
 def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
@@ -300,6 +402,7 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
             if ident in seen:
                 problems.append(ConfigProblem(name, f"{kind_name}[{i}].id", Msg("config.err.duplicate", value=ident)))
             seen.add(ident)
+    problems.extend(_account_owners(file.members, name))
     for platform in ("matrix", "slack"):
         if any(c.platform == platform for c in file.channels) and getattr(file, platform) is None:
             problems.append(ConfigProblem(name, platform, Msg("config.err.section_needed", platform=platform)))

@@ -58,7 +58,7 @@ def test_good_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "key", "words"), [
-    (('timezone = "Europe/Paris"', 'timezone = "Europe/Lutece"'), "network.timezone", "unknown time zone"),
+    (('timezone = "Europe/Paris"', 'timezone = "Europe/Lutece"'), "network.timezone", "fuseau horaire « Europe/Lutece » inconnu"),
     (('rrule = "FREQ=MONTHLY;BYDAY=1MO"', 'rrule = "FREQ=MONTHLY;BYDAY=1XX"'), "rituals[0].rrule", "invalid RRULE"),
     (('time = "09:00"', 'time = "neuf heures"'), "rituals[0].time", "HH:MM"),
     (('kind = "charter"', 'kind = "charte"'), "rituals[0].kind", "inconnu"),
