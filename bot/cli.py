@@ -7,24 +7,26 @@ import asyncio
 import importlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.adapter import Adapter
-from bot.config import Config, ConfigError, load
+from bot.adapter import Adapter, PermanentError
+from bot.config import Config, ConfigError, load, missing_env
 from bot.i18n import Code, Msg, Renderer, When, normalize_locale, render_plain
 from bot.localtime import localize
-from bot.logs import setup_logging
+from bot.logs import redact, setup_logging
 from bot.ops import OpsServer
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
 from scenarios import registry
+
+if TYPE_CHECKING:
+    from bot.app import Stopping
 
 log = logging.getLogger("maillage")
 
@@ -77,7 +79,7 @@ def build_adapters(config: Config, store: Store, read_stdin: bool) -> dict[str, 
         # crash is recognised by its idempotency key, as Matrix and Slack recognise theirs.
         transcript = os.environ.get("MAILLAGE_CONSOLE_TRANSCRIPT")
         adapters["console"] = ConsoleAdapter(rooms, members, prefix=config.network.command_prefix,
-                                             read_stdin=read_stdin,
+                                             read_stdin=read_stdin, locale=normalize_locale(config.network.locale),
                                              transcript=Path(transcript) if transcript else None)
     if "matrix" in platforms:
         mod = _optional("adapters.matrix.adapter")
@@ -96,46 +98,80 @@ def build_adapters(config: Config, store: Store, read_stdin: bool) -> dict[str, 
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import running_bot
+    from bot.app import Stopping
 
     config = load_config(args)
     if config is None:
         return 2
+    loc = _locale(args)
+    # Checked before anything starts: a missing secret is named, not met half-way through a
+    # start. Matrix credentials are the adapter's to judge: a stored session may do.
+    missing = [need for need in missing_env(config) if not need.first_login_only]
+    if missing:
+        _refused(ConfigError([need.problem(str(config.path)) for need in missing]), loc)
+        return 2
+    stopping = Stopping(lambda msg: say(msg, loc, err=True))
+    code = await stopping.run(_serve(config, stopping, loc))
+    if stopping.signal is not None:
+        say(Msg("cli.stop.done"), loc, err=True)
+        args.stopped_by_signal = True
+    return code
+
+
+def _refused(exc: ConfigError, loc: str) -> None:
+    for m in exc.messages():
+        say(m, loc, err=True)
+    say(Msg("config.invalid_count", count=len(exc.problems)), loc, err=True)
+
+
+async def _serve(config: Config, stopping: Stopping, loc: str) -> int:
+    """Start the bot, serve until a stop is asked, stop in order. A start that cannot succeed
+    (a secret missing, a login refused) is said in a sentence, not a traceback."""
+    from bot.app import running_bot
+
     store = await open_store(config.store_url())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        try:
-            adapters = build_adapters(config, store, read_stdin=True)
-        except ConfigError as exc:  # a secret named by the config is missing from the environment
-            loc = _locale(args)
-            for m in exc.messages():
-                say(m, loc, err=True)
-            return 2
+        adapters = build_adapters(config, store, read_stdin=True)
         async with running_bot(config, registry(), adapters, store=store) as bot:
             ops_cfg = config.file.ops
             ops = OpsServer([bot.engine], ops_cfg.host, ops_cfg.port) if ops_cfg else None
             if ops is not None:
                 await ops.start()
+            stopping.serving = True
             try:
-                await stop.wait()
+                await stopping.requested.wait()
             finally:
                 if ops is not None:
                     await ops.stop()
+    except ConfigError as exc:  # a secret named by the config is missing from the environment
+        _refused(exc, loc)
+        return 2
+    except PermanentError as exc:  # e.g. a login the homeserver refuses: retrying would not help
+        say(Msg("cli.start_failed", detail=redact(str(exc))), loc, err=True)
+        return 1
     finally:
         await store.close()
     return 0
 
 
 async def cmd_config_check(args: argparse.Namespace) -> int:
+    """Exit 0: valid and `run` has what it needs; 1: valid, but variables `run` reads are not
+    set here; 2: invalid."""
     config = load_config(args)
     if config is None:
         return 2
+    loc = normalize_locale(args.lang or config.network.locale)
     say(Msg("config.ok", channels=len(config.file.channels), members=len(config.file.members),
-            rituals=len(config.file.rituals)), normalize_locale(config.network.locale))
-    return 0
+            rituals=len(config.file.rituals)), loc)
+    missing = missing_env(config)
+    if not missing:
+        return 0
+    say(Msg("config.env_header"), loc, err=True)
+    for need in missing:
+        p = need.problem(str(config.path))
+        say(Msg("config.problem", file=p.file, key=Code(text=p.key), what=p.msg), loc, err=True)
+    say(Msg("config.env_count", count=len(missing)), loc, err=True)
+    return 1
 
 
 async def cmd_schedule(args: argparse.Namespace) -> int:
@@ -285,9 +321,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                   level=logging.DEBUG if args.verbose else logging.INFO)
     func: Any = args.func
     try:
-        return int(asyncio.run(func(args)))
+        code = int(asyncio.run(func(args)))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a sentence for the user; the traceback only with -v
+        log.debug("unexpected error", exc_info=True)
+        say(Msg("cli.unexpected", kind=type(exc).__name__, detail=redact(str(exc)) or "—"), _locale(args), err=True)
+        return 1
+    if argv is None and getattr(args, "stopped_by_signal", False):
+        # The program (not a caller in-process) stopped on a signal, everything closed and
+        # flushed: the interpreter's teardown of every module only frees memory, and takes
+        # seconds of the stop budget on a loaded host.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

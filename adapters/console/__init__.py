@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
+import stat
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.adapter import ChannelMember, Delivery, EventSink, Outgoing
-from bot.i18n import Mention
+from bot.i18n import Code, Mention, Msg, render_plain
 from bot.model import (
     DirectMessage,
     Edit,
@@ -31,8 +33,18 @@ from bot.model import (
 )
 from bot.scenario import Capabilities
 
+log = logging.getLogger(__name__)
+
 _LINE = re.compile(r"^(?:\[(?P<where>[^\]]+)\]\s*)?(?P<who>[\w.@:-]+)\s*:\s*(?P<text>.*)$")
 _MEMBERSHIP = re.compile(r"^(?:\[(?P<where>[^\]]+)\]\s*)?(?P<sign>[+-])(?P<who>[\w.@:-]+)$")
+
+
+class BadLine(ValueError):
+    """A line the console does not understand; `msg` says what was expected, in the network's language."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(f"expected 'name: text', got {line!r}")
+        self.msg = Msg("console.bad_line", line=Code(text=line), example=Code(text="alice: !reseau aide"))
 
 
 @dataclass
@@ -67,8 +79,10 @@ class ConsoleAdapter:
         transcript: Path | None = None,
         write: Callable[[str], None] | None = None,
         read_stdin: bool = False,
+        locale: str = "fr",
     ) -> None:
         self.channels = list(channels)
+        self.locale = locale
         self._members = {k: list(v) for k, v in (members or {}).items()}
         self.prefix = prefix
         self.bot_name = bot_name
@@ -100,19 +114,40 @@ class ConsoleAdapter:
             self._task = asyncio.create_task(self._read_stdin())
 
     async def _read_stdin(self) -> None:
-        # A pipe reader on the loop, not a thread blocked in readline(): stopping the bot
-        # must not wait for the next line someone types.
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        while True:
-            raw = await reader.readline()
+        """Read lines until the input ends; then say so and let the rest of the bot run on
+        (other adapters, rituals, /healthz): a closed input is not a reason to stop."""
+        readline = await self._stdin_lines()
+        while readline is not None:
+            raw = await readline()
             if not raw:
-                return
+                break
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
             try:
-                await self.feed(raw.decode("utf-8", "replace").rstrip("\n"))
-            except ValueError as exc:
-                self.write(f"  ? {exc}")
+                await self.feed(line)
+            except BadLine as exc:
+                self.write(f"  ? {render_plain(exc.msg, self.locale)}")
+            except Exception:  # one line the bot could not take must not end the reading
+                log.warning("console: the line %r was not handled", line, exc_info=True)
+        self.write(f"  ! {render_plain(Msg('console.stdin_closed'), self.locale)}")
+
+    async def _stdin_lines(self) -> Callable[[], Awaitable[bytes]] | None:
+        """How to read standard input, by what it is: None when it is closed."""
+        stream = sys.stdin
+        try:
+            fd = stream.fileno()
+            mode = os.fstat(fd).st_mode
+        except (AttributeError, OSError, ValueError):  # no stdin at all (`<&-`) or closed
+            return None
+        if os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            # A reader on the loop, not a thread blocked in readline(): stopping the bot
+            # must not wait for the next line someone types.
+            reader = asyncio.StreamReader()
+            loop = asyncio.get_running_loop()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+            return reader.readline
+        # A file or /dev/null: the loop cannot watch them (epoll refuses), and a read never
+        # waits for a person, so a thread reads them.
+        return lambda: asyncio.to_thread(stream.buffer.readline)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -138,7 +173,7 @@ class ConsoleAdapter:
                                      sender_name=m.group("who"), joined=m.group("sign") == "+")
         m = _LINE.match(line.strip())
         if not m:
-            raise ValueError(f"expected 'name: text', got {line!r}")
+            raise BadLine(line)
         who, text = m.group("who"), m.group("text").strip()
         where = m.group("where")
         direct = where is not None and where.strip().lower().startswith("dm")

@@ -151,8 +151,11 @@ class MatrixAdapter:
         sync_timeout_ms: int = SYNC_TIMEOUT_MS,
         leases: Leases | None = None,
         lease_ttl: float = LEASE_TTL_S,
+        config_file: str = "config",
     ) -> None:
         self.section = section
+        self._config_file = config_file
+        """Named by the error when the environment holds no credentials."""
         self.kv = kv
         self.leases = leases
         """Several processes may run this account: the one holding the lease syncs; all may
@@ -294,13 +297,13 @@ class MatrixAdapter:
         so they all end up on one device: the homeserver deduplicates a send's transaction id
         per device, which is what makes a send retried by another process harmless."""
         if self.leases is None:
-            return await open_session(self.client, self.section, self.kv, self._env)
+            return await open_session(self.client, self.section, self.kv, self._env, self._config_file)
         name = f"matrix-login:{self.user_id}"
         # Polling the store: the other process's turn ends in its transaction, not in ours.
         while not await self.leases.hold(name, self.holder_id, 60.0):  # noqa: ASYNC110
             await asyncio.sleep(0.5)
         try:
-            return await open_session(self.client, self.section, self.kv, self._env)
+            return await open_session(self.client, self.section, self.kv, self._env, self._config_file)
         finally:
             await self.leases.release(name, self.holder_id)
 
@@ -1174,4 +1177,5 @@ def build(config: Config, kv: KeyValue, leases: Leases | None = None) -> MatrixA
     pickle_key = secret(section.pickle_key_env, "matrix.pickle_key_env", config.path) \
         if section.pickle_key_env else None
     return MatrixAdapter(section, rooms, kv, command_prefix=config.network.command_prefix,
-                         store_dir=store_dir, leases=leases, pickle_key=pickle_key)
+                         store_dir=store_dir, leases=leases, pickle_key=pickle_key,
+                         config_file=str(config.path))

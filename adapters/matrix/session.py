@@ -10,7 +10,7 @@ from typing import Any
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 from bot.adapter import KeyValue, PermanentError, TransientError
-from bot.config import MatrixSection
+from bot.config import ConfigError, EnvNeed, MatrixSection
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,11 @@ async def _whoami(client: AsyncClient, token: str) -> WhoamiResponse | None:
 
 
 async def open_session(client: AsyncClient, section: MatrixSection, kv: KeyValue,
-                       env: Mapping[str, str]) -> Session:
+                       env: Mapping[str, str], config_file: str = "config") -> Session:
     """Log the client in, reusing the stored device when its token still works, so the
-    crypto store and the transaction ids (deduplicated per device) carry over restarts."""
+    crypto store and the transaction ids (deduplicated per device) carry over restarts.
+    Without a stored session nor credentials in the environment, the config is at fault:
+    a ConfigError names the file, the keys and the variables."""
     env_token = env.get(section.access_token_env) if section.access_token_env else None
     password = env.get(section.password_env) if section.password_env else None
     stored = await load_session(kv, section.user_id)
@@ -118,8 +120,9 @@ async def open_session(client: AsyncClient, section: MatrixSection, kv: KeyValue
             raise PermanentError(f"login of {section.user_id} failed: {getattr(response, 'message', response)}")
         session = Session(response.user_id, response.device_id, response.access_token)
     else:
-        names = " or ".join(f"${n}" for n in (section.access_token_env, section.password_env) if n)
-        raise PermanentError(f"no Matrix credentials: set {names or 'matrix.password_env'}")
+        names = tuple(n for n in (section.access_token_env, section.password_env) if n)
+        key = "matrix.access_token_env" if section.access_token_env else "matrix.password_env"
+        raise ConfigError([EnvNeed(key, names, first_login_only=True).problem(config_file)])
 
     client.restore_login(session.user_id, session.device_id, session.access_token)
     await save_session(kv, session)
