@@ -19,6 +19,7 @@ from adapters.matrix.adapter import MatrixAdapter, build
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
 from bot.app import RunningBot, running_bot
 from bot.config import Config, load
+from bot.scenario import Registry
 from bot.store import Store, open_store
 from scenarios import registry
 from tests.fixtures.matrix_clients import Member, close_all, make_member, unique
@@ -54,7 +55,8 @@ def config_text(server: DevHomeserver, bot: RegisteredUser, rooms: dict[str, str
 class WholeBot:
     """`maillage run` in this process: the config, the store and the adapter it builds."""
 
-    def __init__(self, directory: Path, text: str) -> None:
+    def __init__(self, directory: Path, text: str, kinds: Registry | None = None) -> None:
+        self.kinds = kinds if kinds is not None else registry()
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "config.toml"
         self.path.write_text(text, "utf-8")
@@ -73,7 +75,7 @@ class WholeBot:
     async def start(self) -> WholeBot:
         self.store = await open_store(self.config.store_url())
         adapter = build(self.config, self.store.kv())
-        self._cm = running_bot(self.config, registry(), {"matrix": adapter}, store=self.store)
+        self._cm = running_bot(self.config, self.kinds, {"matrix": adapter}, store=self.store)
         self.running = await self._cm.__aenter__()
         return self
 

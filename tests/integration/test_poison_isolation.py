@@ -63,11 +63,12 @@ async def test_poison_in_a_batch_fails_alone(store_url: str, tmp_path: Path) -> 
             cmd("e5", "alice", "boum second"),
             InboundReaction(platform="console", event_id="e6", channel="general", sender="chloe",
                             target="nowhere", key="✅", reaction_id="r6"),
+            cmd("e7", "chloe", "boum scenario-poison"),
         ]
         results = await commit_together(h, events)
         assert results == [True] * len(events), "every event is acknowledged, the poison ones too"
         letters = await dead_letters(h)
-        assert [(e, s) for e, s, _ in letters] == [("e2", "bob"), ("e4", "bob")]
+        assert [(e, s) for e, s, _ in letters] == [("e2", "bob"), ("e4", "bob"), ("e7", "chloe")]
         assert all("ValueError" in err for _, _, err in letters)
         # Valid events committed exactly once, numbers given only to rituals that started.
         assert h.store is not None
@@ -83,8 +84,8 @@ async def test_poison_in_a_batch_fails_alone(store_url: str, tmp_path: Path) -> 
         # A replay of the poison (Matrix resending its sync) is a duplicate, not a second letter.
         assert h.engine is not None
         assert await h.engine.submit(cmd("e2", "bob", f"boum {POISON}")) is False
-        assert len(await dead_letters(h)) == 2
-        assert h.engine.stats["dead_letters"] == 2
+        assert len(await dead_letters(h)) == 3
+        assert h.engine.stats["dead_letters"] == 3
 
 
 async def test_refused_launch_uses_no_number(store_url: str, tmp_path: Path) -> None:
