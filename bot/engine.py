@@ -590,8 +590,23 @@ class Engine:
                 await self._options_changed(conn, ritual.id, digest, now)
                 await self._deliver_alone(tx, ritual, Started(channel=first), platform="config",
                                           event_id=f"start:{ritual.id}:{digest}")
+            await self._ensure_implicit(tx, {entry.kind for entry in cfg.rituals})
             await self._flush(tx)
         self._after_commit(tx)
+
+    async def _ensure_implicit(self, tx: _Tx, configured: set[str]) -> None:
+        """Kinds present in every network get one instance with their defaults when the config
+        has none of them (kept afterwards: it may hold one-off meetings)."""
+        for kind in self.registry.kinds.values():
+            if not kind.implicit or kind.name in configured:
+                continue
+            key = f"auto:{kind.name}"
+            row = (await tx.conn.execute(select(t.rituals.c.id, t.rituals.c.status).where(
+                t.rituals.c.network_id == self.network_id, t.rituals.c.key == key))).first()
+            if row is not None:
+                continue
+            ritual = await self._create_ritual(tx, kind.name, key, [])
+            await self._deliver_alone(tx, ritual, Started(), platform="config", event_id=f"start:{ritual.id}:auto")
 
     def _options_digest(self, ritual_id: str, channels: Sequence[str]) -> str:
         body = json.dumps({"options": self.config.ritual_options.get(ritual_id, {}), "channels": list(channels)},
@@ -1008,7 +1023,8 @@ class Engine:
             return (ritual, None) if ritual else None
         rows = (await tx.conn.execute(q.where(t.rituals.c.kind.in_(kinds)).order_by(t.rituals.c.id.desc()))).all()
         if parsed.spec.route == "singleton":
-            rows = [r for r in rows if r.key.startswith("cfg:")]
+            # The configured instance (the one bound to this channel first), else the implicit one.
+            rows = [r for r in rows if r.key.startswith("cfg:")] or [r for r in rows if r.key.startswith("auto:")]
             pick = next((r for r in rows if channel_key in (r.channels or [])), rows[0] if rows else None)
         else:
             pick = next((r for r in rows if channel_key in (r.channels or []) or channel_key == "dm"), None)

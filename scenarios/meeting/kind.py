@@ -801,6 +801,7 @@ class MeetingKind(RitualKind[MeetingsState]):
     "the next meeting" (route "singleton") without naming it."""
 
     name = "meeting"
+    implicit = True
     state_type = MeetingsState
     config_model = MeetingConfig
 
