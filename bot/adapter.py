@@ -105,6 +105,11 @@ class Leases(Protocol):
 
     async def release(self, name: str, holder: str) -> None: ...
 
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the lease and until when (a standby process judges whether the holder
+        is alive by seeing it renewed)."""
+        ...
+
 
 class Adapter(Protocol):
     """A platform connection. Never holds ritual logic: it translates and transports."""

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote
@@ -92,6 +93,8 @@ REPLY_GRACE_S = 0.04
 """After handing events to the engine, how long the next long poll waits for a reply to start."""
 REPLY_WAIT_MAX_S = 1.0
 LEASE_TTL_S = 8.0
+FIRST_SYNC_SKEW_S = 120.0
+"""How far the homeserver's clock may be behind ours when reading a first sync's timeline."""
 """How long the sync lease outlives its holder's last renewal: the takeover delay after a
 kill -9. The holder renews it four times per period and stops syncing a second before it
 would lapse if the store stops answering."""
@@ -195,6 +198,13 @@ class MatrixAdapter:
         self._interruptible = False
         self._connected = False
         self._first_sync = asyncio.Event()
+        self._first_handled = False
+        """The first sync's events are committed: until then this process is not ready."""
+        self._started_wall = time.time()
+        """When this process started (wall clock, as the homeserver stamps events): what was
+        said in a room after the bot joined it and after this start is answered, not history."""
+        self._holder_seen: tuple[str, datetime] | None = None
+        self._holder_renewed_at: float | None = None
         self._sync_count = 0
         self._sync_done = asyncio.Condition()
         self._created_dms: set[str] = set()
@@ -242,9 +252,12 @@ class MatrixAdapter:
         if self._stopping:
             return False
         if self.leases is not None and not self.syncing:
-            # Standing by: ready to send and to take over while the store answers.
-            return self.session is not None and self._lease_ok
-        return self._connected
+            # Standing by: ready while the store answers and another process is seen syncing
+            # (its lease renewed lately); a lease left by a process that died is not a sync.
+            alive = (self._holder_renewed_at is not None
+                     and time.monotonic() - self._holder_renewed_at < self._lease_ttl / 2)
+            return self.session is not None and self._lease_ok and alive
+        return self._connected and self._first_handled
 
     def can_perform(self) -> bool:
         """Whether this process may send now. Encrypted rooms need the room keys and device
@@ -332,6 +345,8 @@ class MatrixAdapter:
                 self._lease_ok = True
                 if held:
                     valid_until = asked + self._lease_ttl
+                else:
+                    await self._watch_holder()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -356,6 +371,17 @@ class MatrixAdapter:
             if not held:
                 self._standing_by.set()
             await self._idle_lease(self._lease_ttl / 4)
+
+    async def _watch_holder(self) -> None:
+        """Note when the process holding the sync lease is seen renewing it."""
+        assert self.leases is not None
+        seen = await self.leases.holder(self._lease_name)
+        if seen is not None and self._holder_seen is not None and seen[0] == self._holder_seen[0] \
+                and seen[1] > self._holder_seen[1]:
+            self._holder_renewed_at = time.monotonic()
+        elif seen is None or (self._holder_seen is not None and seen[0] != self._holder_seen[0]):
+            self._holder_renewed_at = None
+        self._holder_seen = seen
 
     async def _idle_lease(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -523,6 +549,7 @@ class MatrixAdapter:
                 continue
             backoff.reset()
             first = False
+            self._first_handled = True
             # Everything in this sync is committed: the token may advance (in memory now; in
             # the store below, or by stop() if it interrupts the wait for replies).
             self._since = response.next_batch
@@ -633,9 +660,12 @@ class MatrixAdapter:
             if self._dm_rooms.pop(room_id, None) is not None:
                 await self.kv.put(NAMESPACE, _KV_DM_ROOMS, self._dm_rooms)
         if skip_timeline:
-            # First start ever: the rooms' past is history, not commands to answer now.
+            # First start ever: the rooms' past is history, not commands to answer now; what
+            # was said after the bot joined, since this process started, is for it.
             log.info("Matrix: first sync; %d room(s), past messages are not replayed",
                      len(response.rooms.join))
+            for room_id, info in response.rooms.join.items():
+                await self._deliver(room_id, self._since_own_join(list(info.timeline.events)))
             return
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
@@ -648,6 +678,15 @@ class MatrixAdapter:
 
     def _wanted(self, room_id: str) -> bool:
         return room_id in self._channel_of or room_id in self._dm_rooms
+
+    def _since_own_join(self, events: list[Any]) -> list[Any]:
+        """On a first sync: the events after the bot's own join in this timeline (none if the
+        join is older than it), and only those stamped after this process started."""
+        after = self._after_own_join(events)
+        if len(after) == len(events):
+            return []
+        floor = (self._started_wall - FIRST_SYNC_SKEW_S) * 1000
+        return [e for e in after if (getattr(e, "server_timestamp", 0) or 0) >= floor]
 
     def _after_own_join(self, events: list[Any]) -> list[Any]:
         """Only what happened after the bot joined: older history is not addressed to it."""

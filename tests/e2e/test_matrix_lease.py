@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,11 @@ class FlakyLeases:
             raise ConnectionError("store unreachable")
         await self.inner.release(name, holder)
 
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        if self.broken:
+            raise ConnectionError("store unreachable")
+        return await self.inner.holder(name)
+
 
 def adapter_for(server: DevHomeserver, user: RegisteredUser, store: Store, leases: Any, tmp: Path,
                 room: str) -> MatrixAdapter:
@@ -68,7 +74,8 @@ async def test_one_process_syncs_and_another_takes_over(
         await a.start(sink_a)
         await b.start(sink_b)
         assert a.syncing and not b.syncing
-        assert b.connected(), "a process standing by is ready (logged in, store reachable)"
+        await until(b.connected, within=TTL,
+                    what="the standby to be ready (logged in, store reachable, the holder seen renewing)")
         assert a.sync_lag() is not None and b.sync_lag() is None
         # Both share the one device the first process logged in with: a send retried by
         # the other process carries a transaction id the homeserver already knows.
@@ -116,5 +123,38 @@ async def test_one_process_syncs_and_another_takes_over(
         for adapter in (a, b):
             if adapter is not None:
                 await adapter.stop()
+        await close_all(alice)
+        await store.close()
+
+
+async def test_a_lease_left_by_a_dead_process_is_not_readiness(
+        synapse_server: DevHomeserver, store_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """Restarted while the lease of the process that died has not expired yet: not ready
+    (nobody syncs) until this process takes the sync over and has synced."""
+    store = await open_store(store_url)
+    user = await synapse_server.register(unique("maillage"), "bot-password")
+    alice = await make_member(synapse_server, "alice")
+    b = None
+    try:
+        room = await alice.create_room(invite=[user.user_id])
+        leases = store.leases()
+        assert await leases.hold(f"matrix-sync:{user.user_id}", "a-process-that-died", 3 * TTL)
+        b = adapter_for(synapse_server, user, store, FlakyLeases(leases), tmp_path / "b", room)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await b.start(RecordingSink())
+        readiness: list[tuple[float, bool, bool]] = []
+
+        def ready_and_syncing() -> bool:
+            assert b is not None
+            readiness.append((loop.time() - started, b.connected(), b.syncing))
+            return b.connected()
+
+        await until(ready_and_syncing, within=6 * TTL, what="the restarted process to be ready")
+        assert b.syncing, "ready only once this process syncs: the lease's holder was dead"
+        assert not any(ok and not syncing for _, ok, syncing in readiness), readiness
+    finally:
+        if b is not None:
+            await b.stop()
         await close_all(alice)
         await store.close()
