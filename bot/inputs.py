@@ -106,7 +106,7 @@ def parse_int(text: str, bounds: Bounds) -> int:
     digits = body.lstrip("0") or "0"
     # The length is compared before converting: int() of thousands of digits is slow, and
     # past 4,300 digits Python refuses it.
-    too_big = len(digits) > len(str(abs(bounds.hi)))
+    too_big = len(digits) > len(str(max(abs(bounds.lo), abs(bounds.hi))))
     value = 0 if too_big else int(digits)
     if sign in ("-", "\u2212"):
         value = -value

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
 from bot.i18n import Duration, Lines, Link, Msg, Param, When
-from bot.inputs import NAME, TITLE, check_length
+from bot.inputs import NAME, TITLE, check_length, plain_digits
 from bot.model import (
     Action,
     CancelTimer,
@@ -51,6 +51,8 @@ def _parse_new(tokens: list[Token]) -> dict[str, Any]:
     rest = " ".join(t.text for t in tokens[1:]).strip()
     if not rest:
         raise CommandError(Msg("meeting.cmd.when_missing", title=tokens[0].text))
+    # The date and time are numbers the member typed: digits 0 to 9, as everywhere.
+    plain_digits(rest, "core.input.when")
     return {"title": tokens[0].text, "text": rest}
 
 

@@ -294,6 +294,7 @@ def test_ritual_numbers_of_every_command(spec: CommandSpec, number: str) -> None
     ('election "délégué" changement=1e400j', "election.cmd.bad_change"),
     ('election "délégué" changement=99999999999999999999j', "core.input.too_far"),
     ('election "délégué" changement=²j', "core.input.foreign_digit"),
+    ("reunion « Comité » le ١٢ décembre à 18h", "core.input.foreign_digit"),
 ])
 def test_numbers_from_the_issue_get_a_clear_answer(text: str, key: str) -> None:
     assert refusal(GRAMMAR.parse, text).key == key
