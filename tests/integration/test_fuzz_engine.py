@@ -33,6 +33,7 @@ from bot.core_commands import CORE_COMMANDS
 from bot.inputs import COMMAND, SECRET, TEXT, TITLE
 from bot.store import schema as t
 from scenarios import registry
+from tests.fixtures.postgres import TempPostgres
 from tests.harness import Harness
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -230,7 +231,7 @@ def plausible(rng: random.Random) -> str:
 
 
 def random_command(rng: random.Random) -> str:
-    if rng.random() < 0.35:
+    if rng.random() < 0.5:
         return plausible(rng)
     parts = [typed_name(rng, rng.choice(NAMES))]
     if rng.random() < 0.3:
@@ -409,10 +410,12 @@ async def run_campaign(store_url: str, tmp_path: Path, n: int, seed: int,
             assert h.store is not None
             async with h.store.read() as conn:
                 recorded = (await conn.execute(select(func.count()).select_from(t.inbound_events))).scalar_one()
+                # How deep the campaign went: what the rituals recorded (outcomes, draws…).
+                reached = dict((await conn.execute(select(t.log.c.kind, func.count()).group_by(t.log.c.kind))).all())
     elapsed = time.monotonic() - began
     failures = [f"{r.name}: {r.getMessage()[:200]}" for r in caplog.records if r.levelno >= logging.ERROR]
     print(f"\nfuzz seed={seed}: {c.commands} commands, {c.other_events} other events in {elapsed:.1f} s; "
-          f"answers by source {dict(c.answers)}; {len(letters)} dead letters")
+          f"answers by source {dict(c.answers)}; recorded {reached}; {len(letters)} dead letters")
     assert c.problems() == {}
     assert letters == [], f"{len(letters)} dead letters:\n" + "\n".join(letters[:20])
     assert failures == [], "\n".join(failures[:20])
@@ -422,12 +425,21 @@ async def run_campaign(store_url: str, tmp_path: Path, n: int, seed: int,
     return c
 
 
-async def test_fuzz_campaign_quick(sqlite_url: str, tmp_path: Path,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_fuzz_campaign_quick(sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """About 500 commands: in the quick suite."""
     await run_campaign(sqlite_url, tmp_path, max(1, int(650 * SCALE)), SEED, caplog)
 
 
 @pytest.mark.slow
-async def test_fuzz_campaign_full(store_url: str, tmp_path: Path,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
-    await run_campaign(store_url, tmp_path, max(1, int(6500 * SCALE)), SEED + 1, caplog)
+async def test_fuzz_campaign_full(sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """About 5,000 commands, another seed."""
+    await run_campaign(sqlite_url, tmp_path, max(1, int(6500 * SCALE)), SEED + 1, caplog)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+async def test_fuzz_campaign_postgres(pg_server: TempPostgres, tmp_path: Path,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    """About 1,500 commands on PostgreSQL (its JSON, its integer widths, its row locks)."""
+    url = pg_server.create_database("fuzz_campaign")
+    await run_campaign(url, tmp_path, max(1, int(2000 * SCALE)), SEED + 2, caplog)

@@ -98,3 +98,15 @@ async def test_cancelling_a_meeting_under_way_is_answered(sqlite_url: str, tmp_p
         out = await h.say("alice: !reseau reunion annuler grève")
         assert [s.kind for s in out] == ["note"], [s.text for s in out]
         assert "déjà commencé" in out[0].text
+
+
+async def test_a_meeting_more_than_a_year_ahead_is_answered(sqlite_url: str, tmp_path: Path) -> None:
+    async with Harness(BASE_CONFIG, sqlite_url, START, tmp_path) as h:
+        for when in ("9999-12-31T23:59-14:00", "le 12 décembre 2030 à 18h", "2027-06-01T18:00"):
+            out = await h.say(f"alice: !reseau reunion « Comité » {when}")
+            assert [s.kind for s in out] == ["note"], (when, [s.text for s in out])
+            assert "trop loin" in out[0].text and "12 mois" in out[0].text, out[0].text
+            h.clock.advance(timedelta(seconds=10))
+        out = await h.say("alice: !reseau reunion « Comité » le 12 décembre à 18h")
+        assert any(s.kind == "post" and "Comité" in s.text for s in out)
+        assert await _dead_letters(h) == 0
