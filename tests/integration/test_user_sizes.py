@@ -105,7 +105,7 @@ async def test_a_meeting_more_than_a_year_ahead_is_answered(sqlite_url: str, tmp
         for when in ("9999-12-31T23:59-14:00", "le 12 décembre 2030 à 18h", "2027-06-01T18:00"):
             out = await h.say(f"alice: !reseau reunion « Comité » {when}")
             assert [s.kind for s in out] == ["note"], (when, [s.text for s in out])
-            assert "trop loin" in out[0].text and "12 mois" in out[0].text, out[0].text
+            assert "trop loin" in out[0].text and "12\u00a0mois" in out[0].text, out[0].text
             h.clock.advance(timedelta(seconds=10))
         out = await h.say("alice: !reseau reunion « Comité » le 12 décembre à 18h")
         assert any(s.kind == "post" and "Comité" in s.text for s in out)
