@@ -431,13 +431,13 @@ async def run_campaign(store_url: str, tmp_path: Path, commands: int, seed: int,
 
 
 async def test_fuzz_campaign_quick(sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """About 500 commands: in the quick suite."""
+    """500 commands: in the quick suite."""
     await run_campaign(sqlite_url, tmp_path, 500, SEED, caplog)
 
 
 @pytest.mark.slow
 async def test_fuzz_campaign_full(sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """About 5,000 commands, another seed."""
+    """5,000 commands, another seed."""
     await run_campaign(sqlite_url, tmp_path, 5000, SEED + 1, caplog)
 
 
