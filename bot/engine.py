@@ -590,23 +590,8 @@ class Engine:
                 await self._options_changed(conn, ritual.id, digest, now)
                 await self._deliver_alone(tx, ritual, Started(channel=first), platform="config",
                                           event_id=f"start:{ritual.id}:{digest}")
-            await self._ensure_implicit(tx, {entry.kind for entry in cfg.rituals})
             await self._flush(tx)
         self._after_commit(tx)
-
-    async def _ensure_implicit(self, tx: _Tx, configured: set[str]) -> None:
-        """Kinds present in every network get one instance with their defaults when the config
-        has none of them (kept afterwards: it may hold one-off meetings)."""
-        for kind in self.registry.kinds.values():
-            if not kind.implicit or kind.name in configured:
-                continue
-            key = f"auto:{kind.name}"
-            row = (await tx.conn.execute(select(t.rituals.c.id, t.rituals.c.status).where(
-                t.rituals.c.network_id == self.network_id, t.rituals.c.key == key))).first()
-            if row is not None:
-                continue
-            ritual = await self._create_ritual(tx, kind.name, key, [])
-            await self._deliver_alone(tx, ritual, Started(), platform="config", event_id=f"start:{ritual.id}:auto")
 
     def _options_digest(self, ritual_id: str, channels: Sequence[str]) -> str:
         body = json.dumps({"options": self.config.ritual_options.get(ritual_id, {}), "channels": list(channels)},
@@ -1026,12 +1011,21 @@ class Engine:
             # The configured instance (the one bound to this channel first), else the implicit one.
             rows = [r for r in rows if r.key.startswith("cfg:")] or [r for r in rows if r.key.startswith("auto:")]
             pick = next((r for r in rows if channel_key in (r.channels or [])), rows[0] if rows else None)
+            if pick is None and kind.implicit:
+                return await self._implicit(tx, kind), None
         else:
             pick = next((r for r in rows if channel_key in (r.channels or []) or channel_key == "dm"), None)
         if pick is None:
             return None
         ritual = await self._load(tx, pick.id)
         return (ritual, None) if ritual else None
+
+    async def _implicit(self, tx: _Tx, kind: RitualKind[Any]) -> Ritual:
+        """The instance of a kind present in every network (a network with no meeting series
+        still has a calendar for one-off meetings), made the first time a command needs it."""
+        ritual = await self._create_ritual(tx, kind.name, f"auto:{kind.name}", [])
+        await self._deliver(tx, ritual, Started())
+        return ritual
 
     async def _query(self, tx: _Tx, ev: InboundCommand, parsed: Parsed, member: Member, channel_key: str,
                      reply_to: str) -> None:

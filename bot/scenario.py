@@ -170,8 +170,8 @@ class RitualKind(Generic[S]):
     False: their config lives in `[defaults.<kind>]`."""
     implicit: ClassVar[bool] = False
     """Present in every network, with the kind's defaults, even when the config has no entry
-    of this kind: its "singleton" commands always reach an instance (a one-off meeting works
-    in a network that configured no meeting series)."""
+    of this kind: its "singleton" commands always reach an instance, made the first time one
+    needs it (a one-off meeting works in a network that configured no meeting series)."""
     cpu_heavy: ClassVar[bool] = False
     """Its `handle` may compute for a while (a draw's solver): the engine runs it in a worker
     thread so the platforms' acknowledgements and syncs go on meanwhile."""
