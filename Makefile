@@ -18,7 +18,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check bot scenarios adapters
-	$(BIN)/mypy --strict bot scenarios
+	$(BIN)/mypy --strict bot scenarios adapters
 
 test: venv
 	bash .ci/install-system-deps

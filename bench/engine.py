@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from adapters.console import ConsoleAdapter
-from bot.clock import SystemClock
 from bot.config import validate
 from bot.engine import Engine
-from bot.model import InboundCommand, InboundReaction
+from bot.kernel.clock import SystemClock
+from bot.kernel.model import InboundCommand, InboundReaction
 from bot.store import create_engine_for, open_store
 from scenarios import registry
 

@@ -11,7 +11,7 @@ one database per size is created next to the given one and dropped once measured
   timer (clones are ordinary, non-configured rituals `charter:<n>`, so boot neither retires nor
   re-syncs them). `--storm` of them fall due uniformly over `--spread` seconds from T0 = launch
   + `--margin`; the others over the next year. Worker processes (`bench/scale.py worker`) run
-  `bot.app.running_bot` on the store with a silent console adapter; the real engine fires the
+  `bot.engine.running.running_bot` on the store with a silent console adapter; the real engine fires the
   timers, the charter scenario posts (the outbox sender performs it) and re-arms next month.
   Run with 1 then 2 processes on the same database (timers claimed with SKIP LOCKED).
 - Baseline: APScheduler 3, `AsyncIOScheduler` + `SQLAlchemyJobStore` on the same database (its
@@ -123,8 +123,8 @@ async def baseline_job(due_ts: float) -> None:
 
 async def maillage_worker(args: argparse.Namespace, t_main: float) -> None:
     from adapters.console import ConsoleAdapter
-    from bot.app import running_bot
     from bot.config import validate
+    from bot.engine.running import running_bot
     from bot.store import open_store
     from scenarios import registry
 
@@ -298,8 +298,8 @@ def far_dues(n: int, rng: random.Random, now: datetime) -> Iterator[datetime]:
 async def load_maillage(url: str, n: int, storm: int, rng: random.Random) -> Population:
 
     from adapters.console import ConsoleAdapter
-    from bot.app import running_bot
     from bot.config import validate
+    from bot.engine.running import running_bot
     from bot.store import open_store
     from scenarios import registry
 

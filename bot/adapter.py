@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Fmt, Mention, MentionRenderer, Msg, Renderer, escape_member_text
-from bot.model import InboundEvent, OutboundAction
-from bot.scenario import Capabilities
+from bot.kernel.i18n import Fmt, Mention, MentionRenderer, Msg, Renderer, escape_member_text
+from bot.kernel.model import InboundEvent, OutboundAction
+from bot.kernel.scenario import Capabilities
 
 EventSink = Callable[[InboundEvent], Awaitable[bool]]
 """Hand an inbound event to the engine. Returns once it is committed to the store (True when

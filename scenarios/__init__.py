@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from bot.scenario import Registry, RitualKind
+from bot.kernel.scenario import Registry, RitualKind
 
 
 @cache

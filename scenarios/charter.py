@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.i18n import Lines, Mention, Msg
-from bot.model import Action, Event, Post, Record, SetTimer, Started, TimerFired
-from bot.recurrence import Recurrence, RRuleText, TimeOfDay
-from bot.scenario import CatchUp, Context, RitualKind, Scenario
+from bot.kernel.i18n import Lines, Mention, Msg
+from bot.kernel.model import Action, Event, Post, Record, SetTimer, Started, TimerFired
+from bot.kernel.recurrence import Recurrence, RRuleText, TimeOfDay
+from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
 
 
 class CharterConfig(BaseModel):

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.console import ConsoleAdapter, Sent
-from bot.clock import FakeClock
 from bot.config import Config, validate
 from bot.engine import Engine
-from bot.scenario import Registry
+from bot.kernel.clock import FakeClock
+from bot.kernel.scenario import Registry
 from bot.store import Store, open_store
 from scenarios import registry
 

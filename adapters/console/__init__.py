@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapter import ChannelMember, Delivery, EventSink, Outgoing
-from bot.i18n import Code, Mention, Msg, render_plain
-from bot.model import (
+from bot.kernel.i18n import Code, Mention, Msg, render_plain
+from bot.kernel.model import (
     DirectMessage,
     Edit,
     InboundChoice,
@@ -31,7 +31,7 @@ from bot.model import (
     PrivateNote,
     React,
 )
-from bot.scenario import Capabilities
+from bot.kernel.scenario import Capabilities
 
 log = logging.getLogger(__name__)
 

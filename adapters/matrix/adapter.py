@@ -60,8 +60,8 @@ from bot.adapter import (
     TransientError,
 )
 from bot.config import Config, MatrixSection, secret
-from bot.i18n import Msg
-from bot.model import (
+from bot.kernel.i18n import Msg
+from bot.kernel.model import (
     Choice,
     DirectMessage,
     Edit,
@@ -71,7 +71,7 @@ from bot.model import (
     PrivateNote,
     React,
 )
-from bot.scenario import Capabilities
+from bot.kernel.scenario import Capabilities
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapter import Outgoing
-from bot.i18n import Fmt, Mention, Msg, escape_member_text
+from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
 
 HTML_FORMAT = "org.matrix.custom.html"
 POLL_START_TYPE = "org.matrix.msc3381.poll.start"

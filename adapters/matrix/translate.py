@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
-from bot.model import (
+from bot.kernel.model import (
     InboundChoice,
     InboundCommand,
     InboundEvent,

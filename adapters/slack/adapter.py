@@ -28,9 +28,9 @@ from adapters.slack.socket import CheckedSocketModeHandler
 from adapters.slack.workspaces import Workspaces
 from bot.adapter import ChannelMember, Delivery, EventSink, KeyValue, Outgoing, PermanentError
 from bot.config import Config
-from bot.i18n import Msg, render_plain
-from bot.model import InboundEvent
-from bot.scenario import Capabilities
+from bot.kernel.i18n import Msg, render_plain
+from bot.kernel.model import InboundEvent
+from bot.kernel.scenario import Capabilities
 from bot.store import Store
 
 log = logging.getLogger(__name__)

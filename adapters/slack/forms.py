@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adapters.slack.blocks import FieldKind, FormField
-from bot.i18n import Msg, has_key, normalize_locale
+from bot.kernel.i18n import Msg, has_key, normalize_locale
 
 _DEFAULT_FIELDS: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "proposal": (

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 from adapters.slack.blocks import ACTION_PREFIX, Submission
 from adapters.slack.markup import to_plain
-from bot.commands import fold
-from bot.model import (
+from bot.kernel.commands import fold
+from bot.kernel.model import (
     InboundChoice,
     InboundCommand,
     InboundEvent,

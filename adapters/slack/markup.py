@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.emoji import SLACK_NAMES, normalize
+from bot.kernel.emoji import SLACK_NAMES, normalize
 
 # Slack writes references as <…>: users <@U123|name>, channels <#C123|name>, special
 # mentions <!here>, user groups <!subteam^S123|@team>, links <https://x|label>.
 _ANGLE = re.compile(r"<([^<>]*)>")
 
-# Characters of emoji the rituals use that bot.emoji does not name (it maps names to
+# Characters of emoji the rituals use that bot.kernel.emoji does not name (it maps names to
 # characters for inbound reactions; outbound reactions need the other direction).
 _EXTRA_NAMES: dict[str, str] = {
     "📅": "date",

@@ -14,8 +14,8 @@ from adapters.slack.errors import error_code, slack_call
 from adapters.slack.fit import MAX_VIEW_BLOCKS, intro_sections, note_parts, part_key
 from adapters.slack.forms import KNOWN_FORMS, Texts, form_fields
 from bot.adapter import Delivery, Outgoing, PermanentError
-from bot.i18n import escape_member_text
-from bot.model import OpenForm, PrivateNote
+from bot.kernel.i18n import escape_member_text
+from bot.kernel.model import OpenForm, PrivateNote
 
 if TYPE_CHECKING:
     from adapters.slack.sender import Sender

@@ -27,8 +27,8 @@ from adapters.slack.markup import clip, emoji_name
 from adapters.slack.private import PrivateSender
 from adapters.slack.workspaces import Workspaces
 from bot.adapter import Delivery, KeyValue, Outgoing, PermanentError, TransientError
-from bot.i18n import Fmt, Mention, Msg, escape_member_text
-from bot.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
+from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
+from bot.kernel.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
 
 __all__ = ["CHOICES_NS", "SENT_NS", "ReplyHandles", "Sender", "key_tag"]
 

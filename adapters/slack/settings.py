@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.config import Config, ConfigError, ConfigProblem, SlackSection
-from bot.i18n import Code, Msg
+from bot.kernel.i18n import Code, Msg
 from bot.logs import register_secret
 
 # What the bot needs in a workspace. History scopes are there for the idempotency check

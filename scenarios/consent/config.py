@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.recurrence import parse_time
+from bot.kernel.recurrence import parse_time
 from scenarios.consent.deadline import MAX_AHEAD, parse_duration
 
 

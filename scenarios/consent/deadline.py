@@ -14,11 +14,11 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands import fold
-from bot.datetext import NoSuchDate, find_date, resolve
-from bot.i18n import Code, Duration, Msg, When
-from bot.localtime import at as local_instant
-from bot.localtime import elapsed, fixed
+from bot.kernel.commands import fold
+from bot.kernel.datetext import NoSuchDate, find_date, resolve
+from bot.kernel.i18n import Code, Duration, Msg, When
+from bot.kernel.localtime import at as local_instant
+from bot.kernel.localtime import elapsed, fixed
 
 __all__ = ["MAX_AHEAD", "DeadlineError", "local_instant", "parse_deadline", "parse_duration"]
 
@@ -268,7 +268,7 @@ def parse_deadline(
         raise DeadlineError(
             Msg("consent.deadline.unparseable", text=text.strip(), examples=_examples())
         )
-    # The offset in force, fixed: compares and adds as an instant (see bot.localtime).
+    # The offset in force, fixed: compares and adds as an instant (see bot.kernel.localtime).
     found = fixed(found.astimezone(zone))
     if found <= now:
         raise DeadlineError(

@@ -7,9 +7,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Duration, Msg, When
-from bot.inputs import (
+from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.kernel.i18n import Duration, Msg, When
+from bot.kernel.inputs import (
     DECISIONS_COUNT,
     DURATION_MAX,
     NAME,
@@ -24,7 +24,7 @@ from bot.inputs import (
     plain_digits,
     shown,
 )
-from bot.model import (
+from bot.kernel.model import (
     Action,
     Chose,
     Command,
@@ -36,7 +36,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import CatchUp, Context, RitualKind, Scenario
+from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import MAX_AHEAD, DeadlineError, parse_deadline
 from scenarios.consent.queries import answer_decisions

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import Lines, Msg, When
-from bot.inputs import DECISIONS_COUNT
-from bot.model import Action, Member, PrivateNote
-from bot.scenario import Context, LogEntry
+from bot.kernel.i18n import Lines, Msg, When
+from bot.kernel.inputs import DECISIONS_COUNT
+from bot.kernel.model import Action, Member, PrivateNote
+from bot.kernel.scenario import Context, LogEntry
 
 DEFAULT_COUNT = 10
 MAX_COUNT = DECISIONS_COUNT.hi

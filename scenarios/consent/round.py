@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.commands import fold
-from bot.i18n import Code, Duration, Lines, Mention, Msg, When
-from bot.inputs import TEXT, too_long
-from bot.localtime import shift, split_lead
-from bot.model import (
+from bot.kernel.commands import fold
+from bot.kernel.i18n import Code, Duration, Lines, Mention, Msg, When
+from bot.kernel.inputs import TEXT, too_long
+from bot.kernel.localtime import shift, split_lead
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Choice,
@@ -33,7 +33,7 @@ from bot.model import (
     SetTimer,
     TimerFired,
 )
-from bot.scenario import Context
+from bot.kernel.scenario import Context
 from scenarios.consent.config import ConsentConfig
 
 CHOICE_IDS: tuple[str, ...] = ("consent", "concern", "objection", "stand_aside")
@@ -627,7 +627,7 @@ class RoundMachine:
         else:
             acts.append(CancelTimer(name=st.timer("questions")))
         for i, lead in enumerate(st.reminders):
-            # Whole days on the calendar, the rest in elapsed time (bot.localtime): the same
+            # Whole days on the calendar, the rest in elapsed time (bot.kernel.localtime): the same
             # instant whether the deadline was just parsed or reloaded from the store.
             days, seconds = split_lead(lead)
             due = shift(st.deadline, self.ctx.network.tz, days=-days, seconds=-seconds)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.scenario import Context, LogEntry, RitualSummary
+from bot.kernel.scenario import Context, LogEntry, RitualSummary
 
 OWN_KINDS = {"digest", "welcome", "meeting"}
 NOT_FINAL = {"amended", "cancelled"}

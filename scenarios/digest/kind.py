@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.commands import CommandSpec
-from bot.i18n import Lines, Msg, Param, Renderer, When
-from bot.model import (
+from bot.kernel.commands import CommandSpec
+from bot.kernel.i18n import Lines, Msg, Param, Renderer, When
+from bot.kernel.model import (
     Action,
     Command,
     DirectMessage,
@@ -24,8 +24,8 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.recurrence import Recurrence, RecurrenceError
-from bot.scenario import CatchUp, Context, RitualKind
+from bot.kernel.recurrence import Recurrence, RecurrenceError
+from bot.kernel.scenario import CatchUp, Context, RitualKind
 from scenarios.digest.chart import ChartLabels, ChartRow, participation_png
 from scenarios.digest.gather import Content, Figures, Gatherer
 

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Code, Duration, Lines, Mention, Msg, When
-from bot.inputs import (
+from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.kernel.i18n import Code, Duration, Lines, Mention, Msg, When
+from bot.kernel.inputs import (
     DURATION_MAX,
     NAME,
     TEXT,
@@ -23,7 +23,7 @@ from bot.inputs import (
     shown,
     too_long,
 )
-from bot.model import (
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Chose,
@@ -40,7 +40,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import CatchUp, Context, RitualKind, Scenario
+from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError, parse_duration
 from scenarios.consent.kind import SEPARATORS, resolve_channels, typed_deadline

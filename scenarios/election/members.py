@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.commands import fold
-from bot.model import Member
-from bot.scenario import Directory
+from bot.kernel.commands import fold
+from bot.kernel.model import Member
+from bot.kernel.scenario import Directory
 
 _SLACK = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _MATRIX = re.compile(r"^@[^:\s]+:[^\s]+$")

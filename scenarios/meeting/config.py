@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.localtime import shift
-from bot.recurrence import Recurrence, RecurrenceError
+from bot.kernel.localtime import shift
+from bot.kernel.recurrence import Recurrence, RecurrenceError
 
 # Keys every [[rituals]] entry has; the kind's own model validates the rest.
 COMMON_KEYS = ("id", "kind", "channels")

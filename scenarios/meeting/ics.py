@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
 
-from bot.i18n import Lines, Link, Msg, Param, Renderer
+from bot.kernel.i18n import Lines, Link, Msg, Param, Renderer
 from scenarios.meeting.config import Lead, load_config
 from scenarios.meeting.state import MeetingsState, Occurrence
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Duration, Lines, Link, Msg, Param, When
-from bot.inputs import DURATION_MAX, NAME, TITLE, check_length, plain_digits, shown
-from bot.model import (
+from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.kernel.i18n import Duration, Lines, Link, Msg, Param, When
+from bot.kernel.inputs import DURATION_MAX, NAME, TITLE, check_length, plain_digits, shown
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Chose,
@@ -29,7 +29,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import CatchUp, Context, NetworkInfo, RitualKind
+from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
 from scenarios.meeting import messages as m
 from scenarios.meeting.config import Lead, MeetingConfig, SeriesConfig, load_config
 from scenarios.meeting.state import AgendaItem, Answer, MeetingsState, Occurrence, Skip

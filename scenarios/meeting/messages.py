@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.i18n import Lines, Link, Msg, Param, When
-from bot.model import Choice
+from bot.kernel.i18n import Lines, Link, Msg, Param, When
+from bot.kernel.model import Choice
 from scenarios.meeting.state import Occurrence
 
 RSVP_EMOJI = {"yes": "✅", "no": "❌", "maybe": "🤔"}

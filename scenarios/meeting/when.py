@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.commands import fold
-from bot.datetext import NoSuchDate, find_date, is_date_word, resolve
-from bot.i18n import Param
-from bot.localtime import localize
+from bot.kernel.commands import fold
+from bot.kernel.datetext import NoSuchDate, find_date, is_date_word, resolve
+from bot.kernel.i18n import Param
+from bot.kernel.localtime import localize
 
 _URL = re.compile(r"https?://\S+", re.I)
 # "18h", "18 h 30", "18:30", "à 9h", "6pm", "midi". The preposition before it goes with it.

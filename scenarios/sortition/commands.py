@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.i18n import Msg
-from bot.inputs import (
+from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.kernel.i18n import Msg
+from bot.kernel.inputs import (
     NAME,
     PANEL,
     ROTATION,

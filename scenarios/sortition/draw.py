@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from bot.i18n import Lines, Msg
+from bot.kernel.i18n import Lines, Msg
 from scenarios.sortition.leximin import (
     Distribution,
     Infeasible,

@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.commands import fold
-from bot.i18n import Code, Lines, Msg
-from bot.inputs import QUOTA, CommandError, looks_numeric, parse_int, shown
+from bot.kernel.commands import fold
+from bot.kernel.i18n import Code, Lines, Msg
+from bot.kernel.inputs import QUOTA, CommandError, looks_numeric, parse_int, shown
 
 # Members' organisation lives in `Member.organisation`, not in `attributes`; networks call it
 # "structure" as often as "organisation", so both names reach it.

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.i18n import Code, Msg
+from bot.kernel.i18n import Code, Msg
 from scenarios.sortition.digest import digest
 from scenarios.sortition.draw import Plan
 from scenarios.sortition.leximin import (

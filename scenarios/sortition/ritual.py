@@ -9,10 +9,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.commands import fold
-from bot.i18n import Code, Lines, Mention, Msg, When
-from bot.inputs import SECRET, too_long
-from bot.model import (
+from bot.kernel.commands import fold
+from bot.kernel.i18n import Code, Lines, Mention, Msg, When
+from bot.kernel.inputs import SECRET, too_long
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Choice,
@@ -29,7 +29,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import CatchUp, Context, LogEntry, RitualKind, Scenario
+from bot.kernel.scenario import CatchUp, Context, LogEntry, RitualKind, Scenario
 from scenarios.sortition.commands import CLOSE, COMMANDS, COMMIT, PROBABILITY, REVEAL
 from scenarios.sortition.draw import Exclusion, feasible, plan_draw
 from scenarios.sortition.pool import (

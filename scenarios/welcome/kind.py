@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.i18n import Lines, Mention, Msg, Param, When, has_key
-from bot.model import Action, DirectMessage, Event, Joined, Post, Record
-from bot.scenario import CatchUp, Context, RitualKind
+from bot.kernel.i18n import Lines, Mention, Msg, Param, When, has_key
+from bot.kernel.model import Action, DirectMessage, Event, Joined, Post, Record
+from bot.kernel.scenario import CatchUp, Context, RitualKind
 from scenarios.meeting.config import Lead
 
 COMMON_KEYS = ("id", "kind", "channels")

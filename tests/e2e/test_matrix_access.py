@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix.devserver import DevHomeserver
-from bot.model import InboundCommand, InboundMessage, InboundReaction
+from bot.kernel.model import InboundCommand, InboundMessage, InboundReaction
 from tests.fixtures.matrix_clients import close_all, make_bot, make_member, until
 from tests.fixtures.synapse import synapse_server  # noqa: F401
 

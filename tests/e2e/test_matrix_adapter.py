@@ -18,8 +18,8 @@ from adapters.matrix.content import POLL_START_TYPE
 from adapters.matrix.devserver import DevHomeserver
 from adapters.matrix.session import NAMESPACE
 from bot.adapter import Outgoing
-from bot.i18n import Msg
-from bot.model import (
+from bot.kernel.i18n import Msg
+from bot.kernel.model import (
     Choice,
     DirectMessage,
     Edit,

@@ -17,9 +17,9 @@ from nio import RoomMessageNotice, RoomMessageText, UnknownEvent
 
 from adapters.matrix.adapter import MatrixAdapter, build
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
-from bot.app import RunningBot, running_bot
 from bot.config import Config, load
-from bot.scenario import Registry
+from bot.engine.running import RunningBot, running_bot
+from bot.kernel.scenario import Registry
 from bot.store import Store, open_store
 from scenarios import registry
 from tests.fixtures.matrix_clients import Member, close_all, make_member, unique

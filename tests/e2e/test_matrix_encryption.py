@@ -12,8 +12,8 @@ from vodozemac import LibolmPickleException
 
 from adapters.matrix.devserver import DevHomeserver
 from bot.adapter import Outgoing
-from bot.i18n import Msg
-from bot.model import (
+from bot.kernel.i18n import Msg
+from bot.kernel.model import (
     DirectMessage,
     Image,
     InboundCommand,

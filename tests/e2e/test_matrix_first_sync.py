@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix.devserver import DevHomeserver
-from bot.model import InboundCommand
+from bot.kernel.model import InboundCommand
 from tests.fixtures.matrix_clients import Member, close_all, make_bot, make_member
 from tests.fixtures.synapse import synapse_server  # noqa: F401
 

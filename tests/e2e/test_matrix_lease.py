@@ -11,7 +11,7 @@ import pytest
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
-from bot.model import InboundCommand
+from bot.kernel.model import InboundCommand
 from bot.store import Store, StoreLeases, open_store
 from tests.fixtures.matrix_clients import (
     RecordingSink,

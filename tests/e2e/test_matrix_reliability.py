@@ -15,8 +15,8 @@ from nio import RoomMessageNotice
 from adapters.matrix.devserver import DevHomeserver
 from adapters.matrix.session import NAMESPACE
 from bot.adapter import Outgoing, TransientError
-from bot.i18n import Msg
-from bot.model import InboundCommand, InboundReaction, Post
+from bot.kernel.i18n import Msg
+from bot.kernel.model import InboundCommand, InboundReaction, Post
 from tests.fixtures.matrix_clients import close_all, make_bot, make_member, unique, until
 from tests.fixtures.synapse import requires_synapse, synapse_server  # noqa: F401
 

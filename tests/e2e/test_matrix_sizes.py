@@ -11,8 +11,8 @@ from nio import RoomMessageNotice, UnknownEvent
 from adapters.matrix import content as mx
 from adapters.matrix.devserver import DevHomeserver
 from bot.adapter import Outgoing
-from bot.i18n import Lines, Msg, render_plain
-from bot.model import Choice, Edit, Post
+from bot.kernel.i18n import Lines, Msg, render_plain
+from bot.kernel.model import Choice, Edit, Post
 from tests.fixtures.matrix_clients import Member, close_all, make_bot, make_member
 from tests.fixtures.synapse import synapse_server  # noqa: F401
 

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.matrix import content as mx
 from adapters.matrix.translate import RoomView, command_text, message_text, translate
-from bot.model import (
+from bot.kernel.model import (
     InboundChoice,
     InboundCommand,
     InboundMembership,

@@ -14,9 +14,9 @@ from sqlalchemy import update
 
 from adapters.matrix.adapter import build
 from adapters.matrix.devserver import DevHomeserver
-from bot.app import running_bot
-from bot.clock import SystemClock
 from bot.engine import Engine
+from bot.engine.running import running_bot
+from bot.kernel.clock import SystemClock
 from bot.store import open_store
 from bot.store import schema as t
 from scenarios import registry

@@ -16,9 +16,9 @@ from nio import RoomMessagesResponse
 from sqlalchemy import func, insert, select
 
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
-from bot.clock import SystemClock
 from bot.config import Config, load
 from bot.engine import Engine
+from bot.kernel.clock import SystemClock
 from bot.store import Store, open_store
 from bot.store import schema as t
 from scenarios import registry

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from adapters.slack.adapter import SlackAdapter, build
 from adapters.slack.blocks import ACTION_PREFIX, FORM_CALLBACK_PREFIX
-from bot.app import RunningBot, running_bot
-from bot.clock import FakeClock
 from bot.config import Config, validate
+from bot.engine.running import RunningBot, running_bot
+from bot.kernel.clock import FakeClock
 from bot.store import Store, open_store
 from bot.store import schema as t
 from scenarios import registry

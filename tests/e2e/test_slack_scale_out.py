@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
+from bot.kernel.clock import FakeClock
 from bot.store import open_store
 from tests.e2e.test_slack_bot import (
     GENERAL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.scheduler import Alarm
+from bot.engine.alarm import Alarm
 
 
 async def test_alarm_rings_at_the_earliest_due_timer_and_rearms() -> None:

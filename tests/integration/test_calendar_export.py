@@ -9,7 +9,7 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from bot.calendar import merge_calendars, network_calendar
+from bot.engine.calendar import merge_calendars, network_calendar
 from tests.harness import BASE_CONFIG, Harness
 
 CONFIG = BASE_CONFIG + """

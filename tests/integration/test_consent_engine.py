@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.model import InboundChoice
+from bot.kernel.model import InboundChoice
 from bot.store import schema as t
 from tests.harness import BASE_CONFIG, Harness
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.model import InboundCommand
+from bot.kernel.model import InboundCommand
 from bot.store import schema as t
 from tests.harness import BASE_CONFIG, Harness
 
@@ -140,7 +140,7 @@ time = "18:00"
 
 
 def test_fake_clock_is_utc_aware() -> None:
-    from bot.clock import FakeClock
+    from bot.kernel.clock import FakeClock
 
     c = FakeClock(datetime(2026, 1, 1, tzinfo=PARIS))
     assert c.now().tzinfo == UTC

@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.core_commands import CORE_COMMANDS
-from bot.inputs import COMMAND, SECRET, TEXT, TITLE
+from bot.engine.core_commands import CORE_COMMANDS
+from bot.kernel.inputs import COMMAND, SECRET, TEXT, TITLE
 from bot.store import schema as t
 from scenarios import registry
 from tests.fixtures.postgres import TempPostgres

@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.adapter import ChannelMember, Delivery, EventSink, Outgoing
 from bot.engine import Engine
-from bot.model import InboundCommand
-from bot.ops import OpsServer
-from bot.scenario import Capabilities
+from bot.kernel.model import InboundCommand
+from bot.kernel.scenario import Capabilities
 from bot.store import Store, create_engine_for
+from bot.web.ops import OpsServer
 from scenarios import registry
 from tests.harness import BASE_CONFIG, Harness
 
@@ -250,7 +250,7 @@ async def test_the_meetings_calendar_is_served_for_subscription(sqlite_url: str,
     import aiohttp
     from icalendar import Calendar
 
-    from bot.ops import OpsServer
+    from bot.web.ops import OpsServer
     from tests.harness import BASE_CONFIG, Harness
 
     config = BASE_CONFIG + """

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adapters.console import Sent
-from bot.commands import CommandSpec
-from bot.core_commands import CORE_COMMANDS
-from bot.i18n import Msg, render_plain
+from bot.engine.core_commands import CORE_COMMANDS
+from bot.kernel.commands import CommandSpec
+from bot.kernel.i18n import Msg, render_plain
 from bot.store import schema as t
 from scenarios import registry
 from tests.harness import BASE_CONFIG, Harness

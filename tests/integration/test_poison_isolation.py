@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.model import InboundCommand, InboundEvent, InboundReaction
+from bot.kernel.model import InboundCommand, InboundEvent, InboundReaction
 from bot.store import schema as t
 from tests.fixtures.poison_kind import POISON, registry_with_poison
 from tests.harness import BASE_CONFIG, Harness
@@ -189,7 +189,7 @@ async def test_no_edit_repeats_what_the_message_already_says(store_url: str, tmp
 async def test_dead_letters_are_counted_and_listed(sqlite_url: str, tmp_path: Path) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    from bot.ops import OpsServer
+    from bot.web.ops import OpsServer
     from tests.integration.test_ops import get
 
     store = tmp_path / "maillage.db"

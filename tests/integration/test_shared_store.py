@@ -10,10 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters.console import ConsoleAdapter
-from bot.clock import FakeClock
 from bot.config import validate
 from bot.engine import Engine
-from bot.model import InboundCommand
+from bot.kernel.clock import FakeClock
+from bot.kernel.model import InboundCommand
 from bot.store import open_store
 from scenarios import registry
 

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 from adapters.slack.blocks import ACTION_PREFIX
 from bot.adapter import Outgoing
-from bot.i18n import Msg
-from bot.model import Choice, InboundChoice, InboundCommand, InboundMessage, OpenForm, Post
+from bot.kernel.i18n import Msg
+from bot.kernel.model import Choice, InboundChoice, InboundCommand, InboundMessage, OpenForm, Post
 from tests.fakes.slack_fake import SignedRequest, signed_command, signed_event, signed_interaction
 from tests.integration.test_slack_adapter_kit import (
     ALICE,

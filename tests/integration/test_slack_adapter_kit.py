@@ -26,7 +26,7 @@ from adapters.slack.blocks import (
 from adapters.slack.inbound import Translator
 from adapters.slack.markup import chunks, emoji_name, to_plain
 from adapters.slack.settings import OAuthCredentials, SlackSettings
-from bot.model import (
+from bot.kernel.model import (
     InboundChoice,
     InboundCommand,
     InboundEvent,

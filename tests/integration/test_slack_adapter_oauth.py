@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapter import Outgoing, PermanentError
-from bot.i18n import Msg
-from bot.model import InboundCommand, Post
+from bot.kernel.i18n import Msg
+from bot.kernel.model import InboundCommand, Post
 from bot.store import open_store
 from tests.fakes.slack_fake import FakeSlack, signed_event
 from tests.integration.test_slack_adapter_kit import SECRET, Rig, rig

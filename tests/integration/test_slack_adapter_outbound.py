@@ -12,8 +12,8 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.blocks import ACTION_PREFIX, METADATA_EVENT_TYPE
 from adapters.slack.sender import SENT_NS
 from bot.adapter import KeyValue, Outgoing, PermanentError, TransientError
-from bot.i18n import Mention, Msg
-from bot.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
+from bot.kernel.i18n import Mention, Msg
+from bot.kernel.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
 from bot.store import open_store
 from tests.fakes.slack_fake import signed_interaction
 from tests.integration.test_slack_adapter_kit import (

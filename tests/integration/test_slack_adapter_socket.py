@@ -9,8 +9,8 @@ import pytest
 
 from adapters.slack.blocks import ACTION_PREFIX
 from bot.adapter import Outgoing
-from bot.i18n import Msg
-from bot.model import (
+from bot.kernel.i18n import Msg
+from bot.kernel.model import (
     Choice,
     InboundChoice,
     InboundCommand,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from adapters.slack.markup import slack_len
 from bot.adapter import Outgoing
-from bot.i18n import Msg, render_plain
-from bot.model import Choice, DirectMessage, Edit, OpenForm, Post, PrivateNote
+from bot.kernel.i18n import Msg, render_plain
+from bot.kernel.model import Choice, DirectMessage, Edit, OpenForm, Post, PrivateNote
 from tests.integration.test_slack_adapter_kit import ALICE, GENERAL, TEAM, rig
 
 SLACK_TEXT_LIMIT = 40_000

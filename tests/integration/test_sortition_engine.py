@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import cli_draw
+from bot.cli import draw as cli_draw
 from bot.store import schema as t
 from scenarios.sortition.record import verify_record
 from scenarios.sortition.seed import commitment_of

@@ -20,9 +20,9 @@ from typing import IO, Any
 import pytest
 
 from bot.adapter import EventSink
-from bot.app import Stopping, running_bot
 from bot.config import load
-from bot.i18n import Msg
+from bot.engine.running import Stopping, running_bot
+from bot.kernel.i18n import Msg
 from scenarios import registry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.inputs import SECRET, TEXT
+from bot.kernel.inputs import SECRET, TEXT
 from bot.store import schema as t
 from tests.harness import BASE_CONFIG, Harness
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load
-from bot.i18n import render_plain
+from bot.kernel.i18n import render_plain
 from scenarios import registry
 
 GOOD = """

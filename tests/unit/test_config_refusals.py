@@ -32,8 +32,8 @@ from bot.config import (
     missing_env,
     validate,
 )
-from bot.config_values import check_env_name, looks_like_secret
-from bot.i18n import render_plain
+from bot.config.values import check_env_name, looks_like_secret
+from bot.kernel.i18n import render_plain
 from scenarios import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,7 +267,7 @@ def test_real_world_names_pass(name: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_is_a_name_or_a_refusal(value: str) -> None:
-    from bot.config_values import Refusal
+    from bot.config.values import Refusal
 
     try:
         assert check_env_name(value) == value

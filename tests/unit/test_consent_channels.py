@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.model import DirectMessage, Edit, Member, OpenForm, Post, PrivateNote
+from bot.kernel.model import DirectMessage, Edit, Member, OpenForm, Post, PrivateNote
 from scenarios.consent import KIND
 from scenarios.consent.round import RoundState
 from tests.unit.test_consent_support import (

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.commands import CommandError, Grammar, help_for
-from bot.i18n import catalog, render_plain
-from bot.model import PrivateNote
-from bot.scenario import LogEntry, RitualSummary
+from bot.kernel.commands import CommandError, Grammar, help_for
+from bot.kernel.i18n import catalog, render_plain
+from bot.kernel.model import PrivateNote
+from bot.kernel.scenario import LogEntry, RitualSummary
 from scenarios import registry
 from scenarios.consent import KIND, ConsentConfig, answer_decisions, check_start, load_config
 from scenarios.consent.round import RoundState

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.model import DirectMessage, Edit, Event, Post, PrivateNote, SetTimer
-from bot.scenario import Context
+from bot.kernel.model import DirectMessage, Edit, Event, Post, PrivateNote, SetTimer
+from bot.kernel.scenario import Context
 from scenarios.consent import KIND
 from scenarios.consent.round import RoundState
 from tests.unit.test_consent_support import (

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from bot.i18n import Msg, keys_used, render_plain
-from bot.model import (
+from bot.kernel.i18n import Msg, keys_used, render_plain
+from bot.kernel.model import (
     Action,
     Chose,
     Command,
@@ -30,7 +30,14 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import Capabilities, ChannelInfo, Context, Directory, NetworkInfo, RitualKind
+from bot.kernel.scenario import (
+    Capabilities,
+    ChannelInfo,
+    Context,
+    Directory,
+    NetworkInfo,
+    RitualKind,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)

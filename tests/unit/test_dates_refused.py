@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import Month, Msg, render_plain
-from bot.model import PrivateNote, Started
+from bot.kernel.i18n import Month, Msg, render_plain
+from bot.kernel.model import PrivateNote, Started
 from scenarios.consent.deadline import DeadlineError, parse_deadline
 from scenarios.meeting import KIND as MEETING
 from scenarios.meeting.when import WhenError, parse_when

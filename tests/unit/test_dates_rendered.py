@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapter import Outgoing
-from bot.i18n import Month, Msg, When, format_when, render_plain
-from bot.model import Post
+from bot.kernel.i18n import Month, Msg, When, format_when, render_plain
+from bot.kernel.model import Post
 
 PARIS = ZoneInfo("Europe/Paris")
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_a_month_is_rendered_with_its_year() -> None:
 # Renderers that never show a date of the calendar, and why.
 NO_DATES = {
     ("scenarios/digest/kind.py", "image"): "chart labels: names and percentages",
-    ("bot/cli_demo.py", "__init__"): "the demo's own captions; the bot's messages come rendered by the adapter",
+    ("bot/demo/__init__.py", "__init__"): "the demo's own captions; the bot's messages come rendered by the adapter",
 }
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import render_plain
+from bot.kernel.i18n import render_plain
 from scenarios.consent.deadline import DeadlineError, parse_deadline, parse_duration
 
 PARIS = ZoneInfo("Europe/Paris")

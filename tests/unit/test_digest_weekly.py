@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from bot.i18n import Msg
-from bot.model import DirectMessage, Joined, Post, SetTimer, Started
-from bot.scenario import Capabilities, LogEntry, RitualSummary
+from bot.kernel.i18n import Msg
+from bot.kernel.model import DirectMessage, Joined, Post, SetTimer, Started
+from bot.kernel.scenario import Capabilities, LogEntry, RitualSummary
 from scenarios.digest import KIND as DIGEST
 from scenarios.digest.chart import ANSWERS_COLOUR, PRESENCE_COLOUR, size_for
 from scenarios.meeting import KIND as MEETING
@@ -275,7 +275,7 @@ def test_english_digest() -> None:
 
 
 def test_every_key_the_digest_uses_exists_in_both_languages() -> None:
-    from bot.i18n import has_key
+    from bot.kernel.i18n import has_key
 
     _, digest = weekly_digest()
     keys = used_keys(digest)
@@ -283,7 +283,7 @@ def test_every_key_the_digest_uses_exists_in_both_languages() -> None:
 
 
 def text_of(msg: Msg) -> str:
-    from bot.i18n import render_plain
+    from bot.kernel.i18n import render_plain
 
     return render_plain(msg).replace("\u00a0", " ").replace("\u202f", " ")
 

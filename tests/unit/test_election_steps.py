@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.model import DirectMessage, Edit, Member, Post, PrivateNote, SetTimer
+from bot.kernel.model import DirectMessage, Edit, Member, Post, PrivateNote, SetTimer
 from scenarios.election import KIND, ElectionState, find_member
 from tests.unit.test_consent_support import (
     ANIM,

@@ -7,9 +7,9 @@ import os
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandError, CommandSpec, Grammar
-from bot.core_commands import CORE_COMMANDS
-from bot.i18n import render_plain
+from bot.engine.core_commands import CORE_COMMANDS
+from bot.kernel.commands import CommandError, CommandSpec, Grammar
+from bot.kernel.i18n import render_plain
 from scenarios import registry
 
 # The grammar the engine builds: its own commands, then every kind's.

@@ -25,7 +25,7 @@ from bot.config import (
     load,
     validate,
 )
-from bot.i18n import render_plain
+from bot.kernel.i18n import render_plain
 from scenarios import registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"

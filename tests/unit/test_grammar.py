@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import ArgSpec, CommandError, CommandSpec, Grammar, tokenize
-from bot.i18n import render_plain
+from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Grammar, tokenize
+from bot.kernel.i18n import render_plain
 
 DECIDE = CommandSpec(name="decision", aliases=("decide",), route="start", summary_key="core.help.summary_help",
                      args=(ArgSpec("title", "text", "core.help.arg_command"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import LOCALES, Msg, Renderer, catalog, escape_member_text
+from bot.kernel.i18n import LOCALES, Msg, Renderer, catalog, escape_member_text
 
 ROOT = Path(__file__).resolve().parents[2]
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.localtime import (
+from bot.kernel.localtime import (
     at,
     elapsed,
     is_ambiguous,
@@ -20,8 +20,8 @@ from bot.localtime import (
     shift_days,
     split_lead,
 )
-from bot.model import SetTimer, Started
-from bot.recurrence import Recurrence
+from bot.kernel.model import SetTimer, Started
+from bot.kernel.recurrence import Recurrence
 from scenarios.meeting import KIND as MEETING
 from scenarios.meeting.config import Lead
 from tests.unit.test_meeting_support import ALICE, Sim, command, context

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import DirectMessage, Post, Record, Started
+from bot.kernel.model import DirectMessage, Post, Record, Started
 from scenarios.meeting import KIND
 from scenarios.meeting.state import MeetingsState
 from tests.unit.test_meeting_support import (
@@ -363,7 +363,7 @@ def test_several_series_in_their_own_channels() -> None:
 
 
 def test_member_content_in_reminders_is_inert_and_every_key_exists() -> None:
-    from bot.i18n import has_key
+    from bot.kernel.i18n import has_key
     from tests.unit.test_meeting_support import render, used_keys
 
     sim = started({**MONTHLY, "place": "<script>x</script>"}, paris(2026, 3, 20, 9, 0))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from bot.i18n import catalog
+from bot.kernel.i18n import catalog, catalog_files
 from scenarios.digest.kind import KNOWN_OUTCOMES
 from scenarios.meeting.messages import ATTENDANCE_EMOJI, RSVP_EMOJI
 
@@ -34,7 +33,7 @@ def test_french_and_english_have_the_same_keys_and_parameters(domain: str) -> No
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_catalog_files_parse(domain: str) -> None:
     for locale in ("fr", "en"):
-        source = resources.files("bot.i18n") / "catalogs" / locale / f"{domain}.toml"
+        [source] = [f for f in catalog_files(locale) if f.name == f"{domain}.toml"]
         assert tomllib.loads(source.read_text("utf-8"))
 
 

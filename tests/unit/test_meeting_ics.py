@@ -7,8 +7,8 @@ from datetime import datetime
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-from bot.i18n import Msg, has_key, render_plain
-from bot.model import Started
+from bot.kernel.i18n import Msg, has_key, render_plain
+from bot.kernel.model import Started
 from scenarios.meeting import KIND
 from scenarios.meeting.ics import build_calendar
 from tests.unit.test_meeting_support import ALICE, BOB, TZ, Sim, command, context, paris

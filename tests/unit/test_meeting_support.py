@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from bot.i18n import Msg, Renderer, keys_used, render_plain
-from bot.model import (
+from bot.kernel.i18n import Msg, Renderer, keys_used, render_plain
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Chose,
@@ -27,7 +27,7 @@ from bot.model import (
     SetTimer,
     TimerFired,
 )
-from bot.scenario import (
+from bot.kernel.scenario import (
     Capabilities,
     ChannelInfo,
     Context,

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from bot.commands import CommandError, Grammar
+from bot.kernel.commands import CommandError, Grammar
 from scenarios.digest import KIND as DIGEST
 from scenarios.meeting import KIND
 from scenarios.meeting.config import Lead, MeetingConfig

@@ -16,8 +16,8 @@ from adapters.slack.fit import edit_part, intro_sections, message_parts, note_pa
 from adapters.slack.markup import slack_len
 from adapters.slack.sender import Sender
 from bot.adapter import Outgoing
-from bot.i18n import Lines, Link, Mention, Msg, escape_member_text
-from bot.model import Choice, Post
+from bot.kernel.i18n import Lines, Link, Mention, Msg, escape_member_text
+from bot.kernel.model import Choice, Post
 from tests.fakes.slack_fake import BlockKitValidator
 
 ALICE = "@alice:example.org"

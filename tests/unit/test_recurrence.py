@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.recurrence import Recurrence, RecurrenceError
+from bot.kernel.recurrence import Recurrence, RecurrenceError
 
 PARIS = ZoneInfo("Europe/Paris")
 

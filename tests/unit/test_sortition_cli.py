@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_draw
+from bot.cli import draw as cli_draw
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sortition"
 POOL = str(DATA / "pool40.csv")

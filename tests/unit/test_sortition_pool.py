@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import Msg, render_plain
+from bot.kernel.i18n import Msg, render_plain
 from scenarios.sortition.pool import (
     Bound,
     Person,

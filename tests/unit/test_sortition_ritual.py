@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.commands import CommandError, Grammar
-from bot.i18n import Msg, keys_used, render_plain
-from bot.model import (
+from bot.kernel.commands import CommandError, Grammar
+from bot.kernel.i18n import Msg, keys_used, render_plain
+from bot.kernel.model import (
     Action,
     CancelTimer,
     Chose,
@@ -28,7 +28,7 @@ from bot.model import (
     Started,
     TimerFired,
 )
-from bot.scenario import ChannelInfo, Context, Directory, LogEntry, NetworkInfo
+from bot.kernel.scenario import ChannelInfo, Context, Directory, LogEntry, NetworkInfo
 from scenarios.sortition import KIND
 from scenarios.sortition.commands import COMMANDS
 from scenarios.sortition.record import verify_record

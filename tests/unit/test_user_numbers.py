@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandError, CommandSpec, Grammar
-from bot.core_commands import CORE_COMMANDS
-from bot.i18n import Msg, render_plain
-from bot.inputs import (
+from bot.engine.core_commands import CORE_COMMANDS
+from bot.kernel.commands import CommandError, CommandSpec, Grammar
+from bot.kernel.i18n import Msg, render_plain
+from bot.kernel.inputs import (
     COMMAND,
     DECISIONS_COUNT,
     PANEL,
@@ -183,7 +183,7 @@ def test_limits_are_the_ones_the_guide_states() -> None:
 
 @pytest.mark.parametrize("limit", [COMMAND, TITLE, TEXT, SECRET, WHEN])
 def test_too_long_says_the_limit(limit: object) -> None:
-    from bot.inputs import Limit
+    from bot.kernel.inputs import Limit
     assert isinstance(limit, Limit)
     assert too_long("x" * limit.chars, limit) is None
     msg = too_long("x" * (limit.chars + 1), limit)
@@ -209,7 +209,7 @@ SLOTS = [
 @examples(30)
 @given(extra=st.integers(0, 50), word=st.sampled_from(["x", "é", "²", "ab"]))
 def test_every_text_slot_keeps_its_stated_limit(template: str, limit: object, extra: int, word: str) -> None:
-    from bot.inputs import Limit
+    from bot.kernel.inputs import Limit
     assert isinstance(limit, Limit)
     # Words of letters joined by spaces, so that unquoted slots stay one piece of text.
     fill = (word + " ") * ((limit.chars + 1 + extra) // (len(word) + 1) + 1)
@@ -222,7 +222,7 @@ def test_every_text_slot_keeps_its_stated_limit(template: str, limit: object, ex
 
 @pytest.mark.parametrize(("template", "limit"), SLOTS)
 def test_text_at_its_limit_is_taken(template: str, limit: object) -> None:
-    from bot.inputs import Limit
+    from bot.kernel.inputs import Limit
     assert isinstance(limit, Limit)
     if limit is WHEN:
         return  # a deadline at its limit is still read by the date parser, which may refuse it

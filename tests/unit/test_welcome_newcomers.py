@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.model import DirectMessage, Joined, Left, Post, Record, Started
-from bot.scenario import RitualSummary
+from bot.kernel.model import DirectMessage, Joined, Left, Post, Record, Started
+from bot.kernel.scenario import RitualSummary
 from scenarios.meeting import KIND as MEETING
 from scenarios.welcome import KIND as WELCOME
 from scenarios.welcome.kind import WelcomeConfig
@@ -121,7 +121,7 @@ def test_next_meeting_prefers_the_channel_joined() -> None:
 
 
 def test_english_greeting_and_keys_in_both_catalogs() -> None:
-    from bot.i18n import has_key
+    from bot.kernel.i18n import has_key
 
     ctx = context({"channels": ["general"]}, members=PEOPLE, locale="en")
     sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))

@@ -1,0 +1,396 @@
+"""Message keys with parameters, the French and English catalogs, and their rendering."""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from pydantic import BaseModel, ConfigDict, Field
+
+LOCALES: tuple[str, ...] = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+
+Fmt = Literal["plain", "html", "mrkdwn"]
+
+
+class _Param(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class When(_Param):
+    """An instant, shown in the network's time zone; `style` is date, time, datetime or short."""
+
+    t: Literal["when"] = "when"
+    at: datetime
+    style: Literal["date", "time", "datetime", "short", "day"] = "datetime"
+
+
+class Day(_Param):
+    """A calendar day with no time of day."""
+
+    t: Literal["day"] = "day"
+    on: date
+
+
+class Month(_Param):
+    """A month of a given year ("février 2027")."""
+
+    t: Literal["month"] = "month"
+    year: int
+    month: int
+
+
+class Duration(_Param):
+    """A length of time, said the natural way ("3 jours")."""
+
+    t: Literal["duration"] = "duration"
+    seconds: float
+
+
+class Mention(_Param):
+    """A member, shown as a mention on platforms that have them (the adapter decides how)."""
+
+    t: Literal["mention"] = "mention"
+    member: str
+    name: str
+
+
+class Link(_Param):
+    """A link; the label is member content unless it is a Msg."""
+
+    t: Literal["link"] = "link"
+    url: str
+    label: str | None = None
+
+
+class Code(_Param):
+    """Literal text shown as code (a command to type, an id, a hash)."""
+
+    t: Literal["code"] = "code"
+    text: str
+
+
+class Lines(_Param):
+    """Several values, one per line (or joined with `sep`)."""
+
+    t: Literal["lines"] = "lines"
+    items: list[Param]
+    sep: str = "\n"
+
+
+class Msg(_Param):
+    """A user-facing text: a catalog key and its parameters. Plain `str` parameters are
+    member content and are always escaped; only catalog templates carry markup."""
+
+    t: Literal["msg"] = "msg"
+    key: str
+    params: dict[str, Param] = Field(default_factory=dict)
+
+    def __init__(self, _key: str | None = None, /, **params: Any) -> None:
+        # Msg("consent.adopted", title=...) in code; key=/params= when pydantic validates.
+        if _key is None:
+            super().__init__(**params)
+        else:
+            super().__init__(key=_key, params=params)
+
+
+Param = Annotated[
+    Union[str, int, float, When, Day, Month, Duration, Mention, Link, Code, Lines, Msg],  # noqa: UP007
+    Field(union_mode="smart"),
+]
+Lines.model_rebuild()
+Msg.model_rebuild()
+
+
+class MissingKey(KeyError):
+    """A key absent from a catalog: a bug, caught by the catalog tests."""
+
+
+# --- catalogs ---------------------------------------------------------------
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if isinstance(value, Mapping):
+            _flatten(key, value, out)
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            raise TypeError(f"catalog entry {key} must be a string")
+
+
+CATALOG_ROOTS: tuple[str, ...] = ("bot", "scenarios", "adapters")
+"""Packages searched for catalogs: each part keeps its words beside its code, in
+`<package>/catalog/<locale>/<domain>.toml` (a ritual's in `scenarios/<kind>/catalog/`)."""
+
+
+def catalog_files(locale: str) -> list[Traversable]:
+    """Every catalog file of one locale, in a stable order (by domain)."""
+    found: list[Traversable] = []
+
+    def walk(folder: Traversable, depth: int) -> None:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.is_dir() or entry.name.startswith((".", "_")):
+                continue
+            if entry.name == "catalog":
+                here = entry / locale
+                if here.is_dir():
+                    found.extend(f for f in here.iterdir() if f.name.endswith(".toml"))
+            elif depth < 4:
+                walk(entry, depth + 1)
+
+    for root in CATALOG_ROOTS:
+        try:
+            walk(resources.files(root), 0)
+        except ModuleNotFoundError:
+            continue
+    return sorted(found, key=lambda f: f.name)
+
+
+@cache
+def catalog(locale: str) -> Mapping[str, str]:
+    """All keys of one locale: every catalog file's keys, prefixed by its domain (its name)."""
+    out: dict[str, str] = {}
+    domains: set[str] = set()
+    for entry in catalog_files(locale):
+        domain = entry.name.removesuffix(".toml")
+        if domain in domains:
+            raise ValueError(f"catalog domain {domain!r} declared twice ({locale})")
+        domains.add(domain)
+        _flatten(domain, tomllib.loads(entry.read_text("utf-8")), out)
+    return out
+
+
+def has_key(key: str, locale: str = DEFAULT_LOCALE) -> bool:
+    return key in catalog(locale)
+
+
+def normalize_locale(locale: str | None) -> str:
+    if not locale:
+        return DEFAULT_LOCALE
+    short = locale.replace("-", "_").split("_")[0].lower()
+    return short if short in LOCALES else DEFAULT_LOCALE
+
+
+# --- escaping ---------------------------------------------------------------
+
+# A word joiner after "@" keeps "@room", "@channel", "@here", "@everyone" readable but inert:
+# neither Matrix clients nor Slack treat "@\u2060room" as a group mention.
+_GROUP_MENTION = re.compile(r"@(?=(room|channel|here|everyone)\b)", re.IGNORECASE)
+# Slack's mrkdwn has no escape for emphasis characters: a zero-width space before each one
+# stops member text from turning bold/italic/strike/code.
+_MRKDWN_EMPHASIS = re.compile(r"([*_~`])")
+
+
+def escape_member_text(text: str, fmt: Fmt) -> str:
+    """Make member content inert in the target format: no markup, no links, no group pings."""
+    text = _GROUP_MENTION.sub("@\u2060", text)
+    if fmt == "html":
+        # Line breaks a member typed (a multi-line charter) stay line breaks on Matrix.
+        return html.escape(text, quote=True).replace("\n", "<br>\n")
+    if fmt == "mrkdwn":
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return _MRKDWN_EMPHASIS.sub("\u200b\\1", text)
+    return text
+
+
+# --- templates --------------------------------------------------------------
+
+_FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_HOLE = re.compile("\x00(\\d+)\x00")
+
+_DATE_PATTERNS: dict[str, dict[str, str]] = {
+    "fr": {
+        "datetime": "EEEE d MMMM y 'à' HH:mm",
+        "short": "EEE d MMM 'à' HH:mm",
+        "date": "EEEE d MMMM y",
+        "day": "EEEE d MMMM",
+        "time": "HH:mm",
+        "short+year": "EEE d MMM y 'à' HH:mm",
+        "day+year": "EEEE d MMMM y",
+        "month": "LLLL y",
+    },
+    "en": {
+        "datetime": "EEEE d MMMM y 'at' HH:mm",
+        "short": "EEE d MMM 'at' HH:mm",
+        "date": "EEEE d MMMM y",
+        "day": "EEEE d MMMM",
+        "time": "HH:mm",
+        "short+year": "EEE d MMM y 'at' HH:mm",
+        "day+year": "EEEE d MMMM y",
+        "month": "LLLL y",
+    },
+}
+
+
+# Styles that leave the year out: they show it when the instant is in another year than the
+# reference instant ("now" for whoever reads the message). Every renderer of the bot is given
+# one (tests/unit/test_dates_rendered.py checks it); without it a year-less style stays so.
+_YEARLESS = ("short", "day")
+
+
+def format_when(at: datetime, style: str, locale: str, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """An instant in the network's time zone, the French (or English) way. `now` is the
+    reference instant: a date in another year than its own carries its year."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime in a message: every instant must be timezone-aware")
+    if style in _YEARLESS and now is not None and at.astimezone(tz).year != now.astimezone(tz).year:
+        style = f"{style}+year"
+    pattern = _DATE_PATTERNS[locale][style]
+    if style == "time":
+        return format_time(at, pattern, tzinfo=tz, locale=locale)
+    return format_datetime(at, pattern, tzinfo=tz, locale=locale)
+
+
+MentionRenderer = Callable[[Mention, Fmt], str]
+
+
+def _default_mention(m: Mention, fmt: Fmt) -> str:
+    return escape_member_text(m.name, fmt)
+
+
+class Renderer:
+    """Renders messages for one network: its locale, time zone and the platform's format."""
+
+    def __init__(
+        self,
+        locale: str,
+        tz: ZoneInfo,
+        fmt: Fmt = "plain",
+        mention: MentionRenderer = _default_mention,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        self.locale = normalize_locale(locale)
+        self.tz = tz
+        self.fmt = fmt
+        self.mention = mention
+        # The reader's "now" (passed in, never read from a clock: scenarios render too):
+        # dates of another year than its own show their year.
+        self.now = now
+
+    def __call__(self, msg: Msg) -> str:
+        return self.render(msg)
+
+    def render(self, msg: Msg) -> str:
+        try:
+            template = catalog(self.locale)[msg.key]
+        except KeyError:
+            raise MissingKey(f"{msg.key} ({self.locale})") from None
+        return self._fill(template, msg.params)
+
+    def _fill(self, template: str, params: Mapping[str, Param]) -> str:
+        # Templates are trusted, parameters are not: the template's own markup (**bold**, which
+        # may span a parameter) is applied with each parameter held by an inert placeholder,
+        # then the placeholders are replaced by the parameters, escaped for the format.
+        values: list[str] = []
+
+        def hold(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in params:
+                raise MissingKey(f"parameter {name!r} missing for template {template!r}")
+            values.append(self.param(params[name]))
+            return f"\x00{len(values) - 1}\x00"
+
+        marked = self._markup(_FIELD.sub(hold, template))
+        return _HOLE.sub(lambda m: values[int(m.group(1))], marked)
+
+    def _markup(self, text: str) -> str:
+        if self.fmt == "html":
+            text = html.escape(text, quote=False)
+            text = _BOLD.sub(r"<b>\1</b>", text)
+            return text.replace("\n", "<br>\n")
+        if self.fmt == "mrkdwn":
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return _BOLD.sub(r"*\1*", text)
+        return _BOLD.sub(r"\1", text)
+
+    def param(self, value: Param) -> str:
+        match value:
+            case bool():
+                return str(value)
+            case int():
+                return format_number(value, self.locale)
+            case float():
+                return format_number(value, self.locale)
+            case str():
+                return escape_member_text(value, self.fmt)
+            case When(at=at, style=style):
+                return format_when(at, style, self.locale, self.tz, self.now)
+            case Day(on=on):
+                return format_date(on, _DATE_PATTERNS[self.locale]["date"], locale=self.locale)
+            case Month(year=year, month=month):
+                return format_date(date(year, month, 1), _DATE_PATTERNS[self.locale]["month"], locale=self.locale)
+            case Duration(seconds=s):
+                return format_timedelta(
+                    timedelta(seconds=s), locale=self.locale, threshold=1.1, format="long"
+                )
+            case Mention():
+                return self.mention(value, self.fmt)
+            case Link(url=url, label=label):
+                return self._link(url, label)
+            case Code(text=text):
+                return self._code(text)
+            case Lines(items=items, sep=sep):
+                sep_out = "<br>\n" if self.fmt == "html" and sep == "\n" else sep
+                return sep_out.join(self.param(i) for i in items)
+            case Msg():
+                return self.render(value)
+        raise TypeError(f"unsupported message parameter {value!r}")
+
+    def _link(self, url: str, label: str | None) -> str:
+        text = label or url
+        if self.fmt == "html":
+            return f'<a href="{html.escape(url, quote=True)}">{escape_member_text(text, "html")}</a>'
+        if self.fmt == "mrkdwn":
+            safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+            return f"<{safe}|{escape_member_text(text, 'mrkdwn')}>"
+        return url if label is None else f"{label} ({url})"
+
+    def _code(self, text: str) -> str:
+        if self.fmt == "html":
+            return f"<code>{html.escape(text)}</code>"
+        if self.fmt == "mrkdwn":
+            return "`" + text.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;") + "`"
+        return text
+
+
+def format_number(value: float, locale: str) -> str:
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=normalize_locale(locale)))
+
+
+def render_plain(msg: Msg, locale: str = DEFAULT_LOCALE, tz: str = "Europe/Paris",
+                 now: datetime | None = None) -> str:
+    """Plain text in one locale: for the console, logs and tests."""
+    return Renderer(locale, ZoneInfo(tz), "plain", now=now).render(msg)
+
+
+def keys_used(msgs: Iterable[Msg]) -> set[str]:
+    """Every key a tree of messages refers to (for catalog tests)."""
+    found: set[str] = set()
+
+    def walk(p: Param) -> None:
+        if isinstance(p, Msg):
+            found.add(p.key)
+            for v in p.params.values():
+                walk(v)
+        elif isinstance(p, Lines):
+            for v in p.items:
+                walk(v)
+
+    for m in msgs:
+        walk(m)
+    return found

@@ -1,0 +1,357 @@
+"""The engine's typed events (inbound from adapters, and as scenarios see them) and actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from bot.kernel.i18n import Msg
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------------------
+# Inbound: what an adapter hands the engine. Platform ids only; no ritual logic.
+# ---------------------------------------------------------------------------
+
+
+class _Inbound(_Frozen):
+    platform: str
+    """Adapter name: "matrix", "slack", "console"."""
+    event_id: str
+    """The platform's id of this event, the deduplication key (with the platform)."""
+    channel: str
+    """Platform id of the room/channel (a DM room too)."""
+    sender: str
+    """Platform user id of the member who did it."""
+    sender_name: str | None = None
+    at: datetime | None = None
+    """When the platform says it happened (origin_server_ts, Slack ts)."""
+    is_direct: bool = False
+    """True when the channel is a one-to-one conversation with the bot."""
+    account_scope: str = ""
+    """Namespace of user ids on the platform (a Slack team id; empty elsewhere)."""
+
+
+class InboundCommand(_Inbound):
+    """`!reseau …` typed in a channel or `/reseau …`: `text` is what follows the prefix."""
+
+    kind: Literal["command"] = "command"
+    text: str
+    thread_of: str | None = None
+    """Platform id of the thread root when typed in a thread."""
+    reply_handle: dict[str, str] = Field(default_factory=dict)
+    """Platform data to answer privately or open a form (Slack response_url, trigger_id)."""
+
+
+class InboundMessage(_Inbound):
+    """Any other message: a thread reply, a DM answer."""
+
+    kind: Literal["message"] = "message"
+    text: str
+    message_id: str
+    thread_of: str | None = None
+    in_reply_to: str | None = None
+
+
+class InboundReaction(_Inbound):
+    """A reaction added (`removed=False`) or withdrawn. On removal `target`/`key` may be
+    unknown (a Matrix redaction names only the reaction event): the engine resolves them."""
+
+    kind: Literal["reaction"] = "reaction"
+    target: str | None
+    key: str | None
+    reaction_id: str | None = None
+    removed: bool = False
+
+
+class InboundChoice(_Inbound):
+    """A button clicked, a poll answered, a form submitted, on a message the bot posted."""
+
+    kind: Literal["choice"] = "choice"
+    target: str
+    """Platform id of the bot's message carrying the choices (or the form's origin)."""
+    choices: list[str]
+    """Choice ids picked (a poll may allow several; empty = answer withdrawn)."""
+    values: dict[str, str] = Field(default_factory=dict)
+    """Form fields (a modal's objection reason)."""
+    reply_handle: dict[str, str] = Field(default_factory=dict)
+    """Platform data to answer the member who clicked (Slack response_url, trigger_id)."""
+
+
+class InboundMembership(_Inbound):
+    """Someone joined or left a bound channel."""
+
+    kind: Literal["membership"] = "membership"
+    joined: bool
+
+
+InboundEvent = Annotated[
+    InboundCommand | InboundMessage | InboundReaction | InboundChoice | InboundMembership,
+    Field(discriminator="kind"),
+]
+INBOUND: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
+
+
+# ---------------------------------------------------------------------------
+# What scenarios see: members and channels by network key, messages by ritual ref.
+# ---------------------------------------------------------------------------
+
+
+class Member(_Frozen):
+    """A member as rituals see them: `key` is the person (linked accounts share it)."""
+
+    key: str
+    name: str
+    account: str
+    """"platform:user" of the account that acted (where to DM them back)."""
+    organisation: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    locale: str | None = None
+    is_animateur: bool = False
+    is_bot: bool = False
+    opted_out: bool = False
+
+
+class _Event(_Frozen):
+    pass
+
+
+class Started(_Event):
+    """A ritual instance was created (by config or by a command); `params` are its inputs."""
+
+    type: Literal["started"] = "started"
+    by: Member | None = None
+    channel: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Command(_Event):
+    """A parsed command routed to this ritual."""
+
+    type: Literal["command"] = "command"
+    member: Member
+    name: str
+    """Canonical (French) command name, e.g. "objection"."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    channel: str
+    """Channel key where it was typed ("dm" for a direct message)."""
+    thread_ref: str | None = None
+    """Ref of this ritual's message when typed in its thread."""
+    reply_to: str | None = None
+    """Opaque handle for a private answer (engine-managed)."""
+
+
+class Replied(_Event):
+    """A member wrote in the thread of one of this ritual's messages, or answered its DM."""
+
+    type: Literal["replied"] = "replied"
+    member: Member
+    text: str
+    ref: str
+    channel: str
+
+
+class Chose(_Event):
+    """A member picked (or withdrew, when `choice` is None) an answer on a message of this
+    ritual: reaction, button or poll, already mapped to the message's choice ids."""
+
+    type: Literal["chose"] = "chose"
+    member: Member
+    ref: str
+    channel: str
+    choice: str | None
+    values: dict[str, str] = Field(default_factory=dict)
+    via: Literal["reaction", "button", "poll", "form", "text"] = "reaction"
+    reply_to: str | None = None
+    """Opaque handle for a private answer to this member (engine-managed)."""
+
+
+class Reacted(_Event):
+    """A reaction that is not one of the message's choices (normalised emoji)."""
+
+    type: Literal["reacted"] = "reacted"
+    member: Member
+    ref: str
+    channel: str
+    key: str
+    removed: bool = False
+
+
+class Joined(_Event):
+    type: Literal["joined"] = "joined"
+    member: Member
+    channel: str
+
+
+class Left(_Event):
+    type: Literal["left"] = "left"
+    member: Member
+    channel: str
+
+
+class TimerFired(_Event):
+    """A timer this ritual set fell due. `late_by` says how long after `due_at` it fired
+    (after downtime); the kind's catch-up policy decides what a late timer still does."""
+
+    type: Literal["timer"] = "timer"
+    name: str
+    due_at: datetime
+    late_by: timedelta = timedelta(0)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+Event = Annotated[
+    Started | Command | Replied | Chose | Reacted | Joined | Left | TimerFired,
+    Field(discriminator="type"),
+]
+EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+# ---------------------------------------------------------------------------
+# Actions: outbound (through an adapter) and internal (timers, records, lifecycle).
+# ---------------------------------------------------------------------------
+
+
+class Choice(_Frozen):
+    """One answer offered on a message: a button, a poll option, or a reaction."""
+
+    id: str
+    label: Msg
+    emoji: str
+
+
+class Image(_Frozen):
+    """A PNG the ritual made (the digest chart), base64; `alt` is its text equivalent."""
+
+    png_b64: str
+    alt: Msg
+    filename: str = "image.png"
+
+
+class _Outbound(_Frozen):
+    valid_until: datetime | None = None
+    """Past this instant the action is stale: the sender drops it (downtime catch-up)."""
+
+
+class Post(_Outbound):
+    """A message in a bound channel, optionally in the thread of one of this ritual's
+    messages; `ref` names it so later events (reactions, replies, edits) find it."""
+
+    action: Literal["post"] = "post"
+    channel: str
+    text: Msg
+    ref: str | None = None
+    thread: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
+    choice_style: Literal["buttons", "poll", "reactions"] = "buttons"
+    image: Image | None = None
+    notice: bool = True
+    """Bot-style message (Matrix m.notice) rather than a plain one."""
+
+
+class Edit(_Outbound):
+    """Replace the text (and choices) of a message this ritual posted under `ref`."""
+
+    action: Literal["edit"] = "edit"
+    channel: str
+    ref: str
+    text: Msg
+    choices: list[Choice] | None = None
+
+
+class React(_Outbound):
+    action: Literal["react"] = "react"
+    channel: str
+    ref: str
+    emoji: str
+
+
+class DirectMessage(_Outbound):
+    """A private message to one member (a DM room/conversation the adapter opens or reuses)."""
+
+    action: Literal["dm"] = "dm"
+    member: str
+    """Member key."""
+    text: Msg
+    ref: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
+    choice_style: Literal["buttons", "poll", "reactions"] = "buttons"
+    expects_reply: bool = False
+    """The member's next plain DM goes to this ritual as `Replied`."""
+
+
+class PrivateNote(_Outbound):
+    """Seen by one member only, in the channel where they acted when the platform can
+    (Slack ephemeral), else by direct message."""
+
+    action: Literal["note"] = "note"
+    member: str
+    channel: str
+    text: Msg
+    reply_to: str | None = None
+
+
+class OpenForm(_Outbound):
+    """A form (Slack modal) opened in answer to a command or click; platforms without forms
+    get `fallback` as a private note instead."""
+
+    action: Literal["form"] = "form"
+    member: str
+    channel: str
+    form: str
+    """Form id the adapter knows how to draw ("proposal", "objection")."""
+    title: Msg
+    fields: list[dict[str, Any]] = Field(default_factory=list)
+    fallback: Msg
+    reply_to: str | None = None
+    context: dict[str, str] = Field(default_factory=dict)
+
+
+OutboundAction = Annotated[
+    Post | Edit | React | DirectMessage | PrivateNote | OpenForm,
+    Field(discriminator="action"),
+]
+OUTBOUND: TypeAdapter[OutboundAction] = TypeAdapter(OutboundAction)
+
+
+class SetTimer(_Frozen):
+    """Wake this ritual at `due_at` with `TimerFired(name)`; replaces a timer of that name."""
+
+    action: Literal["set_timer"] = "set_timer"
+    name: str
+    due_at: datetime
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelTimer(_Frozen):
+    action: Literal["cancel_timer"] = "cancel_timer"
+    name: str
+
+
+class Record(_Frozen):
+    """Append to the network's log of what it decided, drew and did (never rewritten)."""
+
+    action: Literal["record"] = "record"
+    kind: str
+    """"decision", "draw", "election", "meeting", "attendance", …"""
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class Finish(_Frozen):
+    """This ritual instance is over: it no longer receives events except queries."""
+
+    action: Literal["finish"] = "finish"
+    outcome: str = "done"
+
+
+InternalAction = SetTimer | CancelTimer | Record | Finish
+Action = Post | Edit | React | DirectMessage | PrivateNote | OpenForm | InternalAction
+
+
+def is_outbound(a: Action) -> bool:
+    return not isinstance(a, SetTimer | CancelTimer | Record | Finish)

@@ -1,0 +1,1 @@
+"""The bot's own web server: operations endpoints beside the network's public pages."""
