@@ -337,6 +337,9 @@ def _check_event(event: _Event | None) -> None:
 def _check_view(view: _View | None) -> None:
     if view is None or view.callback_id is None:
         raise Malformed("a view payload without a view callback_id")
+    if view.type is None:
+        # Bolt's matchers read view["type"] (workflow steps) before any listener runs.
+        raise Malformed("a view payload without a view type")
     if view.callback_id.startswith(FORM_CALLBACK_PREFIX):
         # One of our forms: its metadata is ours and must read back.
         if FormMeta.load(view.private_metadata or "") is None:

@@ -273,6 +273,12 @@ SIGNED_MALFORMED: dict[str, Raw] = {
     "view without a callback_id": signed(
         interaction_body({"type": "view_submission", "view": {"id": "V1"}}), FORM
     ),
+    "view without a type": signed(
+        interaction_body({**_form_view(FormMeta(form="proposal", channel=GENERAL).dump()),
+                          "view": {k: v for k, v in _form_view(FormMeta(form="proposal", channel=GENERAL).dump())[
+                              "view"].items() if k != "type"}}),
+        FORM,
+    ),
     "datetime out of range": signed(
         interaction_body(
             {
