@@ -132,7 +132,9 @@ async def _serve(config: Config, stopping: Stopping, loc: str) -> int:
     store = await open_store(config.store_url())
     try:
         adapters = build_adapters(config, store, read_stdin=True)
-        async with running_bot(config, registry(), adapters, store=store) as bot:
+        # Crash tests still name their fault point in the environment (to be injected instead).
+        async with running_bot(config, registry(), adapters, store=store,
+                               fault=os.environ.get("MAILLAGE_FAULT")) as bot:
             ops_cfg = config.file.ops
             ops = OpsServer([bot.engine], ops_cfg.host, ops_cfg.port) if ops_cfg else None
             if ops is not None:

@@ -275,6 +275,7 @@ class Engine:
         clock: Clock,
         adapters: Mapping[str, Adapter] | None = None,
         batch_size: int = 256,
+        fault: str | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -322,8 +323,9 @@ class Engine:
         """Called after each commit of fired timers with the commit time and their due times
         (the fire-lag histogram of /metrics and the scale benchmark read it)."""
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.fault = os.environ.get("MAILLAGE_FAULT")
-        """Test hook: "after_commit" or "after_send" kills the process (SIGKILL) at that point."""
+        self.fault = fault
+        """Test hook, injected by a test's composition: "after_commit" or "after_send" kills the
+        process (SIGKILL) at that point."""
         self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0,
                                       "dead_letters": 0}
         self._dir_generation = 0

@@ -40,6 +40,7 @@ async def running_bot(
     clock: Clock | None = None,
     store: Store | None = None,
     alarm: bool = True,
+    fault: str | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Boot order matters: the store is migrated and the engine booted (configured rituals
     exist, overdue timers known) before adapters deliver anything; overdue timers fire once,
@@ -47,7 +48,7 @@ async def running_bot(
     clock = clock or SystemClock()
     own_store = store is None
     store = store or await open_store(config.store_url())
-    engine = Engine(store, registry, config, clock, adapters)
+    engine = Engine(store, registry, config, clock, adapters, fault=fault)
     started: list[Adapter] = []
     the_alarm: Alarm | None = None
     try:
