@@ -10,7 +10,7 @@ from typing import Literal
 
 from bot.config import Config, ConfigError, ConfigProblem, SlackSection
 from bot.kernel.i18n import Code, Msg
-from bot.logs import register_secret
+from bot.secrets import register_secret
 
 # What the bot needs in a workspace. History scopes are there for the idempotency check
 # (message metadata read back after a crash), users:read for names in `members()`.

@@ -19,7 +19,8 @@ from bot.adapter import Adapter, PermanentError
 from bot.config import Config, ConfigError, load, missing_env
 from bot.kernel.i18n import Code, Msg, Renderer, When, normalize_locale, render_plain
 from bot.kernel.localtime import localize
-from bot.logs import redact, setup_logging
+from bot.cli.logs import setup_logging
+from bot.secrets import redact
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
 from bot.web.ops import OpsServer

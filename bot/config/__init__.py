@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.config.values import EnvName, Refusal
 from bot.kernel.i18n import Code, Lines, Msg
 from bot.kernel.scenario import Registry
-from bot.logs import register_secret
+from bot.secrets import register_secret
 
 DEFAULT_STORE_URL = "sqlite+aiosqlite:///maillage.db"
 PLATFORMS = ("matrix", "slack", "console")

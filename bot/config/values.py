@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from bot.kernel.i18n import Msg
-from bot.logs import find_secrets
+from bot.secrets import find_secrets
 
 
 class Refusal(ValueError):

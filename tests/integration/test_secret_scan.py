@@ -24,7 +24,7 @@ def test_logs_an_environment_secret(monkeypatch):
 
 REGISTERED_LATER = '''
 import logging
-from bot.logs import register_secret
+from bot.secrets import register_secret
 
 def test_logs_then_registers():
     logging.getLogger("maillage").info("url is %s", "postgres-pw-9f8e7d")

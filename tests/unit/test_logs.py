@@ -10,23 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.cli.logs import JsonFormatter, MaillageHandler, TextFormatter, setup_logging
 from bot.logs import (
-    REDACTED,
     ContextFilter,
-    JsonFormatter,
-    MaillageHandler,
     SecretFilter,
-    TextFormatter,
     bind,
     current_context,
-    find_secrets,
     log_context,
-    redact,
-    register_secret,
     ritual_label,
-    setup_logging,
     unbind,
 )
+from bot.secrets import REDACTED, find_secrets, redact, register_secret
 
 # Fake credentials of the right shapes, assembled so that no literal token sits in the source.
 SLACK_BOT = "xoxb-" + "1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
