@@ -1,10 +1,12 @@
-"""Slack's text conventions: its markup read back to plain text, emoji names, size limits."""
+"""Slack's text conventions: outbound texts rendered in its markup, its markup read back to plain text, emoji names, size limits."""
 
 from __future__ import annotations
 
 import re
 
+from bot.adapter import Outgoing
 from bot.kernel.emoji import SLACK_NAMES, normalize
+from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
 
 # Slack writes references as <…>: users <@U123|name>, channels <#C123|name>, special
 # mentions <!here>, user groups <!subteam^S123|@team>, links <https://x|label>.
@@ -39,6 +41,7 @@ for _char, _name in _EXTRA_NAMES.items():
     _NAME_OF.setdefault(_char, _name)
 
 _SLACK_NAME = re.compile(r"^[a-z0-9_+\-']+$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 SECTION_TEXT_MAX = 3000
 BUTTON_TEXT_MAX = 75
@@ -157,3 +160,25 @@ def spans(text: str, limit: int = SECTION_TEXT_MAX) -> list[tuple[int, int]]:
 def chunks(text: str, limit: int = SECTION_TEXT_MAX) -> list[str]:
     """Split a long mrkdwn text into pieces Slack accepts (see `spans`)."""
     return [text[a:b] for a, b in spans(text, limit)]
+
+
+def mrkdwn(out: Outgoing, msg: Msg) -> str:
+    """An outbound text in Slack's markup, mentions as <@U123> where the member is known."""
+
+    def mention(m: Mention, fmt: Fmt) -> str:
+        user = out.user_of(m)
+        if user and _USER_ID.match(user):
+            return f"<@{user}>"
+        return escape_member_text(m.name, fmt)
+
+    return out.render(msg, "mrkdwn", mention)
+
+
+def plain(out: Outgoing, msg: Msg) -> str:
+    """An outbound text for Slack's plain_text fields (labels, titles, alt texts)."""
+    return out.render(msg, "plain")
+
+
+def note_mark(out: Outgoing) -> str:
+    """The visible note ending a text shortened to Slack's limits."""
+    return mrkdwn(out, Msg("outbound.shortened"))

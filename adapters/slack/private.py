@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,12 +14,12 @@ from adapters.slack.blocks import FormMeta, modal_view
 from adapters.slack.errors import error_code, slack_call
 from adapters.slack.fit import MAX_VIEW_BLOCKS, intro_sections, note_parts, part_key
 from adapters.slack.forms import KNOWN_FORMS, Texts, form_fields
+from adapters.slack.handles import ReplyHandles
+from adapters.slack.ledger import Ledger
+from adapters.slack.markup import mrkdwn, note_mark, plain
 from bot.adapter import Delivery, Outgoing, PermanentError
 from bot.kernel.i18n import escape_member_text
-from bot.kernel.model import OpenForm, PrivateNote
-
-if TYPE_CHECKING:
-    from adapters.slack.sender import Sender
+from bot.kernel.model import Choice, OpenForm, PrivateNote
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,38 @@ _EPHEMERAL_UNREACHABLE = frozenset(
 _TRIGGER_SPENT = frozenset({"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"})
 
 
-class PrivateSender:
-    """Private notes and forms, with the sender's rendering, ledger and messages."""
+class Messages(Protocol):
+    """What a private note falls back on when no ephemeral message can reach the member:
+    a direct message, posted once per key (the sender's)."""
 
-    def __init__(self, sender: Sender) -> None:
-        self.sender = sender
+    async def open_dm(self, client: AsyncWebClient, user: str) -> str: ...
+
+    async def message(
+        self,
+        out: Outgoing,
+        client: AsyncWebClient,
+        channel: str,
+        text: str,
+        choices: Sequence[Choice],
+        style: str,
+        thread: str | None,
+        key: str | None = None,
+    ) -> Delivery: ...
+
+
+class PrivateSender:
+    """Private notes and forms, with the sender's ledger, reply handles and messages."""
+
+    def __init__(self, messages: Messages, ledger: Ledger, handles: ReplyHandles) -> None:
+        self.messages = messages
+        self.ledger = ledger
+        self.handles = handles
 
     async def note(self, out: Outgoing, client: AsyncWebClient, team: str) -> Delivery:
         action = out.action
         assert isinstance(action, PrivateNote | OpenForm)
         msg = action.text if isinstance(action, PrivateNote) else action.fallback
-        return await self.ephemeral(out, client, team, self.sender.mrkdwn(out, msg))
+        return await self.ephemeral(out, client, team, mrkdwn(out, msg))
 
     async def ephemeral(
         self, out: Outgoing, client: AsyncWebClient, team: str, text: str
@@ -58,7 +80,7 @@ class PrivateSender:
         """Seen by one member: through the command's response_url when there is one, else
         chat.postEphemeral, else (member not in the channel) a direct message; a text
         longer than one message can hold goes in several, in order."""
-        done = await self.sender.ledger.done(out.key)
+        done = await self.ledger.done(out.key)
         if done is not None:
             return done
         if not out.recipient:
@@ -66,7 +88,7 @@ class PrivateSender:
         user = out.recipient
         channel = out.channel
         url = out.reply_handle.get("response_url") or (
-            self.sender.handles.response_url(team, user, channel) if channel else None
+            self.handles.response_url(team, user, channel) if channel else None
         )
         parts = note_parts(text)
         delivery = Delivery(None, channel)
@@ -83,7 +105,7 @@ class PrivateSender:
         self, out: Outgoing, client: AsyncWebClient, text: str, key: str, url: str | None
     ) -> tuple[Delivery, bool]:
         """One note: (where it went, whether the response_url took it)."""
-        ledger = self.sender.ledger
+        ledger = self.ledger
         done = await ledger.done(key)
         if done is not None:
             return done, True
@@ -114,8 +136,8 @@ class PrivateSender:
                     channel,
                     error_code(cause),
                 )
-        dm = await self.sender.open_dm(client, user)
-        delivery = await self.sender.message(out, client, dm, text, (), "buttons", None, key=key)
+        dm = await self.messages.open_dm(client, user)
+        delivery = await self.messages.message(out, client, dm, text, (), "buttons", None, key=key)
         return delivery, False
 
     async def _respond(self, url: str, text: str) -> bool:
@@ -139,8 +161,7 @@ class PrivateSender:
     async def form(self, out: Outgoing, client: AsyncWebClient, team: str) -> Delivery:
         action = out.action
         assert isinstance(action, OpenForm)
-        sender = self.sender
-        done = await sender.ledger.done(out.key)
+        done = await self.ledger.done(out.key)
         if done is not None:
             return done
         user = out.recipient or ""
@@ -149,7 +170,7 @@ class PrivateSender:
         if not trigger and user:
             # An answer to a click: the engine does not carry the click's trigger id, the
             # adapter kept it (with the message clicked, which the submission is about).
-            fresh = sender.handles.trigger(team, user)
+            fresh = self.handles.trigger(team, user)
             if fresh is not None:
                 trigger, clicked = fresh
         if action.form not in KNOWN_FORMS and not action.fields:
@@ -157,7 +178,7 @@ class PrivateSender:
         if not trigger:
             log.info("no fresh trigger id to open the %s form: sending its fallback", action.form)
             return await self.note(out, client, team)
-        texts = Texts(out.locale, lambda m: sender.plain(out, m))
+        texts = Texts(out.locale, lambda m: plain(out, m))
         meta = FormMeta(
             form=action.form,
             channel=out.channel or "",
@@ -170,12 +191,12 @@ class PrivateSender:
         room = min(INTRO_BLOCKS, MAX_VIEW_BLOCKS - len(fields))
         view = modal_view(
             meta,
-            title=sender.plain(out, action.title),
+            title=plain(out, action.title),
             fields=fields,
             submit=texts("slack.form.submit"),
             close=texts("slack.form.cancel"),
             intro=(
-                intro_sections(escape_member_text(intro, "mrkdwn"), room, sender.note_mark(out))
+                intro_sections(escape_member_text(intro, "mrkdwn"), room, note_mark(out))
                 if intro
                 else ()
             ),
@@ -193,5 +214,5 @@ class PrivateSender:
                 return await self.note(out, client, team)
             raise
         delivery = Delivery(str(resp["view"]["id"]), out.channel)
-        await sender.ledger.record(out.key, delivery)
+        await self.ledger.record(out.key, delivery)
         return delivery

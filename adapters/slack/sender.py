@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -23,11 +22,10 @@ from adapters.slack.errors import error_code, slack_call
 from adapters.slack.fit import Part, comment, edit_part, message_parts, part_key
 from adapters.slack.handles import ReplyHandles
 from adapters.slack.ledger import SENT_NS, Ledger, key_tag
-from adapters.slack.markup import clip, emoji_name
+from adapters.slack.markup import clip, emoji_name, mrkdwn, note_mark, plain
 from adapters.slack.private import PrivateSender
 from adapters.slack.workspaces import Workspaces
 from bot.adapter import Delivery, KeyValue, Outgoing, PermanentError, TransientError
-from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
 from bot.kernel.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
 
 __all__ = ["CHOICES_NS", "SENT_NS", "ReplyHandles", "Sender", "key_tag"]
@@ -37,8 +35,6 @@ log = logging.getLogger(__name__)
 CHOICES_NS = "slack.choices"
 """"channel:ts" → the actions blocks of a message, so an Edit without choices keeps them."""
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
 
 class Sender:
     """Performs `Outgoing` actions with the right workspace's client."""
@@ -47,7 +43,7 @@ class Sender:
         self.workspaces = workspaces
         self.handles = handles
         self.ledger = Ledger(kv)
-        self.private = PrivateSender(self)
+        self.private = PrivateSender(self, self.ledger, handles)
         self._handlers: Mapping[
             type[Any], Callable[[Outgoing, AsyncWebClient, str], Awaitable[Delivery]]
         ] = {
@@ -75,28 +71,8 @@ class Sender:
         client = await self.workspaces.client(team)
         return await handler(out, client, team or "")
 
-    # -- rendering --------------------------------------------------------------------
-
-    @staticmethod
-    def mrkdwn(out: Outgoing, msg: Msg) -> str:
-        def mention(m: Mention, fmt: Fmt) -> str:
-            user = out.user_of(m)
-            if user and _USER_ID.match(user):
-                return f"<@{user}>"
-            return escape_member_text(m.name, fmt)
-
-        return out.render(msg, "mrkdwn", mention)
-
-    @staticmethod
-    def plain(out: Outgoing, msg: Msg) -> str:
-        return out.render(msg, "plain")
-
-    def note_mark(self, out: Outgoing) -> str:
-        """The visible note ending a text shortened to Slack's limits."""
-        return self.mrkdwn(out, Msg("outbound.shortened"))
-
     def _buttons(self, out: Outgoing, choices: Sequence[Choice]) -> list[Button]:
-        return [Button(c.id, self.plain(out, c.label), c.emoji) for c in choices]
+        return [Button(c.id, plain(out, c.label), c.emoji) for c in choices]
 
     # -- messages ---------------------------------------------------------------------
 
@@ -161,7 +137,7 @@ class Sender:
         assert isinstance(action, Post)
         if not out.channel:
             raise PermanentError("a post needs a channel")
-        text = self.mrkdwn(out, action.text)
+        text = mrkdwn(out, action.text)
         if action.image is not None:
             return await self._file(out, client, out.channel, text, action.image)
         return await self.message(
@@ -180,8 +156,8 @@ class Sender:
             data = base64.b64decode(image.png_b64, validate=True)
         except (binascii.Error, ValueError):
             raise PermanentError("the image is not valid base64") from None
-        alt = clip(self.plain(out, image.alt), 1000)
-        caption = comment(text, self.note_mark(out)) if text else None
+        alt = clip(plain(out, image.alt), 1000)
+        caption = comment(text, note_mark(out)) if text else None
 
         async def send() -> Delivery:
             since = time.time()
@@ -213,7 +189,7 @@ class Sender:
         assert isinstance(action, Edit)
         if not out.channel or not out.message_id:
             raise PermanentError("an edit needs the channel and ts of the message")
-        text = self.mrkdwn(out, action.text)
+        text = mrkdwn(out, action.text)
         slot = f"{out.channel}:{out.message_id}"
         if action.choices is None:
             stored = await self.kv.get(CHOICES_NS, slot)
@@ -226,7 +202,7 @@ class Sender:
             actions = choice_blocks(self._buttons(out, action.choices))
             await self.kv.put(CHOICES_NS, slot, actions)
         # An edit replaces one message: what does not fit in it is shortened, visibly.
-        part = edit_part(text, actions, self.note_mark(out))
+        part = edit_part(text, actions, note_mark(out))
         async with slack_call("chat.update"):
             await client.chat_update(
                 channel=out.channel,
@@ -293,7 +269,7 @@ class Sender:
         if not out.recipient:
             raise PermanentError("a direct message needs the member's Slack user id")
         channel = out.channel or await self.open_dm(client, out.recipient)
-        text = self.mrkdwn(out, action.text)
+        text = mrkdwn(out, action.text)
         return await self.message(
             out, client, channel, text, action.choices, action.choice_style, out.thread_of
         )

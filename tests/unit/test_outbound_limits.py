@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapters.matrix import content as mx
+from adapters.slack import markup
 from adapters.slack.blocks import Button, FormField, FormMeta, choice_blocks, modal_view
 from adapters.slack.fit import edit_part, intro_sections, message_parts, note_parts
 from adapters.slack.markup import slack_len
-from adapters.slack.sender import Sender
 from bot.adapter import Outgoing
 from bot.kernel.i18n import Lines, Link, Mention, Msg, escape_member_text
 from bot.kernel.model import Choice, Post
@@ -245,7 +245,7 @@ def buttons(count: int, label: str) -> list[Button]:
 def test_a_slack_post_of_any_text_is_messages_slack_accepts_with_nothing_lost(
     title: str, text: str, count: int, label: str
 ) -> None:
-    mrkdwn = Sender.mrkdwn(slack_out(proposal(title, text)), proposal(title, text))
+    mrkdwn = markup.mrkdwn(slack_out(proposal(title, text)), proposal(title, text))
     actions = choice_blocks(buttons(count, label))
     parts = message_parts(mrkdwn, actions)
     for part in parts:
@@ -269,8 +269,8 @@ def test_a_slack_edit_of_any_text_fits_one_message_and_says_when_it_is_shortened
     title: str, text: str, count: int
 ) -> None:
     out = slack_out(proposal(title, text))
-    mrkdwn = Sender.mrkdwn(out, proposal(title, text))
-    note = Sender.mrkdwn(out, Msg("outbound.shortened"))
+    mrkdwn = markup.mrkdwn(out, proposal(title, text))
+    note = markup.mrkdwn(out, Msg("outbound.shortened"))
     actions = choice_blocks(buttons(count, "choix"))
     part = edit_part(mrkdwn, actions, note)
     assert slack_len(part.text) <= SLACK_TEXT_LIMIT
