@@ -14,6 +14,7 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 from pydantic import AfterValidator
 
 from bot.kernel.localtime import localize
+from bot.kernel.timetext import TimeTextError, parse_time_of_day
 
 
 class RecurrenceError(ValueError):
@@ -21,14 +22,10 @@ class RecurrenceError(ValueError):
 
 
 def parse_time(text: str) -> time:
-    """"18:00", "18h", "18h30", "9:05" → a time of day."""
-    t = text.strip().lower().replace("h", ":")
-    if t.endswith(":"):
-        t += "00"
+    """"18:00", "18h", "18h30", "9:05" → a time of day (bot.kernel.timetext.parse_time_of_day)."""
     try:
-        hh, mm = t.split(":")
-        return time(int(hh), int(mm))
-    except ValueError:
+        return parse_time_of_day(text)
+    except TimeTextError:
         raise RecurrenceError(f"time of day {text!r}: expected HH:MM, e.g. 18:00") from None
 
 

@@ -8,32 +8,36 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.kernel.recurrence import parse_time
-from scenarios.consent.deadline import MAX_AHEAD, parse_duration
+from bot.kernel.i18n import Msg
+from bot.kernel.inputs import CommandError
+from bot.kernel.inputs import parse_share as read_share
+from bot.kernel.timetext import ConfigDuration, parse_time_of_day
+from scenarios.consent.deadline import MAX_AHEAD
 
 
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return parse_duration(value)
-        except ValueError:
-            return value  # let pydantic try ISO 8601 ("P3D") and report the error
-    return value
+class ShareRefused(ValueError):
+    """A quorum the config gives that is no share; `msg` says what is expected (the config
+    check shows it under the key)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.key)
+        self.msg = msg
 
 
 class ConsentConfig(BaseModel):
     """`[consent]` network settings, or a `[[rituals]] kind = "consent"` entry: the defaults
-    a `decision` command starts with. Durations as "3j", "48h", "2 semaines" or ISO 8601."""
+    a `decision` command starts with. Durations in the one grammar of bot.kernel.timetext
+    ("3j", "48h", "1h30", "2 semaines", ISO 8601 "P3D"), at most ten years."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     channels: list[str] = Field(default_factory=list)
     """Channels every round is also posted in (besides the one it was started from)."""
-    duration: timedelta = timedelta(days=3)
+    duration: ConfigDuration = timedelta(days=3)
     """From the start to the deadline when the command gives none."""
-    questions: timedelta | None = timedelta(days=1)
+    questions: ConfigDuration | None = timedelta(days=1)
     """Length of the clarifying-questions phase; none, or as long as the round: no phase."""
-    reminders: list[timedelta] = Field(default_factory=lambda: [timedelta(days=1), timedelta(hours=2)])
+    reminders: list[ConfigDuration] = Field(default_factory=lambda: [timedelta(days=1), timedelta(hours=2)])
     """Before the deadline, remind those who have not answered."""
     remind_via: Literal["mention", "dm"] = "mention"
     quorum: float | None = None
@@ -43,32 +47,20 @@ class ConsentConfig(BaseModel):
     """A named group as the circle instead of the channels' members."""
     default_time: time = time(18, 0)
     """Time of day of a deadline given as a day ("vendredi")."""
-    max_ahead: timedelta | None = MAX_AHEAD
+    max_ahead: ConfigDuration | None = MAX_AHEAD
     """A typed deadline further ahead than this is refused (a typo in the year, most often);
     none: no limit."""
-    refresh: timedelta = timedelta(minutes=1)
+    refresh: ConfigDuration = timedelta(minutes=1)
     """At most one edit of the live counts per this interval."""
-    integration: timedelta = timedelta(days=14)
+    integration: ConfigDuration = timedelta(days=14)
     """After "objections to integrate", how long the author has to amend before it lapses."""
-
-    @field_validator("duration", "questions", "refresh", "integration", "max_ahead", mode="before")
-    @classmethod
-    def _durations(cls, value: Any) -> Any:
-        return _duration(value)
-
-    @field_validator("reminders", mode="before")
-    @classmethod
-    def _reminders(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [_duration(v) for v in value]
-        return value
 
     @field_validator("default_time", mode="before")
     @classmethod
     def _time(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.count(":") < 2:
-            return parse_time(value)
-        return value  # "18:00:00", as the config dumps it
+        if isinstance(value, str):
+            return parse_time_of_day(value)  # "18h", "18:00", "18:00:00" as the config dumps it
+        return value
 
     @field_validator("quorum", mode="before")
     @classmethod
@@ -86,15 +78,12 @@ class ConsentConfig(BaseModel):
 
 
 def parse_share(text: str) -> float:
-    """ "50%", "50 %", "0.5", "0,5", "1/2" → 0.5."""
-    t = text.strip().replace(",", ".").replace(" ", "")
-    if t.endswith("%"):
-        return float(t[:-1]) / 100
-    if "/" in t:
-        a, b = t.split("/", 1)
-        return float(a) / float(b)
-    value = float(t)
-    return value / 100 if value > 1 else value
+    """ "50%", "50 %", "0.5", "0,5", "1/2" → 0.5: the members' share parser (bot.kernel.inputs),
+    digits 0 to 9, in (0, 1]. Raises ShareRefused."""
+    try:
+        return read_share(text, "core.input.quorum")
+    except CommandError as exc:
+        raise ShareRefused(exc.msg) from None
 
 
 def load_config(config: Mapping[str, Any], settings: Mapping[str, Any], key: str = "consent") -> ConsentConfig:

@@ -8,10 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.kernel.i18n import Duration, Msg, When
+from bot.kernel.i18n import Msg, When
 from bot.kernel.inputs import (
     DECISIONS_COUNT,
-    DURATION_MAX,
     NAME,
     PROPOSAL,
     RITUAL_NUMBER,
@@ -21,7 +20,6 @@ from bot.kernel.inputs import (
     looks_numeric,
     parse_int,
     parse_share,
-    plain_digits,
     shown,
 )
 from bot.kernel.model import (
@@ -254,21 +252,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
 
 def typed_deadline(text: str, now: datetime, tz: ZoneInfo, default_time: time,
                    max_ahead: timedelta | None = MAX_AHEAD) -> datetime:
-    """A deadline typed by a member: `parse_deadline` (which refuses one more than
-    `max_ahead` ahead, the config's `max_ahead`) after the checks every typed text gets: its
-    length, and numbers written with the digits 0 to 9. Raises DeadlineError, with the
-    answer, and nothing else."""
+    """A deadline typed by a member: its length checked, then `parse_deadline` (which refuses
+    one more than `max_ahead` ahead, the config's `max_ahead`, and numbers written with other
+    digits than 0 to 9). Raises DeadlineError, with the answer, and nothing else."""
     try:
-        plain_digits(check_length(text, WHEN), WHEN.label_key)
+        check_length(text, WHEN)
     except CommandError as exc:
         raise DeadlineError(exc.msg) from None
-    try:
-        return parse_deadline(text, now, tz, default_time, max_ahead)
-    except OverflowError:
-        # "dans 99999999999 jours": a number past what a date or a duration holds, so far
-        # ahead that no instant can say it.
-        raise DeadlineError(Msg("core.input.too_far", what=Msg(WHEN.label_key), value=shown(text),
-                                limit=Duration(seconds=DURATION_MAX.total_seconds()))) from None
+    return parse_deadline(text, now, tz, default_time, max_ahead)
 
 
 def _config(ctx: Context) -> ConsentConfig:

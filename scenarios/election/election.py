@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
 from bot.kernel.i18n import Code, Duration, Lines, Mention, Msg, When
@@ -19,7 +19,6 @@ from bot.kernel.inputs import (
     TITLE,
     WHEN,
     check_length,
-    plain_digits,
     shown,
     too_long,
 )
@@ -41,8 +40,9 @@ from bot.kernel.model import (
     TimerFired,
 )
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
+from bot.kernel.timetext import ConfigDuration, TimeTextError, parse_duration
 from scenarios.consent.config import ConsentConfig, load_config
-from scenarios.consent.deadline import DeadlineError, parse_duration
+from scenarios.consent.deadline import DeadlineError
 from scenarios.consent.kind import SEPARATORS, resolve_channels, typed_deadline
 from scenarios.consent.round import RoundMachine, RoundState
 from scenarios.election.members import find_member, reason_of
@@ -54,15 +54,6 @@ _DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+me
 _KEEP = re.compile(r"^\s*(garder|je\s+garde|inchang[ée]|keep|no\s+change)\b", re.IGNORECASE)
 
 
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return parse_duration(value)
-        except ValueError:
-            return value
-    return value
-
-
 class ElectionConfig(BaseModel):
     """`[election]` network settings or a `[[rituals]] kind = "election"` entry. The consent
     round on the proposed person takes the other settings from `[consent]`."""
@@ -71,19 +62,14 @@ class ElectionConfig(BaseModel):
 
     channels: list[str] = Field(default_factory=list)
     group: str | None = None
-    nominations: timedelta = timedelta(days=2)
+    nominations: ConfigDuration = timedelta(days=2)
     """How long private nominations stay open when the command gives no deadline."""
-    change: timedelta = timedelta(days=1)
+    change: ConfigDuration = timedelta(days=1)
     """The change round after the reveal (0: none)."""
-    consent: timedelta = timedelta(days=2)
+    consent: ConfigDuration = timedelta(days=2)
     """The consent round on the proposed person."""
     invite_by_dm: bool = True
     """Write to each member of the circle to ask for their nomination."""
-
-    @field_validator("nominations", "change", "consent", mode="before")
-    @classmethod
-    def _durations(cls, value: Any) -> Any:
-        return _duration(value)
 
 
 def load_election_config(ctx: Context) -> ElectionConfig:
@@ -207,23 +193,22 @@ def parse_election(tokens: list[Token]) -> dict[str, Any]:
 
 
 def typed_duration(text: str) -> timedelta:
-    """The change round's length as typed ("1j", "12h", "0j": none), in the digits 0 to 9 and
-    at most `DURATION_MAX`; CommandError with the answer otherwise, never anything else."""
-    plain_digits(check_length(text, WHEN), "core.input.duration")
-    too_far = CommandError(Msg("core.input.too_far", what=Msg("core.input.duration"), value=shown(text),
-                               limit=Duration(seconds=DURATION_MAX.total_seconds())))
+    """The change round's length as typed ("1j", "12h", "1h30", "0j": none), in the one grammar
+    of durations, the digits 0 to 9 and at most `DURATION_MAX`; CommandError with the answer
+    otherwise, never anything else."""
+    check_length(text, WHEN)
     try:
-        found = parse_duration(text)
-    except ValueError:
-        raise CommandError(Msg("election.cmd.bad_change", value=shown(text))) from None
-    except OverflowError:
-        # A number past what a duration holds: too long, like any past the limit.
-        raise too_far from None
-    if found < timedelta(0):
-        raise CommandError(Msg("election.cmd.bad_change", value=shown(text)))
-    if found > DURATION_MAX:
-        raise too_far
-    return found
+        return parse_duration(text, DURATION_MAX).delta
+    except TimeTextError as exc:
+        if exc.reason == "foreign_digit":
+            msg = Msg("core.input.foreign_digit", what=Msg("core.input.duration"), char=exc.params["char"],
+                      value=shown(text))
+        elif exc.reason == "too_far":
+            msg = Msg("core.input.too_far", what=Msg("core.input.duration"), value=shown(text),
+                      limit=Duration(seconds=DURATION_MAX.total_seconds()))
+        else:
+            msg = Msg("election.cmd.bad_change", value=shown(text))
+        raise CommandError(msg) from None
 
 
 def _who_and_reason(tokens: list[Token]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -12,14 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.kernel.localtime import shift
 from bot.kernel.recurrence import Recurrence, RecurrenceError
+from bot.kernel.timetext import LONGEST, parse_duration
 
 # Keys every [[rituals]] entry has; the kind's own model validates the rest.
 COMMON_KEYS = ("id", "kind", "channels")
-
-_PART = re.compile(r"(\d+)\s*(semaines?|sem|weeks?|w|jours?|days?|j|d|heures?|hours?|h|minutes?|mins?|m)", re.I)
-_DAY_UNITS = {"semaine": 7, "semaines": 7, "sem": 7, "week": 7, "weeks": 7, "w": 7,
-              "jour": 1, "jours": 1, "day": 1, "days": 1, "j": 1, "d": 1}
-_HOUR_UNITS = {"heure", "heures", "hour", "hours", "h"}
 
 
 class Lead(BaseModel):
@@ -34,28 +29,11 @@ class Lead(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> Lead:
-        t = text.strip().lower().replace(" ", "")
-        pos, days, seconds = 0, 0, 0
-        if not t:
-            raise ValueError("empty duration: expected e.g. 7d, 1d, 1h, 30min, 1h30")
-        while pos < len(t):
-            m = _PART.match(t, pos)
-            if m is None:
-                # "1h30": trailing minutes after hours
-                tail = re.fullmatch(r"(\d+)", t[pos:])
-                if tail and pos > 0 and t[pos - 1] == "h":
-                    seconds += int(tail.group(1)) * 60
-                    break
-                raise ValueError(f"duration {text!r}: expected e.g. 7d, 1d, 1h, 30min, 1h30")
-            n, unit = int(m.group(1)), m.group(2)
-            if unit in _DAY_UNITS:
-                days += n * _DAY_UNITS[unit]
-            elif unit in _HOUR_UNITS:
-                seconds += n * 3600
-            else:
-                seconds += n * 60
-            pos = m.end()
-        return cls(days=days, seconds=seconds)
+        """A lead or a length in the one grammar of durations ("7d", "1 jour", "1h30", "2 semaines",
+        "PT1H"), at most ten years. Raises TimeTextError (a ValueError: the config check
+        answers it under the key)."""
+        span = parse_duration(text, LONGEST)
+        return cls(days=span.days, seconds=round(span.seconds))
 
     def before(self, instant: datetime, tz: ZoneInfo) -> datetime:
         """`instant` minus this lead: calendar days in local wall time, then elapsed seconds

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
 from bot.kernel.i18n import Duration, Lines, Link, Msg, Param, When
-from bot.kernel.inputs import DURATION_MAX, NAME, TITLE, check_length, plain_digits, shown
+from bot.kernel.inputs import DURATION_MAX, NAME, TITLE, check_length, plain_digits
 from bot.kernel.model import (
     Action,
     CancelTimer,
@@ -585,21 +585,11 @@ class Meetings:
             return
         title = str(cmd.args.get("title", "")).strip()
         text = str(cmd.args.get("text", ""))
-        too_far = Msg("core.input.too_far", what=Msg("core.input.when"), value=shown(text),
-                      limit=Duration(seconds=DURATION_MAX.total_seconds()))
         try:
-            when = parse_when(text, now, self.tz, self.ctx.network.locale)
+            # At most a year ahead, like a deadline (WhenError.msg says why).
+            when = parse_when(text, now, self.tz, self.ctx.network.locale, max_ahead=DURATION_MAX)
         except WhenError as exc:
-            out.append(self._reply(cmd, Msg(f"meeting.when.{exc.reason}", text=text, **exc.params)))
-            return
-        except OverflowError:
-            # A date past what a calendar holds (year 9999): far too far ahead.
-            out.append(self._reply(cmd, too_far))
-            return
-        if when.start - now > DURATION_MAX:
-            # A meeting is planned at most a year ahead, like a deadline: its end, reminders
-            # and calendar entry must all exist on the calendar, and a later one is a typo.
-            out.append(self._reply(cmd, too_far))
+            out.append(self._reply(cmd, exc.msg(text)))
             return
         channels = [cmd.channel] if cmd.channel != "dm" and cmd.channel in self._known_channels() else self.channels
         occ = Occurrence(

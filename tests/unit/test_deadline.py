@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.kernel.i18n import render_plain
-from scenarios.consent.deadline import DeadlineError, parse_deadline, parse_duration
+from bot.kernel.timetext import parse_duration
+from scenarios.consent.deadline import DeadlineError, parse_deadline
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
@@ -102,7 +103,7 @@ def test_now_must_be_aware() -> None:
      ("90min", timedelta(minutes=90)), ("1 day", timedelta(days=1)), ("1,5j", timedelta(hours=36))],
 )
 def test_durations_in_the_config(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
+    assert parse_duration(text).delta == expected
 
 
 def test_bad_duration() -> None:

@@ -1,4 +1,4 @@
-"""Calendar dates as members write them ("31 février", "1er mars 2027", "12/12", "Dec 12th, 2026").
+"""Calendar dates as members write them ("31 février", "1er mars 2027", "12/12", "le 31"), checked against the calendar.
 
 dateparser reads a date well, but asked about "31 février" it finds nothing, and the parsers
 that try shorter and shorter prefixes then read "31" alone (the 31st of next month) and leave
@@ -14,7 +14,7 @@ import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 from functools import cache
 from typing import Literal
 
@@ -23,13 +23,17 @@ from babel.dates import get_day_names, get_month_names
 from bot.kernel.commands import fold
 from bot.kernel.i18n import Month, Param
 
-__all__ = ["DateText", "NoSuchDate", "find_date", "is_date_word", "is_month", "is_year", "resolve"]
+__all__ = [
+    "DateText", "NoSuchDate", "day_number", "find_date", "is_date_word", "is_month", "is_year", "resolve",
+    "resolve_day",
+]  # fmt: skip
 
-_DAY = re.compile(r"^(\d{1,2})(?:er|re|e|eme|st|nd|rd|th)?$")
-_YEAR = re.compile(r"^(1[89]\d\d|2[01]\d\d)$")
+# ASCII digits only (re.ASCII): `\d` alone also matches "٣" or "３", which int() then reads.
+_DAY = re.compile(r"^(\d{1,2})(?:er|re|e|eme|st|nd|rd|th)?$", re.ASCII)
+_YEAR = re.compile(r"^(1[89]\d\d|2[01]\d\d)$", re.ASCII)
 # 12/12, 12/12/2026, 12.12.26, 12-12-2026 (a dash only with a year: "3-4" is a range).
-_NUMERIC = re.compile(r"^(\d{1,2})(?:[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?|-(\d{1,2})-(\d{2}|\d{4}))$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_NUMERIC = re.compile(r"^(\d{1,2})(?:[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?|-(\d{1,2})-(\d{2}|\d{4}))$", re.ASCII)
+_ISO = re.compile(r"^([1-9]\d{3})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 # Between a day and its month: "the 12th of December", "le 12 de mai" (rare, but read whole).
 _JOINERS = {"of", "de"}
 
@@ -144,10 +148,30 @@ def find_date(words: Sequence[str], start: int = 0) -> DateText | None:
 def resolve(found: DateText, today: date) -> date:
     """The day meant: with a year, in that year; without, its next occurrence from `today` on
     (this year, or next year once it is past). Raises NoSuchDate for a day not on the
-    calendar ("31 février", "29 février 2027", "30/02", "12/13")."""
+    calendar ("31 février", "29 février 2027", "30/02", "12/13"), OverflowError for a year
+    outside the calendar's (0000, or the year after 9999)."""
     year = found.year
     if year is None:
         year = today.year if (found.month, found.day) >= (today.month, today.day) else today.year + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OverflowError(f"year {year} is outside the calendar")
     if not 1 <= found.month <= 12 or not 1 <= found.day <= calendar.monthrange(year, found.month)[1]:
         raise NoSuchDate(found, year)
     return date(year, found.month, found.day)
+
+
+def day_number(word: str) -> int | None:
+    """The day of the month in a word that is only that ("12", "1er", "31st"), else None."""
+    m = _DAY.match(_norm(word))
+    return int(m.group(1)) if m else None
+
+
+def resolve_day(day: int, today: date, text: str) -> date:
+    """A day of the month said alone ("le 31", "vendredi 12"): this month's when it is still to
+    come (today included), else next month's. Raises NoSuchDate when that month has no such day
+    ("le 31" in November, "le 30" in February) rather than moving to another month."""
+    year, month = today.year, today.month
+    if day < today.day:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    found = DateText(0, 1, day, month, year, text)
+    return resolve(found, today)
