@@ -6,28 +6,32 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from icalendar import Calendar, vText
-from sqlalchemy import select
 
 from bot.config import Config
+from bot.engine.rituals import CONFIG_KEY
 from bot.kernel.scenario import NetworkInfo, Registry
-from bot.store import Store
-from bot.store import schema as t
+from bot.store.ports import StorePort
+from bot.store.rows import RitualRow
 
 
-async def network_calendar(store: Store, config: Config, registry: Registry, now: datetime) -> bytes | None:
+async def network_calendar(store: StorePort, config: Config, registry: Registry, now: datetime) -> bytes | None:
     """One calendar of everything the configured rituals schedule (every meeting ritual's
     series and one-off meetings), each from its state in the store (or from its config alone
     when it never ran); None when no ritual has a calendar."""
     net = config.network
     info = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
-    async with store.read() as conn:
-        nid = (await conn.execute(select(t.networks.c.id).where(t.networks.c.name == net.name))).scalar()
+    async with store.reading() as unit:
+        nid = await unit.networks.find(net.name)
         states: dict[str, object] = {}
+        implicit: list[RitualRow] = []
         if nid is not None:
-            rows = (await conn.execute(select(t.rituals.c.key, t.rituals.c.state).where(
-                t.rituals.c.network_id == nid, t.rituals.c.status == "open",
-                t.rituals.c.key.like("cfg:%")))).all()
-            states = {r.key[4:]: r.state for r in rows}
+            for row in await unit.rituals.configured(nid):
+                if row.status == "open":
+                    states[row.key.removeprefix(CONFIG_KEY)] = row.state
+            configured_kinds = {entry.kind for entry in config.file.rituals}
+            for kind in registry.kinds.values():
+                if kind.implicit and kind.name not in configured_kinds:
+                    implicit += await unit.rituals.of_kind(nid, kind.name, ["implicit"])
     parts: list[tuple[str, bytes]] = []
     for entry in config.file.rituals:
         kind = registry.get(entry.kind)
@@ -36,6 +40,13 @@ async def network_calendar(store: Store, config: Config, registry: Registry, now
         data = kind.export_calendar(config.ritual_options[entry.id], state, info, now)
         if data is not None:
             parts.append((entry.id, data))
+    for row in implicit:
+        # A kind present in every network (the calendar of one-off meetings) with no entry.
+        kind = registry.get(row.kind)
+        data = kind.export_calendar(config.kind_defaults.get(row.kind, {}), kind.state_type.model_validate(row.state),
+                                    info, now)
+        if data is not None:
+            parts.append((row.key, data))
     return merge_calendars(parts)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import func, select, update
-
+from bot.engine.directory import People
+from bot.engine.tx import Tx
 from bot.kernel.commands import (
     ArgSpec,
     CommandError,
@@ -21,10 +21,6 @@ from bot.kernel.i18n import Code, Lines, Msg
 from bot.kernel.inputs import shown
 from bot.kernel.model import Action, Member, PrivateNote
 from bot.kernel.scenario import Context
-from bot.store import schema as t
-
-if TYPE_CHECKING:
-    from bot.engine import Engine, _Tx
 
 HELP = CommandSpec(
     name="aide", aliases=("help",), route="query", summary_key="core.help.summary_help",
@@ -60,7 +56,7 @@ def _note(q: CoreQuery, msg: Msg) -> list[Action]:
     return [PrivateNote(member=q.member.key, channel=q.channel, text=msg, reply_to=q.reply_to)]
 
 
-async def answer_core(q: CoreQuery, engine: Engine, tx: _Tx) -> Sequence[Action]:
+async def answer_core(q: CoreQuery, people: People, tx: Tx) -> Sequence[Action]:
     spec = q.parsed.spec
     if spec is HELP:
         words: list[str] = q.parsed.args.get("command", [])
@@ -71,11 +67,11 @@ async def answer_core(q: CoreQuery, engine: Engine, tx: _Tx) -> Sequence[Action]
             return _note(q, help_for(found[0]))
         return _note(q, help_index(q.grammar.specs, q.member.is_animateur))
     if spec is PROFILE:
-        return await _profile(q, engine, tx)
+        return await _profile(q, people, tx)
     if spec is MY_DATA:
-        return await _my_data(q, engine, tx)
+        return await _my_data(q, people, tx)
     if spec is FORGET:
-        return await _forget(q, engine, tx)
+        return await _forget(q, people, tx)
     raise CommandError(Msg("core.cmd.see_help"))
 
 
@@ -85,59 +81,49 @@ def _attrs(attributes: dict[str, Any]) -> Msg | str:
     return ", ".join(f"{k} = {v}" for k, v in sorted(attributes.items()))
 
 
-async def _profile(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
+async def _profile(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
     setting: list[str] = q.parsed.args.get("setting", [])
-    pid = engine.person_by_key[q.member.key]
-    person = engine.persons[pid]
+    pid = people.person_by_key[q.member.key]
+    person = people.persons[pid]
     if setting:
         if setting[0].lower() in ("langue", "language", "lang") and len(setting) == 2:
             value = setting[1].lower()
             if value not in ("fr", "en"):
                 raise CommandError(Msg("core.profile.unknown_language", value=shown(setting[1])))
-            await tx.conn.execute(update(t.persons).where(t.persons.c.id == pid).values(locale=value))
-            await engine.bump_directory(tx.conn)
-            person.locale = value
-            engine._directory = None
+            await people.update(tx.unit, pid, locale=value)
             return _note(q, Msg("core.profile.language_set"))
         raise CommandError(Msg("core.cmd.too_many", extra=shown(" ".join(setting)), usage=Code(text="profil langue fr|en")))
-    roles = [r for r, ids in engine.roles.items() if pid in ids]
+    roles = [r for r, ids in people.roles.items() if pid in ids]
     return _note(q, Msg(
         "core.profile.show", name=person.name, organisation=person.organisation or Msg("core.profile.none"),
         attributes=_attrs(person.attributes), roles=", ".join(roles) if roles else Msg("core.profile.none"),
-        locale=person.locale or engine.network.locale,
+        locale=person.locale or q.ctx.network.locale,
     ))
 
 
-async def _my_data(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
-    pid = engine.person_by_key[q.member.key]
-    person = engine.persons[pid]
+async def _my_data(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
+    pid = people.person_by_key[q.member.key]
+    person = people.persons[pid]
     accounts = Lines(items=[Code(text=f"{p}:{u}") for p, _, u in person.accounts], sep=", ")
-    events = (await tx.conn.execute(select(func.count()).select_from(t.log).where(
-        t.log.c.network_id == engine.network_id))).scalar_one()
+    events = await tx.unit.journal.count(people.network_id)
     answers = 0
-    rows = (await tx.conn.execute(select(t.rituals.c.state).where(t.rituals.c.network_id == engine.network_id))).all()
-    for r in rows:
+    for state in await tx.unit.rituals.states(people.network_id):
         # Ritual states are JSON: count those that mention this member's key at all.
-        if person.key in str(r.state):
+        if person.key in str(state):
             answers += 1
     return _note(q, Msg("core.profile.my_data", accounts=accounts,
                         profile=Msg("core.profile.show", name=person.name,
                                     organisation=person.organisation or Msg("core.profile.none"),
                                     attributes=_attrs(person.attributes), roles=Msg("core.profile.none"),
-                                    locale=person.locale or engine.network.locale),
+                                    locale=person.locale or q.ctx.network.locale),
                         events=int(events), answers=answers))
 
 
-async def _forget(q: CoreQuery, engine: Engine, tx: _Tx) -> list[Action]:
+async def _forget(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
     words = [w.lower() for w in q.parsed.args.get("confirm", [])]
     if words not in (["confirmer"], ["confirm"]):
         return _note(q, Msg("core.profile.forget_confirm"))
-    pid = engine.person_by_key[q.member.key]
-    person = engine.persons[pid]
-    await tx.conn.execute(update(t.persons).where(t.persons.c.id == pid).values(
-        name="—", organisation=None, attributes={}, opted_out=True))
-    await tx.conn.execute(update(t.accounts).where(t.accounts.c.person_id == pid).values(display_name=None))
-    await engine.bump_directory(tx.conn)
-    person.name, person.organisation, person.attributes, person.opted_out = "—", None, {}, True
-    engine._directory = None
+    pid = people.person_by_key[q.member.key]
+    await tx.unit.people.forget_display_names(pid)
+    await people.update(tx.unit, pid, name="—", organisation=None, attributes={}, opted_out=True)
     return _note(q, Msg("core.profile.forgotten"))

@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.store import schema
 from bot.store.migrate import upgrade
+from bot.store.repositories import SqlUnit
 
 
 class Store:
@@ -44,6 +45,18 @@ class Store:
         async with self.engine.connect() as conn:
             await conn.execution_options(maillage_readonly=True)
             yield conn
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        """A write transaction and its repositories (`bot.store.ports.Unit`)."""
+        async with self.transaction() as conn:
+            yield SqlUnit(conn)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlUnit]:
+        """The repositories on a read-only connection."""
+        async with self.read() as conn:
+            yield SqlUnit(conn)
 
     async def migrate(self) -> None:
         await upgrade(self.engine)

@@ -148,6 +148,9 @@ rituals = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    # "command" (started by a member), "config" (a [[rituals]] entry; key = its id), or
+    # "implicit" (a kind present in every network).
+    Column("origin", String(10), nullable=False, default="command", server_default="command"),
     UniqueConstraint("network_id", "key"),
     UniqueConstraint("network_id", "kind", "number"),
     Index("ix_rituals_open", "network_id", "status", "kind"),

@@ -7,8 +7,6 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,11 +16,9 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from sqlalchemy import func, select, text
 
 from bot.adapter import Adapter
 from bot.engine import FIRE_LAG_BUCKETS, Engine
-from bot.store import schema as t
 
 log = logging.getLogger("maillage.ops")
 
@@ -41,31 +37,18 @@ class StoreSample:
     dead_letters: int = 0
 
 
-def _utc(engine: Engine, value: Any) -> datetime | None:
-    # Aggregates lose the column type on SQLite (a string comes back): convert as the column does.
-    if isinstance(value, str | datetime):
-        return t.UTCDateTime().process_result_value(value, engine.store.engine.dialect)
-    return None
-
-
 async def sample_store(engine: Engine) -> StoreSample:
     now = engine.clock.now()
-    async with engine.store.read() as conn:
-        pending, oldest = (await conn.execute(
-            select(func.count(), func.min(t.outbox.c.created_at)).where(
-                t.outbox.c.network_id == engine.network_id, t.outbox.c.status == "pending"))).one()
-        due, earliest = (await conn.execute(
-            select(func.count(), func.min(t.timers.c.due_at)).where(
-                t.timers.c.network_id == engine.network_id, t.timers.c.due_at <= now))).one()
-        dead = (await conn.execute(select(func.count()).select_from(t.dead_letters).where(
-            t.dead_letters.c.network_id == engine.network_id))).scalar_one()
-    oldest_at, earliest_at = _utc(engine, oldest), _utc(engine, earliest)
+    async with engine.store.reading() as unit:
+        pending, oldest_at = await unit.outbox.pending_stats(engine.network_id)
+        due, earliest_at = await unit.timers.due_count(engine.network_id, now)
+        dead = await unit.journal.dead_letter_count(engine.network_id)
     return StoreSample(
-        outbox_pending=int(pending),
+        outbox_pending=pending,
         outbox_oldest_age=max(0.0, (now - oldest_at).total_seconds()) if oldest_at else 0.0,
-        timers_due=int(due),
+        timers_due=due,
         timer_lag=max(0.0, (now - earliest_at).total_seconds()) if earliest_at else 0.0,
-        dead_letters=int(dead),
+        dead_letters=dead,
     )
 
 
@@ -188,8 +171,8 @@ class NetworkHealth:
 
 async def _store_reachable(engine: Engine) -> bool:
     async def probe() -> None:
-        async with engine.store.read() as conn:
-            await conn.execute(text("select 1"))
+        async with engine.store.reading() as unit:
+            await unit.probe()
 
     try:
         await asyncio.wait_for(probe(), PROBE_TIMEOUT)

@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters.console import ConsoleAdapter
+from bot.cli.adapters import platform_configs
 from bot.config import validate
 from bot.engine import Engine
 from bot.kernel.clock import FakeClock
@@ -32,7 +33,7 @@ def _config() -> str:
 
 
 async def test_two_engines_share_outbox_and_timers_without_doubles(store_url: str, tmp_path: Path) -> None:
-    config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml")
+    config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml", platform_configs())
     clock = FakeClock(datetime(2026, 6, 1, 12, 0, tzinfo=PARIS))
     engines: list[Engine] = []
     consoles: list[ConsoleAdapter] = []
@@ -70,7 +71,7 @@ async def test_two_engines_share_outbox_and_timers_without_doubles(store_url: st
 
 
 async def test_a_dead_process_claims_expire(store_url: str, tmp_path: Path) -> None:
-    config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml")
+    config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml", platform_configs())
     clock = FakeClock(datetime(2026, 6, 1, 12, 0, tzinfo=PARIS))
     store = await open_store(store_url)
     try:
@@ -78,7 +79,7 @@ async def test_a_dead_process_claims_expire(store_url: str, tmp_path: Path) -> N
         await dead.boot()
         await dead.submit(InboundCommand(platform="console", event_id="x", channel="general", sender="m1",
                                          text="aide"))
-        claimed = await dead._claim_outbox(clock.now())  # then the process dies holding them
+        claimed = await dead.sender._claim(clock.now())  # then the process dies holding them
         assert len(claimed) == 1
         console = ConsoleAdapter(["general"], {"general": ["m1"]}, write=lambda _l: None)
         alive = Engine(store, registry(), config, clock, {"console": console})

@@ -1,0 +1,277 @@
+"""Applying a ritual: its context, its scenario's handling of an event, and what it decided
+turned into timers, log lines, outbox entries and a new state in the transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.config import Config
+from bot.engine.directory import People
+from bot.engine.tx import Ritual, Tx
+from bot.kernel.i18n import Msg
+from bot.kernel.model import (
+    Action,
+    CancelTimer,
+    Chose,
+    Command,
+    DirectMessage,
+    Edit,
+    Event,
+    Finish,
+    OpenForm,
+    Post,
+    PrivateNote,
+    React,
+    Record,
+    SetTimer,
+)
+from bot.kernel.scenario import (
+    Capabilities,
+    ChannelInfo,
+    Context,
+    LogEntry,
+    NetworkInfo,
+    Registry,
+    RitualSummary,
+)
+from bot.logs import log_context, ritual_label
+from bot.store.rows import Origin, OutboxNew, RitualRow, TimerSet
+
+log = logging.getLogger("maillage.engine")
+
+LOG_WINDOW = timedelta(days=90)
+"""How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
+CONFIG_KEY = "cfg:"
+"""Configured rituals are keyed by their entry's id under this prefix (their origin says so)."""
+
+
+def digest(value: Any) -> str:
+    body = json.dumps(value.model_dump(mode="json") if isinstance(value, BaseModel) else
+                      [v.model_dump(mode="json") for v in value], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Rituals:
+    """One network's rituals as the engine applies them."""
+
+    def __init__(self, registry: Registry, config: Config, people: People,
+                 capabilities: Callable[[str], Capabilities]) -> None:
+        self.registry = registry
+        self.config = config
+        self.people = people
+        self.capabilities = capabilities
+        net = config.network
+        self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
+
+    @property
+    def network_id(self) -> int:
+        return self.people.network_id
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _keep(self, tx: Tx, row: RitualRow | None) -> Ritual | None:
+        if row is None or row.kind not in self.registry.kinds:
+            return None
+        kind = self.registry.get(row.kind)
+        ritual = Ritual(row.id, row.kind, row.key, row.number, row.status, list(row.channels),
+                        kind.state_type.model_validate(row.state), row.version, row.origin)
+        tx.rituals[row.id] = ritual
+        return ritual
+
+    async def load(self, tx: Tx, ritual_id: int) -> Ritual | None:
+        if ritual_id in tx.rituals:
+            return tx.rituals[ritual_id]
+        return self._keep(tx, await tx.unit.rituals.get(ritual_id))
+
+    async def preload(self, tx: Tx, ritual_ids: Sequence[int]) -> None:
+        """Load (and on PostgreSQL lock, in id order) many rituals at once."""
+        wanted = sorted(set(ritual_ids) - set(tx.rituals))
+        for row in await tx.unit.rituals.get_many(wanted):
+            self._keep(tx, row)
+
+    async def create(self, tx: Tx, kind_name: str, key: str | None, channels: list[str],
+                     origin: Origin = "command") -> Ritual:
+        kind = self.registry.get(kind_name)
+        state = kind.initial_state()
+        row = await tx.unit.rituals.create(self.network_id, kind_name, key, channels, state.model_dump(mode="json"),
+                                           origin, tx.now)
+        ritual = Ritual(row.id, kind_name, row.key, row.number, "open", list(channels), state, 0, origin, True)
+        tx.rituals[row.id] = ritual
+        return ritual
+
+    # -- context -----------------------------------------------------------------------
+
+    def channel_infos(self) -> dict[str, ChannelInfo]:
+        return {k: ChannelInfo(k, c.name, c.platform, self.capabilities(c.platform))
+                for k, c in self.people.channels.items()}
+
+    def network_info(self, with_settings: bool = True) -> NetworkInfo:
+        n = self.network
+        return NetworkInfo(name=n.name, locale=n.locale, timezone=n.timezone, charter=n.charter,
+                           roles=self.people.role_view(),
+                           settings=self.config.kind_defaults if with_settings else {})
+
+    async def read_log(self, tx: Tx) -> list[LogEntry]:
+        rows = await tx.unit.journal.since(self.network_id, tx.now - LOG_WINDOW)
+        return [LogEntry(r.at, r.kind, r.ritual_kind, r.ritual_number, r.summary) for r in rows]
+
+    async def open_summaries(self, tx: Tx, exclude: int) -> list[RitualSummary]:
+        await tx.write_pending(self.network_id)
+        rows = await tx.unit.rituals.open(self.network_id)
+        due = await tx.unit.timers.earliest_per_ritual(self.network_id)
+        out: list[RitualSummary] = []
+        for r in sorted(rows, key=lambda r: r.id):
+            if r.id == exclude or r.kind not in self.registry.kinds:
+                continue
+            kind = self.registry.get(r.kind)
+            cached = tx.rituals.get(r.id)
+            if cached is not None and cached.status != "open":
+                continue  # finished earlier in this transaction: the store does not say so yet
+            state = cached.state if cached else kind.state_type.model_validate(r.state)
+            summary = kind.summarize(state)
+            if summary is not None:
+                out.append(RitualSummary(r.kind, r.number, r.status, summary, due.get(r.id)))
+        return out
+
+    def options(self, ritual: Ritual) -> Mapping[str, Any]:
+        if ritual.origin == "config":
+            return self.config.ritual_options.get(ritual.key.removeprefix(CONFIG_KEY), {})
+        return self.config.kind_defaults.get(ritual.kind, {})
+
+    async def context(self, tx: Tx, ritual: Ritual) -> Context:
+        kind = self.registry.get(ritual.kind)
+        entries: Sequence[LogEntry] = ()
+        summaries: Sequence[RitualSummary] = ()
+        if kind.reads_log:
+            entries = await self.read_log(tx)
+            summaries = await self.open_summaries(tx, exclude=ritual.id)
+        return Context(network=self.network_info(), directory=self.people.view(), channels=self.channel_infos(),
+                       config=self.options(ritual), ritual_channels=tuple(ritual.channels), ritual_id=ritual.id,
+                       number=ritual.number, log=entries, open_rituals=summaries)
+
+    # -- handling ----------------------------------------------------------------------
+
+    async def deliver(self, tx: Tx, ritual: Ritual, event: Event) -> list[Action]:
+        """The scenario handles the event; what it decided goes into the transaction. A
+        scenario that raises fails its event, which the caller isolates (a dead letter, or for
+        CommandError a refusal): the state stays as it was."""
+        kind = self.registry.get(ritual.kind)
+        ctx = await self.context(tx, ritual)
+        with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
+            if kind.cpu_heavy:
+                state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, tx.when)
+            else:
+                state, actions = kind.bind(ctx).handle(ritual.state, event, tx.when)
+        ritual.state = state
+        ritual.version += 1
+        ritual.dirty = True
+        chosen = kind.channels(state)
+        if chosen is not None and list(chosen) != ritual.channels:
+            ritual.channels = list(chosen)
+        reply_to = event.reply_to if isinstance(event, Command | Chose) else None
+        reply_member = event.member.key if isinstance(event, Command | Chose) else None
+        await self.apply(tx, ritual, actions, f"r{ritual.id}v{ritual.version}", reply_to, reply_member)
+        return actions
+
+    async def apply(self, tx: Tx, ritual: Ritual | None, actions: Sequence[Action], key_prefix: str,
+                    reply_to: str | None, reply_member: str | None = None) -> None:
+        for i, action in enumerate(actions):
+            if isinstance(action, SetTimer):
+                assert ritual is not None, "only rituals set timers"
+                tx.timer_ops[(ritual.id, action.name)] = TimerSet(ritual.id, action.name, action.due_at,
+                                                                  dict(action.payload))
+                tx.timers_changed = True
+            elif isinstance(action, CancelTimer):
+                assert ritual is not None
+                tx.timer_ops[(ritual.id, action.name)] = None
+                tx.timers_changed = True
+            elif isinstance(action, Record):
+                await tx.unit.journal.record(self.network_id, ritual.id if ritual else None,
+                                             ritual.kind if ritual else "core", ritual.number if ritual else 0,
+                                             tx.now, action.kind, action.summary)
+            elif isinstance(action, Finish):
+                assert ritual is not None
+                ritual.status = "finished"
+                ritual.dirty = True
+                for pending in [k for k in tx.timer_ops if k[0] == ritual.id]:
+                    del tx.timer_ops[pending]
+                await tx.unit.timers.clear(ritual.id)
+                await tx.unit.inbound.forget_replies(ritual.id)
+                tx.timers_changed = True
+            else:
+                if ritual is not None and isinstance(action, Post | Edit) and await self._unchanged(tx, ritual, action):
+                    continue
+                # A reply handle (Slack's response_url) answers only the member who acted.
+                own = reply_member is None or getattr(action, "member", None) == reply_member
+                await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}",
+                                    reply_to if own else None)
+
+    async def _unchanged(self, tx: Tx, ritual: Ritual, action: Post | Edit) -> bool:
+        """Remember what a ritual's message says; True for an edit that would change nothing
+        (the member would see the same message "edited" for no reason)."""
+        if action.ref is None:
+            return False
+        key = (ritual.id, action.ref, action.channel)
+        text_hash = digest(action.text)
+        choices_hash = None if action.choices is None else digest(action.choices)
+        if isinstance(action, Post):
+            tx.contents[key] = (text_hash, choices_hash)
+            return False
+        known = tx.contents.get(key)
+        if known is None:
+            known = await tx.unit.refs.content(*key)
+        if known is not None and known[0] == text_hash and choices_hash in (None, known[1]):
+            return True
+        tx.contents[key] = (text_hash, choices_hash if choices_hash is not None else (known[1] if known else None))
+        return False
+
+    async def _enqueue(self, tx: Tx, ritual: Ritual | None, action: Action, key: str, reply_to: str | None) -> None:
+        platform, route = self.route_of(action, reply_to)
+        if platform is None:
+            log.warning("no platform for %s (ritual %s): dropped", action, ritual.id if ritual else None)
+            return
+        if isinstance(action, DirectMessage) and action.expects_reply and ritual is not None:
+            pid = self.people.person_by_key.get(action.member)
+            if pid is not None:
+                await tx.unit.inbound.expect_reply(self.network_id, pid, ritual.id, action.ref or "dm")
+        if isinstance(action, PrivateNote | OpenForm) and action.reply_to is None and reply_to:
+            action = action.model_copy(update={"reply_to": reply_to})
+        tx.outbox_rows.append(OutboxNew(ritual.id if ritual else None, key, platform, action.model_dump(mode="json"),
+                                        route, tx.now))
+        tx.outbox += 1
+
+    def route_of(self, action: Action, reply_to: str | None) -> tuple[str | None, dict[str, Any]]:
+        """Which platform performs an action, and what to resolve at send time."""
+        people = self.people
+        if isinstance(action, DirectMessage):
+            pid = people.person_by_key.get(action.member)
+            if pid is None or not people.persons[pid].accounts:
+                return None, {}
+            return people.persons[pid].accounts[0][0], {"member": action.member}
+        if isinstance(action, PrivateNote | OpenForm):
+            if action.channel == "dm" or action.channel not in people.channels:
+                # Answer on the platform the member wrote from (the command's reply handle).
+                platform = (action.reply_to or reply_to or "").split("|")[0]
+                if platform:
+                    return platform, {"member": action.member, "channel": action.channel}
+                pid = people.person_by_key.get(action.member)
+                if pid is None or not people.persons[pid].accounts:
+                    return None, {}
+                return people.persons[pid].accounts[0][0], {"member": action.member, "channel": action.channel}
+            return people.channels[action.channel].platform, {"member": action.member, "channel": action.channel}
+        assert isinstance(action, Post | Edit | React)
+        ch = people.channels.get(action.channel)
+        if ch is None:
+            return None, {}
+        return ch.platform, {"channel": action.channel}
+
+    def note(self, member: str, channel: str, text: Msg, reply_to: str | None) -> PrivateNote:
+        return PrivateNote(member=member, channel=channel, text=text, reply_to=reply_to)
