@@ -9,8 +9,9 @@ from typing import Any
 
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
+from adapters.matrix.config import MatrixSection, credentials_need
 from bot.adapter import KeyValue, PermanentError, TransientError
-from bot.config import ConfigError, EnvNeed, MatrixSection
+from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ async def open_session(client: AsyncClient, section: MatrixSection, kv: KeyValue
     else:
         names = tuple(n for n in (section.access_token_env, section.password_env) if n)
         key = "matrix.access_token_env" if section.access_token_env else "matrix.password_env"
-        raise ConfigError([EnvNeed(key, names, first_login_only=True).problem(config_file)])
+        raise ConfigError([credentials_need(key, names).problem(config_file)])
 
     client.restore_login(session.user_id, session.device_id, session.access_token)
     await save_session(kv, session)

@@ -17,6 +17,7 @@ from nio import RoomMessageNotice, RoomMessageText, UnknownEvent
 
 from adapters.matrix.adapter import MatrixAdapter, build
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
+from bot.cli.adapters import platform_configs
 from bot.config import Config, load
 from bot.engine.running import RunningBot, running_bot
 from bot.kernel.scenario import Registry
@@ -60,7 +61,7 @@ class WholeBot:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "config.toml"
         self.path.write_text(text, "utf-8")
-        self.config: Config = load(self.path, registry())
+        self.config: Config = load(self.path, registry(), platform_configs())
         self.store: Store | None = None
         self.running: RunningBot | None = None
         self._cm: AbstractAsyncContextManager[RunningBot] | None = None
@@ -215,9 +216,11 @@ async def test_killed_after_a_send_before_its_record_posts_once(
         synapse_server, bot_user, {"general": room}, {"alice": alice.user_id, "bob": bob.user_id}))
     env = {**os.environ, PASSWORD_ENV: bot_user.password}
     args = [sys.executable, "-m", "bot.cli", "run", "-c", str(whole.path)]
+    # The test entry point: the same composition root as `maillage run`, with the fault injected.
+    faulty = [sys.executable, "-m", "tests.fixtures.faulty_bot", "--fault", "after_send", *args[3:]]
     try:
         first = await asyncio.create_subprocess_exec(
-            *args, env={**env, "MAILLAGE_FAULT": "after_send"}, cwd=ROOT,
+            *faulty, env=env, cwd=ROOT,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         # Wait until the bot has joined, then give it something to answer.
         await alice.wait_for(lambda r, e: r == room and getattr(e, "state_key", None) == bot_user.user_id
