@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from adapters.console import ConsoleAdapter
+from bot.cli.adapters import platform_configs
 from bot.config import validate
 from bot.engine import Engine
 from bot.kernel.clock import SystemClock
@@ -66,7 +67,7 @@ async def raw_rate(url: str, n: int) -> float:
 
 
 async def engine_rate(url: str, n: int, members: int, concurrency: int, tmp: Path) -> float:
-    config = validate(tomllib.loads(config_text(members)), registry(), tmp / "config.toml")
+    config = validate(tomllib.loads(config_text(members)), registry(), tmp / "config.toml", platform_configs())
     store = await open_store(url)
     console = ConsoleAdapter(["general"], {"general": [f"m{i}" for i in range(members)]}, write=lambda _l: None)
     engine = Engine(store, registry(), config, SystemClock(), {"console": console})

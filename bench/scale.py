@@ -123,6 +123,7 @@ async def baseline_job(due_ts: float) -> None:
 
 async def maillage_worker(args: argparse.Namespace, t_main: float) -> None:
     from adapters.console import ConsoleAdapter
+    from bot.cli.adapters import platform_configs
     from bot.config import validate
     from bot.engine.running import running_bot
     from bot.store import open_store
@@ -144,7 +145,7 @@ async def maillage_worker(args: argparse.Namespace, t_main: float) -> None:
                 other += 1
 
     reg = registry()
-    config = validate(tomllib.loads(config_text()), reg, Path("scale.toml"))
+    config = validate(tomllib.loads(config_text()), reg, Path("scale.toml"), platform_configs())
     store = await open_store(args.url, migrate=False)
     console = ConsoleAdapter([CHANNEL], {CHANNEL: [f"m{i}" for i in range(MEMBERS)]}, write=lambda _l: None)
     try:
@@ -298,6 +299,7 @@ def far_dues(n: int, rng: random.Random, now: datetime) -> Iterator[datetime]:
 async def load_maillage(url: str, n: int, storm: int, rng: random.Random) -> Population:
 
     from adapters.console import ConsoleAdapter
+    from bot.cli.adapters import platform_configs
     from bot.config import validate
     from bot.engine.running import running_bot
     from bot.store import open_store
@@ -305,7 +307,7 @@ async def load_maillage(url: str, n: int, storm: int, rng: random.Random) -> Pop
 
     started = time.perf_counter()
     reg = registry()
-    config = validate(tomllib.loads(config_text()), reg, Path("scale.toml"))
+    config = validate(tomllib.loads(config_text()), reg, Path("scale.toml"), platform_configs())
     store = await open_store(url)  # migrates
     console = ConsoleAdapter([CHANNEL], {CHANNEL: [f"m{i}" for i in range(MEMBERS)]}, write=lambda _l: None)
     try:

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.kernel.i18n import Fmt, Mention, MentionRenderer, Msg, Renderer, escape_member_text
 from bot.kernel.model import InboundEvent, OutboundAction
 from bot.kernel.scenario import Capabilities
@@ -109,6 +111,15 @@ class Leases(Protocol):
         """Who holds the lease and until when (a standby process judges whether the holder
         is alive by seeing it renewed)."""
         ...
+
+
+class SqlTables(Protocol):
+    """Room in the bot's database for an adapter whose library keeps tables of its own through
+    SQLAlchemy (Slack's OAuth installs): the bot's async engine, used but never disposed of
+    by the adapter. The store provides it; the adapter never imports the store."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
 
 
 class Adapter(Protocol):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.console import ConsoleAdapter, Sent
+from bot.cli.adapters import platform_configs
 from bot.config import Config, validate
 from bot.engine import Engine
 from bot.kernel.clock import FakeClock
@@ -66,7 +67,7 @@ class Harness:
         self.clock = FakeClock(start)
         self.tmp = tmp
         self.lines: list[str] = []
-        self.config: Config = validate(tomllib.loads(config_text), self.kinds, tmp / "config.toml")
+        self.config: Config = validate(tomllib.loads(config_text), self.kinds, tmp / "config.toml", platform_configs())
         rooms = [c.room for c in self.config.file.channels if c.platform == "console"]
         default_members = [a.split(":", 1)[1] for m in self.config.file.members for a in m.accounts
                            if a.startswith("console:")]

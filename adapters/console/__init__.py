@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapter import ChannelMember, Delivery, EventSink, Outgoing
-from bot.kernel.i18n import Code, Mention, Msg, render_plain
+from bot.config import Config, PlatformConfig
+from bot.kernel.i18n import Code, Mention, Msg, normalize_locale, render_plain
 from bot.kernel.model import (
     DirectMessage,
     Edit,
@@ -284,3 +285,20 @@ class ConsoleAdapter:
     def last(self) -> Sent:
         return self.sent[-1]
 
+
+CONSOLE: PlatformConfig[Any] = PlatformConfig("console")
+"""What the console registers in the config: channels and accounts named `console`, no section."""
+
+
+def build(config: Config, *, read_stdin: bool, transcript: Path | None = None) -> ConsoleAdapter:
+    """The console for a configured network (called by the composition root): its bound
+    rooms, each with every member who has a console account."""
+    rooms = config.rooms("console")
+    members: dict[str, list[str]] = {}
+    for m in config.file.members:
+        for acc in m.accounts:
+            if acc.startswith("console:"):
+                for r in rooms:
+                    members.setdefault(r, []).append(acc.split(":", 1)[1])
+    return ConsoleAdapter(rooms, members, prefix=config.network.command_prefix, read_stdin=read_stdin,
+                          locale=normalize_locale(config.network.locale), transcript=transcript)

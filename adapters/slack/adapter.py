@@ -15,7 +15,6 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.blocks import ACTION_PREFIX, FORM_CALLBACK_PREFIX, read_submission
 from adapters.slack.errors import slack_call
@@ -26,12 +25,19 @@ from adapters.slack.sender import ReplyHandles, Sender
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket import CheckedSocketModeHandler
 from adapters.slack.workspaces import Workspaces
-from bot.adapter import ChannelMember, Delivery, EventSink, KeyValue, Outgoing, PermanentError
+from bot.adapter import (
+    ChannelMember,
+    Delivery,
+    EventSink,
+    KeyValue,
+    Outgoing,
+    PermanentError,
+    SqlTables,
+)
 from bot.config import Config
 from bot.kernel.i18n import Msg, render_plain
 from bot.kernel.model import InboundEvent
 from bot.kernel.scenario import Capabilities
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +96,19 @@ class SlackAdapter:
     capabilities = CAPABILITIES
 
     def __init__(
-        self, settings: SlackSettings, kv: KeyValue, *, engine: AsyncEngine | None = None
+        self,
+        settings: SlackSettings,
+        kv: KeyValue,
+        *,
+        tables: SqlTables | None = None,
+        fault: str | None = None,
     ) -> None:
         self.settings = settings
         self.kv = kv
-        self.workspaces = Workspaces(settings, engine)
+        self.workspaces = Workspaces(settings, tables)
         self.handles = ReplyHandles()
-        self.sender = Sender(self.workspaces, kv, self.handles)
+        # `fault`: the crash tests' kill point (`slack_after_post`), never set in production.
+        self.sender = Sender(self.workspaces, kv, self.handles, fault)
         self.translator = Translator(settings.command_prefix)
         self._texts = Texts(settings.locale, lambda m: render_plain(m, settings.locale))
         self._sink: EventSink | None = None
@@ -109,9 +121,14 @@ class SlackAdapter:
 
     @classmethod
     def from_config(
-        cls, config: Config, kv: KeyValue, *, engine: AsyncEngine | None = None
+        cls,
+        config: Config,
+        kv: KeyValue,
+        *,
+        tables: SqlTables | None = None,
+        fault: str | None = None,
     ) -> SlackAdapter:
-        return cls(SlackSettings.from_config(config), kv, engine=engine)
+        return cls(SlackSettings.from_config(config), kv, tables=tables, fault=fault)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -443,7 +460,9 @@ class SlackAdapter:
         await ack()
 
 
-def build(config: Config, store: Store) -> SlackAdapter:
+def build(
+    config: Config, kv: KeyValue, tables: SqlTables | None = None, *, fault: str | None = None
+) -> SlackAdapter:
     """The composition root's entry point: the adapter for the config's `[slack]` section,
-    keeping its state (sends, OAuth installs) in the bot's own store."""
-    return SlackAdapter.from_config(config, store.kv(), engine=store.engine)
+    keeping its state in the bot's own store (sends in `kv`, OAuth installs in `tables`)."""
+    return SlackAdapter.from_config(config, kv, tables=tables, fault=fault)

@@ -33,12 +33,12 @@ def key_tag(key: str) -> str:
 class Ledger:
     """The send records in the bot's store, and the history check that completes them."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, fault: str | None = None) -> None:
         self.kv = kv
-        # Test hook, like the engine's: MAILLAGE_FAULT=slack_after_post kills the process
-        # right after Slack accepted a message and before it is recorded (the window the
-        # history check exists for).
-        self._fault = os.environ.get("MAILLAGE_FAULT")
+        # Crash tests' hook, like the engine's: `slack_after_post` kills the process right
+        # after Slack accepted a message and before it is recorded (the window the history
+        # check exists for).
+        self._fault = fault
 
     async def done(self, key: str) -> Delivery | None:
         record = await self.kv.get(SENT_NS, key)

@@ -39,10 +39,12 @@ CHOICES_NS = "slack.choices"
 class Sender:
     """Performs `Outgoing` actions with the right workspace's client."""
 
-    def __init__(self, workspaces: Workspaces, kv: KeyValue, handles: ReplyHandles) -> None:
+    def __init__(
+        self, workspaces: Workspaces, kv: KeyValue, handles: ReplyHandles, fault: str | None = None
+    ) -> None:
         self.workspaces = workspaces
         self.handles = handles
-        self.ledger = Ledger(kv)
+        self.ledger = Ledger(kv, fault)
         self.private = PrivateSender(self, self.ledger, handles)
         self._handlers: Mapping[
             type[Any], Callable[[Outgoing, AsyncWebClient, str], Awaitable[Delivery]]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.config import Config, ConfigError, ConfigProblem, SlackSection
+from adapters.slack.config import SlackSection
+from bot.config import Config, ConfigError, ConfigProblem
 from bot.kernel.i18n import Code, Msg
 from bot.secrets import register_secret
 
@@ -91,7 +92,7 @@ class SlackSettings:
     def from_config(cls, config: Config) -> SlackSettings:
         """Read the `[slack]` section and its environment variables; raise ConfigError naming
         the file, the key and the missing variable."""
-        section = config.file.slack
+        section = config.section("slack", SlackSection)
         if section is None:
             raise ConfigError(
                 [

@@ -15,11 +15,10 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.errors import slack_call
 from adapters.slack.settings import INSTALL_PATH, REDIRECT_PATH, SlackSettings
-from bot.adapter import PermanentError, TransientError
+from bot.adapter import PermanentError, SqlTables, TransientError
 
 log = logging.getLogger(__name__)
 # slack_sdk logs whole request and response bodies at DEBUG, OAuth tokens included: the
@@ -39,11 +38,11 @@ def web_client(settings: SlackSettings, token: str | None = None) -> AsyncWebCli
 
 class Workspaces:
     """Bot tokens per workspace. Single-workspace mode: the configured token. OAuth mode:
-    installs kept by slack_sdk's SQLAlchemy stores in the bot's own database (same engine,
-    tables `slack_installations`, `slack_bots`, `slack_oauth_states`), rotating tokens
+    installs kept by slack_sdk's SQLAlchemy stores in the bot's own database (the `tables`
+    port: tables `slack_installations`, `slack_bots`, `slack_oauth_states`), rotating tokens
     refreshed before they expire."""
 
-    def __init__(self, settings: SlackSettings, engine: AsyncEngine | None = None) -> None:
+    def __init__(self, settings: SlackSettings, tables: SqlTables | None = None) -> None:
         self.settings = settings
         self.base = web_client(settings)
         self.team_id: str | None = None
@@ -56,8 +55,9 @@ class Workspaces:
         self._rotator: AsyncTokenRotator | None = None
         oauth = settings.oauth
         if oauth is not None:
-            if engine is None:
-                raise ValueError("several workspaces (OAuth) need the bot's database engine")
+            if tables is None:
+                raise ValueError("several workspaces (OAuth) need tables in the bot's database")
+            engine = tables.engine
             self.installations = AsyncSQLAlchemyInstallationStore(
                 client_id=oauth.client_id, engine=engine, logger=sdk_log
             )

@@ -188,7 +188,7 @@ async def export_command(args: argparse.Namespace) -> int:
     """The latest record the network's log holds for draw number N, as `verify` reads it."""
     from sqlalchemy import select
 
-    from bot.cli import load_config
+    from bot.cli.base import load_config
     from bot.store import open_store
     from bot.store import schema as t
 

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from bot.config.problems import ConfigError, ConfigProblem, problems_from
 from bot.config.values import EnvName, Refusal
-from bot.kernel.i18n import Code, Lines, Msg
+from bot.kernel.i18n import Code, Msg
 from bot.kernel.scenario import Registry
 from bot.secrets import register_secret
 
+__all__ = [
+    "DEFAULT_STORE_URL", "ChannelEntry", "Config", "ConfigError", "ConfigFile", "ConfigProblem", "EnvNeed",
+    "MemberEntry", "NetworkSection", "OpsSection", "PlatformConfig", "Platforms", "RitualEntry", "StoreSection",
+    "load", "missing_env", "needed_env", "problems_from", "resolve_sqlite_path", "secret", "validate",
+]
+
 DEFAULT_STORE_URL = "sqlite+aiosqlite:///maillage.db"
-PLATFORMS = ("matrix", "slack", "console")
 
 
 class _Section(BaseModel):
@@ -49,56 +63,6 @@ class StoreSection(_Section):
     """Name of an environment variable holding the URL (when it carries a password)."""
 
 
-class MatrixSection(_Section):
-    homeserver: str
-    user_id: str
-    password_env: EnvName | None = None
-    access_token_env: EnvName | None = None
-    device_name: str = "maillage"
-    store_path: str = "matrix-store"
-    """Where the crypto store and the session (token, device, sync token) are kept."""
-    encryption: bool = True
-    join_rooms: bool = True
-    pickle_key_env: EnvName | None = None
-    """The variable holding the passphrase that encrypts the crypto store's secret keys at rest
-    (matrix-nio's pickle key). Without it nio's fixed default is used and only the files'
-    permissions protect the keys. Changing it makes an existing crypto store unreadable."""
-
-    @field_validator("homeserver")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if scheme not in ("http", "https") or not sep or not rest.strip("/"):
-            raise Refusal(Msg("config.err.homeserver_url", value=value))
-        return value
-
-    @model_validator(mode="after")
-    def _secret(self) -> MatrixSection:
-        if not self.password_env and not self.access_token_env:
-            raise Refusal(Msg("config.err.matrix_credentials"))
-        return self
-
-
-class SlackSection(_Section):
-    mode: Literal["socket", "http"] = "socket"
-    bot_token_env: EnvName | None = "SLACK_BOT_TOKEN"
-    app_token_env: EnvName | None = "SLACK_APP_TOKEN"
-    signing_secret_env: EnvName | None = "SLACK_SIGNING_SECRET"
-    client_id_env: EnvName | None = None
-    client_secret_env: EnvName | None = None
-    slash_command: str = "/reseau"
-    http_host: str = "127.0.0.1"
-    http_port: int = 3000
-    api_base_url: str | None = None
-    """Only for tests against a local fake of Slack's Web API."""
-
-    @model_validator(mode="after")
-    def _oauth_pair(self) -> SlackSection:
-        if bool(self.client_id_env) != bool(self.client_secret_env):
-            raise Refusal(Msg("config.err.oauth_pair"))
-        return self
-
-
 class OpsSection(_Section):
     """The operations endpoints (`/healthz`, `/metrics`), on their own port."""
 
@@ -106,14 +70,35 @@ class OpsSection(_Section):
     port: int = Field(9464, ge=0, le=65535)
 
 
+def _platforms(info: ValidationInfo) -> Sequence[str]:
+    """The platforms registered for this validation (its context, given by `validate`)."""
+    context = info.context if isinstance(info.context, Mapping) else {}
+    return tuple(context.get("platforms", ()))
+
+
+def _one_of(names: Sequence[str]) -> str:
+    """The choices as pydantic lists a Literal's: 'a', 'b' or 'c'."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 class ChannelEntry(_Section):
     id: str
-    platform: Literal["matrix", "slack", "console"]
+    platform: str
+    """A registered platform's name (matrix, slack, console…)."""
     room: str
     """The platform's id: a Matrix room id or alias, a Slack channel id, a console name."""
     name: str | None = None
     team: str | None = None
     """Slack workspace (team id) when several are installed."""
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform(cls, value: object, info: ValidationInfo) -> object:
+        names = _platforms(info)
+        if value not in names:
+            raise Refusal(Msg("config.err.expected_one_of", choices=_one_of(names)))
+        return value
 
 
 class MemberEntry(BaseModel):
@@ -130,10 +115,11 @@ class MemberEntry(BaseModel):
 
     @field_validator("accounts")
     @classmethod
-    def _accounts(cls, value: list[str]) -> list[str]:
+    def _accounts(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        names = _platforms(info)
         for acc in value:
             platform, _, user = acc.partition(":")
-            if platform not in PLATFORMS or not user:
+            if platform not in names or not user:
                 raise Refusal(Msg("config.err.account_format", value=acc))
         return value
 
@@ -165,10 +151,11 @@ class RitualEntry(BaseModel):
 
 
 class ConfigFile(_Section):
+    """The platform-neutral sections; each platform's own (`[matrix]`, `[slack]`) is validated
+    by the model it registers, between `[store]` and `[ops]` (the order problems are listed in)."""
+
     network: NetworkSection
     store: StoreSection = StoreSection()
-    matrix: MatrixSection | None = None
-    slack: SlackSection | None = None
     ops: OpsSection | None = None
     channels: list[ChannelEntry] = Field(default_factory=list)
     members: list[MemberEntry] = Field(default_factory=list)
@@ -178,22 +165,43 @@ class ConfigFile(_Section):
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+S = TypeVar("S", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class ConfigProblem:
-    file: str
+class EnvNeed:
+    """An environment variable `run` reads, named by the config key `key`; with several
+    `names`, one of them is enough."""
+
     key: str
-    msg: Msg
+    names: tuple[str, ...]
+    first_login_only: bool = False
+    """Credentials needed only for a first login: once a session is stored, the bot logs in with it."""
+    message: Msg | None = None
+    """What to say when none is set (default: the first name is not set)."""
+
+    def problem(self, file: str) -> ConfigProblem:
+        what = self.message or Msg("config.err.env_missing", name=Code(text=self.names[0]))
+        return ConfigProblem(file, self.key, what)
 
 
-class ConfigError(Exception):
-    """One or more problems; each names the file, the key and what was expected."""
+def _no_env(section: Any) -> Sequence[EnvNeed]:
+    return ()
 
-    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
-        super().__init__("; ".join(f"{p.file}: {p.key}: {p.msg.key}" for p in problems))
-        self.problems = list(problems)
 
-    def messages(self) -> list[Msg]:
-        return [Msg("config.problem", file=p.file, key=Code(text=p.key or "—"), what=p.msg) for p in self.problems]
+@dataclass(frozen=True)
+class PlatformConfig(Generic[S]):
+    """What a platform registers in the config: its name (the `platform` of channels, the
+    prefix of accounts) and, if it has one, its `[name]` section's model and the variables
+    `run` reads for it. The composition root passes the registered platforms in, as it
+    passes the rituals' registry: the config knows no platform of its own."""
+
+    name: str
+    section: type[S] | None = None
+    needed_env: Callable[[S], Sequence[EnvNeed]] = _no_env
+
+
+Platforms = Sequence[PlatformConfig[Any]]
 
 
 @dataclass(frozen=True)
@@ -204,10 +212,27 @@ class Config:
     file: ConfigFile
     ritual_options: Mapping[str, Mapping[str, Any]]
     kind_defaults: Mapping[str, Mapping[str, Any]]
+    sections: Mapping[str, BaseModel] = field(default_factory=dict)
+    """The platforms' own sections present in the file, by platform name."""
+    platforms: tuple[PlatformConfig[Any], ...] = ()
+    """The platforms registered when the file was validated."""
 
     @property
     def network(self) -> NetworkSection:
         return self.file.network
+
+    def section(self, name: str, model: type[S]) -> S | None:
+        """The `[name]` section as validated by its platform's `model`, or None when absent."""
+        value = self.sections.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, model):
+            raise TypeError(f"the [{name}] section is a {type(value).__name__}, not a {model.__name__}")
+        return value
+
+    def rooms(self, platform: str) -> list[str]:
+        """The platform ids of the channels bound on `platform`, in the file's order."""
+        return [c.room for c in self.file.channels if c.platform == platform]
 
     def store_url(self) -> str:
         url = self.file.store.url
@@ -219,23 +244,6 @@ class Config:
         return list(self.file.roles.get("animateurs", []))
 
 
-@dataclass(frozen=True)
-class EnvNeed:
-    """An environment variable `run` reads, named by the config key `key`; with several
-    `names`, one of them is enough."""
-
-    key: str
-    names: tuple[str, ...]
-    first_login_only: bool = False
-    """Matrix credentials: once a session is stored, the bot logs in with it."""
-
-    def problem(self, file: str) -> ConfigProblem:
-        if self.first_login_only:
-            names = Lines(items=[Code(text=n) for n in self.names], sep=", ")
-            return ConfigProblem(file, self.key, Msg("config.err.credentials_missing", names=names))
-        return ConfigProblem(file, self.key, Msg("config.err.env_missing", name=Code(text=self.names[0])))
-
-
 def needed_env(config: Config) -> list[EnvNeed]:
     """Every variable `run` will read for this config: the store's URL, then those of the
     platforms the channels use (a section no channel uses is not started)."""
@@ -243,23 +251,11 @@ def needed_env(config: Config) -> list[EnvNeed]:
     needs: list[EnvNeed] = []
     if file.store.url_env:
         needs.append(EnvNeed("store.url_env", (file.store.url_env,)))
-    platforms = {c.platform for c in file.channels}
-    matrix, slack = file.matrix, file.slack
-    if "matrix" in platforms and matrix is not None:
-        names = tuple(n for n in (matrix.access_token_env, matrix.password_env) if n)
-        key = "matrix.access_token_env" if matrix.access_token_env else "matrix.password_env"
-        needs.append(EnvNeed(key, names, first_login_only=True))
-        if matrix.pickle_key_env:
-            needs.append(EnvNeed("matrix.pickle_key_env", (matrix.pickle_key_env,)))
-    if "slack" in platforms and slack is not None:
-        wanted: list[tuple[str, str | None]] = []
-        if slack.client_id_env:  # several workspaces, installed through OAuth: no bot token
-            wanted += [("slack.client_id_env", slack.client_id_env), ("slack.client_secret_env", slack.client_secret_env)]
-        else:
-            wanted.append(("slack.bot_token_env", slack.bot_token_env))
-        wanted.append(("slack.app_token_env", slack.app_token_env) if slack.mode == "socket"
-                      else ("slack.signing_secret_env", slack.signing_secret_env))
-        needs += [EnvNeed(key, (name,)) for key, name in wanted if name]
+    used = {c.platform for c in file.channels}
+    for platform in config.platforms:
+        section = config.sections.get(platform.name)
+        if platform.name in used and section is not None:
+            needs += platform.needed_env(section)
     return needs
 
 
@@ -287,64 +283,7 @@ def secret(env_name: str, key: str, path: Path | str) -> str:
     return value
 
 
-def _loc(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-_PYDANTIC_KEYS = {
-    "missing": "config.err.missing",
-    "extra_forbidden": "config.err.unknown_key",
-    "string_type": "config.err.expected_text",
-    "int_type": "config.err.expected_integer",
-    "int_parsing": "config.err.expected_integer",
-    "float_type": "config.err.expected_number",
-    "float_parsing": "config.err.expected_number",
-    "bool_type": "config.err.expected_boolean",
-    "bool_parsing": "config.err.expected_boolean",
-    "list_type": "config.err.expected_list",
-    "dict_type": "config.err.expected_table",
-    "model_type": "config.err.expected_table",
-    "literal_error": "config.err.expected_one_of",
-}
-_BOUNDS = {
-    "greater_than_equal": ("config.err.at_least", "ge"),
-    "greater_than": ("config.err.more_than", "gt"),
-    "less_than_equal": ("config.err.at_most", "le"),
-    "less_than": ("config.err.less_than", "lt"),
-}
-
-
-def problems_from(exc: ValidationError, file: str, prefix: str = "") -> list[ConfigProblem]:
-    out: list[ConfigProblem] = []
-    for err in exc.errors():
-        key = _loc([*([prefix] if prefix else []), *err["loc"]])
-        typ = err["type"]
-        error = err.get("ctx", {}).get("error")
-        if isinstance(error, Refusal):
-            out.append(ConfigProblem(file, key, error.msg))
-        elif typ == "value_error":
-            # A validator that does not speak the catalogs yet: its English text, framed.
-            out.append(ConfigProblem(file, key, Msg("config.err.invalid", detail=str(error or err["msg"]))))
-        elif typ == "literal_error":
-            expected = str(err.get("ctx", {}).get("expected", ""))
-            out.append(ConfigProblem(file, key, Msg("config.err.expected_one_of", choices=expected)))
-        elif typ in _BOUNDS:
-            limit = str(err.get("ctx", {}).get(_BOUNDS[typ][1], ""))
-            out.append(ConfigProblem(file, key, Msg(_BOUNDS[typ][0], limit=limit)))
-        elif typ in _PYDANTIC_KEYS:
-            out.append(ConfigProblem(file, key, Msg(_PYDANTIC_KEYS[typ])))
-        else:
-            out.append(ConfigProblem(file, key, Msg("config.err.invalid", detail=err["msg"])))
-    return out
-
-
-def load(path: Path | str, registry: Registry) -> Config:
+def load(path: Path | str, registry: Registry, platforms: Platforms) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem found."""
     path = Path(path)
     name = str(path)
@@ -356,7 +295,7 @@ def load(path: Path | str, registry: Registry) -> Config:
         raise ConfigError([ConfigProblem(name, "", Msg("config.err.not_utf8"))]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem(name, "", Msg("config.err.toml", detail=str(exc)))]) from None
-    return validate(raw, registry, path)
+    return validate(raw, registry, path, platforms)
 
 
 def _unreadable(exc: OSError) -> Msg:
@@ -385,12 +324,49 @@ def _account_owners(members: Sequence[MemberEntry], file: str) -> list[ConfigPro
     return problems
 
 
-def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
-    name = str(path)
+def _top_order(platforms: Platforms) -> list[str]:
+    """The file's top-level keys in the order problems are listed: the platforms' sections
+    between `[store]` and `[ops]`, where they always were."""
+    core = list(ConfigFile.model_fields)
+    at = core.index("store") + 1
+    return core[:at] + [p.name for p in platforms if p.section is not None] + core[at:]
+
+
+def _validate_file(raw: Mapping[str, Any], platforms: Platforms,
+                   name: str) -> tuple[ConfigFile, dict[str, BaseModel]]:
+    """The platform-neutral sections, validated with the registered platforms' names, and
+    each platform's section by its own model; every problem of either, in the file's order."""
+    own = {p.name: p.section for p in platforms if p.section is not None}
+    core = {k: v for k, v in raw.items() if k not in own}
+    problems: list[ConfigProblem] = []
+    file: ConfigFile | None = None
     try:
-        file = ConfigFile.model_validate(raw)
+        file = ConfigFile.model_validate(core, context={"platforms": [p.name for p in platforms]})
     except ValidationError as exc:
-        raise ConfigError(problems_from(exc, name)) from None
+        problems += problems_from(exc, name)
+    sections: dict[str, BaseModel] = {}
+    for key, model in own.items():
+        if key not in raw:
+            continue
+        try:
+            sections[key] = model.model_validate(raw[key])
+        except ValidationError as exc:
+            problems += problems_from(exc, name, key)
+    if problems or file is None:
+        order = _top_order(platforms)
+
+        def rank(problem: ConfigProblem) -> int:
+            top = problem.key.split(".", 1)[0].split("[", 1)[0]
+            return order.index(top) if top in order else len(order)
+
+        # Unknown keys come last, as pydantic lists them after the known ones.
+        raise ConfigError(sorted(problems, key=rank))
+    return file, sections
+
+
+def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: Platforms) -> Config:
+    name = str(path)
+    file, sections = _validate_file(raw, platforms, name)
     problems: list[ConfigProblem] = []
     channel_ids = [c.id for c in file.channels]
     member_ids = {m.id for m in file.members}
@@ -403,9 +379,10 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
                 problems.append(ConfigProblem(name, f"{kind_name}[{i}].id", Msg("config.err.duplicate", value=ident)))
             seen.add(ident)
     problems.extend(_account_owners(file.members, name))
-    for platform in ("matrix", "slack"):
-        if any(c.platform == platform for c in file.channels) and getattr(file, platform) is None:
-            problems.append(ConfigProblem(name, platform, Msg("config.err.section_needed", platform=platform)))
+    for platform in platforms:
+        needed = platform.section is not None and platform.name not in sections
+        if needed and any(c.platform == platform.name for c in file.channels):
+            problems.append(ConfigProblem(name, platform.name, Msg("config.err.section_needed", platform=platform.name)))
     for role, people in file.roles.items():
         for j, who in enumerate(people):
             if who not in member_ids and who not in accounts and ":" not in who:
@@ -458,4 +435,5 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path) -> Config:
                 defaults[kind_name] = {}
     if problems:
         raise ConfigError(problems)
-    return Config(path=path, file=file, ritual_options=options, kind_defaults=defaults)
+    return Config(path=path, file=file, ritual_options=options, kind_defaults=defaults, sections=sections,
+                  platforms=tuple(platforms))

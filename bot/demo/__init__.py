@@ -319,9 +319,10 @@ class Demo:
             ],
             "defaults": {"consent": {"refresh": "PT1M"}},
         }
+        from bot.cli.adapters import platform_configs
         from scenarios import registry
 
-        return validate(raw, registry(), data / "demo.toml")
+        return validate(raw, registry(), data / "demo.toml", platform_configs())
 
     # -- keeping up with the bot -------------------------------------------------------------
 
@@ -579,7 +580,9 @@ async def run_demo(args: argparse.Namespace) -> int:
                 await demo.homeserver_users(hs)
                 await demo.network_room()
                 config = demo.config(data, hs.base_url)
-                section = config.file.matrix
+                from adapters.matrix.config import MatrixSection
+
+                section = config.section("matrix", MatrixSection)
                 assert section is not None
                 store = await open_store(config.store_url())
                 adapter = MatrixAdapter(section, [demo.room], store.kv(),
@@ -623,7 +626,7 @@ async def _until_stopped(work: Awaitable[Any], stop: asyncio.Event) -> None:
     task.result()
 
 
-def register(subparsers: Any) -> None:
+def _register(subparsers: Any) -> None:
     """Add `maillage demo` to the command line."""
     parser = subparsers.add_parser(
         "demo", help="a throwaway Matrix homeserver, the bot and scripted members: a week in a minute")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.kernel.i18n import Msg
+from bot.kernel.i18n import Msg, render_plain
 from bot.kernel.inputs import CommandError
 from bot.kernel.inputs import parse_share as read_share
 from bot.kernel.timetext import ConfigDuration, parse_time_of_day
@@ -22,6 +22,9 @@ class ShareRefused(ValueError):
     def __init__(self, msg: Msg) -> None:
         super().__init__(msg.key)
         self.msg = msg
+
+    def __str__(self) -> str:
+        return render_plain(self.msg, "en")  # where no catalog is at hand: the answer in English
 
 
 class ConsentConfig(BaseModel):

@@ -16,6 +16,7 @@ from nio import RoomMessagesResponse
 from sqlalchemy import func, insert, select
 
 from adapters.matrix.devserver import DevHomeserver, RegisteredUser
+from bot.cli.adapters import platform_configs
 from bot.config import Config, load
 from bot.engine import Engine
 from bot.kernel.clock import SystemClock
@@ -46,7 +47,7 @@ def charter_network(server: DevHomeserver, bot: RegisteredUser, room: str, alice
              'rrule = "FREQ=YEARLY"\ntime = "03:00"\n')
     path = directory / "config.toml"
     path.write_text(text, "utf-8")
-    return load(path, registry())
+    return load(path, registry(), platform_configs())
 
 
 async def clone_charters(store: Store, start: datetime, count: int, spread: float) -> list[int]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from adapters.slack.adapter import SlackAdapter, build
 from adapters.slack.blocks import ACTION_PREFIX, FORM_CALLBACK_PREFIX
+from bot.cli.adapters import platform_configs
 from bot.config import Config, validate
 from bot.engine.running import RunningBot, running_bot
 from bot.kernel.clock import FakeClock
@@ -199,7 +200,7 @@ class SlackBot:
 
 def config_for(fake: FakeSlack, mode: str, tmp: Path) -> Config:
     text = CONFIG.format(mode=mode, base_url=fake.base_url)
-    return validate(tomllib.loads(text), registry(), tmp / "config.toml")
+    return validate(tomllib.loads(text), registry(), tmp / "config.toml", platform_configs())
 
 
 @asynccontextmanager
@@ -223,7 +224,7 @@ async def slack_bot(
     own_store = store is None
     the_store = store or await open_store(f"sqlite+aiosqlite:///{tmp / 'maillage.db'}")
     the_clock = clock or FakeClock(MONDAY)
-    adapter = build(config, the_store)
+    adapter = build(config, the_store.kv(), the_store)
     if wrap is not None:
         adapter = wrap(adapter)
     try:

@@ -54,15 +54,15 @@ accounts = ["slack:U0BOB"]
 
 
 async def _start(tmp: Path, fake: FakeSlack, fault: str | None) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if k != "MAILLAGE_FAULT"}
+    env = dict(os.environ)
     env["MAILLAGE_CRASH_SLACK_BOT"] = BOT_TOKEN
     env["MAILLAGE_CRASH_SLACK_APP"] = fake.app_token
-    if fault:
-        env["MAILLAGE_FAULT"] = fault
+    # The test entry point: the same composition root as `maillage run`, with the fault injected.
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "tests.fixtures.faulty_bot",
+        *(["--fault", fault] if fault else []),
         "run",
         "-c",
         str(tmp / "config.toml"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -31,13 +30,12 @@ accounts = ["console:bob"]
 
 
 def _start(tmp: Path, fault: str | None) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MAILLAGE_FAULT"}
-    env["MAILLAGE_CONSOLE_TRANSCRIPT"] = str(tmp / "transcript.jsonl")
-    if fault:
-        env["MAILLAGE_FAULT"] = fault
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "-c", str(tmp / "config.toml")],
+    # The test entry point: the same composition root as `maillage run`, with the hooks injected.
+    hooks = ["--console-transcript", str(tmp / "transcript.jsonl"), *(["--fault", fault] if fault else [])]
+    return subprocess.Popen([sys.executable, "-m", "tests.fixtures.faulty_bot", *hooks,
+                             "run", "-c", str(tmp / "config.toml")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, cwd=Path(__file__).resolve().parents[2])
+                            text=True, cwd=Path(__file__).resolve().parents[2])
 
 
 def _transcript(tmp: Path) -> list[dict[str, str]]:

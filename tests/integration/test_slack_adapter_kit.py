@@ -166,7 +166,7 @@ async def rig(
                 **changes,
             }
         settings = settings_for(fake, **changes)
-        adapter = SlackAdapter(settings, the_store.kv(), engine=the_store.engine)
+        adapter = SlackAdapter(settings, the_store.kv(), tables=the_store)
         the_sink = sink or RecordingSink()
         await adapter.start(the_sink)
         try:

@@ -310,7 +310,7 @@ async def test_a_crash_after_posting_and_before_recording_does_not_post_twice(
                 await r.adapter.perform(post("k-crash", choices=CHOICES))
             (first,) = r.fake.messages(GENERAL)
             # Restart: a new adapter on the same database sends the same outbox entry again.
-            reborn = SlackAdapter(r.settings, store.kv(), engine=store.engine)
+            reborn = SlackAdapter(r.settings, store.kv(), tables=store)
             await reborn.start(r.sink)
             try:
                 delivery = await reborn.perform(post("k-crash", choices=CHOICES))

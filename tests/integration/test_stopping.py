@@ -20,6 +20,7 @@ from typing import IO, Any
 import pytest
 
 from bot.adapter import EventSink
+from bot.cli.adapters import platform_configs
 from bot.config import load
 from bot.engine.running import Stopping, running_bot
 from bot.kernel.i18n import Msg
@@ -305,7 +306,7 @@ async def test_an_adapter_cancelled_while_starting_is_stopped(tmp_path: Path) ->
     path = tmp_path / "reseau.toml"
     path.write_text(EXAMPLE.replace('url = "sqlite+aiosqlite:///maillage.db"', 'url = "sqlite+aiosqlite:///m.db"'),
                     "utf-8")
-    config = load(path, registry())
+    config = load(path, registry(), platform_configs())
     adapter = _SlowStart()
 
     async def run() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.adapters import platform_configs
 from bot.config import ConfigError, load
 from bot.kernel.i18n import render_plain
 from scenarios import registry
@@ -41,19 +42,19 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "c.toml"
     path.write_text(text, "utf-8")
     with pytest.raises(ConfigError) as err:
-        load(path, registry())
+        load(path, registry(), platform_configs())
     return [render_plain(m) for m in err.value.messages()]
 
 
 def test_example_config_is_valid() -> None:
-    cfg = load(Path(__file__).resolve().parents[2] / "config.example.toml", registry())
+    cfg = load(Path(__file__).resolve().parents[2] / "config.example.toml", registry(), platform_configs())
     assert cfg.network.locale == "fr"
 
 
 def test_good_config(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(GOOD, "utf-8")
-    cfg = load(path, registry())
+    cfg = load(path, registry(), platform_configs())
     assert cfg.file.members[0].attributes == {"territoire": "Nord"}
 
 

@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from adapters.matrix.config import MatrixSection
+from adapters.slack.config import SlackSection
 from bot import cli
+from bot.cli.adapters import platform_configs
 from bot.config import (
     ConfigError,
     ConfigFile,
-    MatrixSection,
-    SlackSection,
     StoreSection,
     load,
     missing_env,
@@ -39,6 +40,7 @@ from scenarios import registry
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "config.example.toml").read_text("utf-8")
 REGISTRY = registry()
+PLATFORMS = platform_configs()
 
 MATRIX = """
 [matrix]
@@ -73,7 +75,7 @@ def write(tmp_path: Path, text: str, name: str = "reseau.toml") -> Path:
 
 def problems(raw: dict[str, Any], name: str = "reseau.toml") -> list[str]:
     with pytest.raises(ConfigError) as err:
-        validate(raw, REGISTRY, Path(name))
+        validate(raw, REGISTRY, Path(name), PLATFORMS)
     return [render_plain(m, "fr") for m in err.value.messages()]
 
 
@@ -112,7 +114,7 @@ def test_an_account_belongs_to_one_member_whatever_the_layout(accounts: list[lis
                 expected.append(f"members[{i}].accounts[{j}] : le compte « {acc} » est déjà celui du membre "
                                 f"« p{owner[acc]} » (members[{owner[acc]}])")
     if not expected:
-        validate(raw, REGISTRY, Path("reseau.toml"))
+        validate(raw, REGISTRY, Path("reseau.toml"), PLATFORMS)
         return
     found = problems(raw)
     assert len(found) == len(expected)
@@ -132,8 +134,11 @@ def _env_keys() -> list[tuple[str, type[BaseModel], dict[str, Any]]]:
         SlackSection: {"client_id_env": "MAILLAGE_SLACK_CLIENT_ID", "client_secret_env": "MAILLAGE_SLACK_CLIENT_SECRET"},
     }
     keys = []
-    for field, info in ConfigFile.model_fields.items():
-        model = next((a for a in typing.get_args(info.annotation) if isinstance(a, type)), info.annotation)
+    # The file's own sections, and each registered platform's.
+    sections = [(field, info.annotation) for field, info in ConfigFile.model_fields.items()]
+    sections += [(p.name, p.section) for p in PLATFORMS if p.section is not None]
+    for field, annotation in sections:
+        model = next((a for a in typing.get_args(annotation) if isinstance(a, type)), annotation)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             continue
         for name in model.model_fields:
@@ -398,11 +403,12 @@ def test_check_agrees_with_what_the_slack_adapter_reads(tmp_path_factory: pytest
     from adapters.slack.settings import SlackSettings
 
     path = network(tmp_path_factory.mktemp("slack"), slack=mode, oauth=oauth)
-    config = load(path, REGISTRY)
+    config = load(path, REGISTRY, PLATFORMS)
     environ = {name: "value-" + name.lower() for name in present}
-    assert config.file.slack is not None
+    section = config.section("slack", SlackSection)
+    assert section is not None
     try:
-        SlackSettings.from_section(config.file.slack, path=path, environ=environ)
+        SlackSettings.from_section(section, path=path, environ=environ)
         adapter_ok = True
     except ConfigError:
         adapter_ok = False

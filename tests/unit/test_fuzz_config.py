@@ -15,13 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from adapters.matrix.config import MatrixSection
+from adapters.slack.config import SlackSection
+from bot.cli.adapters import platform_configs
 from bot.config import (
     ChannelEntry,
     ConfigError,
-    MatrixSection,
     MemberEntry,
     NetworkSection,
-    SlackSection,
     load,
     validate,
 )
@@ -32,6 +33,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 EXAMPLE_RAW = tomllib.loads(EXAMPLE.read_text("utf-8"))
 PATH = Path("fuzz.toml")
 REGISTRY = registry()
+PLATFORMS = platform_configs()
 KINDS = sorted(REGISTRY.kinds)
 SCALE = float(os.environ.get("MAILLAGE_FUZZ_SCALE", "1"))
 """Multiplies every example count: MAILLAGE_FUZZ_SCALE=20 for a deep run before a release."""
@@ -176,7 +178,7 @@ fuzzed_rituals = st.builds(
 def check(raw: Any) -> None:
     """Either a valid config, or a ConfigError whose every message renders in both languages."""
     try:
-        validate(raw, REGISTRY, PATH)
+        validate(raw, REGISTRY, PATH, PLATFORMS)
     except ConfigError as exc:
         assert exc.problems, "a ConfigError lists at least one problem"
         for msg in exc.messages():
@@ -186,7 +188,7 @@ def check(raw: Any) -> None:
 
 def test_the_example_itself_is_valid() -> None:
     """The mutations start from a valid file, or they would only test one kind of error."""
-    cfg = validate(EXAMPLE_RAW, REGISTRY, EXAMPLE)
+    cfg = validate(EXAMPLE_RAW, REGISTRY, EXAMPLE, PLATFORMS)
     assert [m.id for m in cfg.file.members] == [m["id"] for m in EXAMPLE_RAW["members"]]
     assert set(cfg.ritual_options) == {r["id"] for r in EXAMPLE_RAW["rituals"]}
 
@@ -288,7 +290,7 @@ def damaged_text(draw: st.DrawFn) -> bytes:
 def test_damaged_files_load_or_explain(fuzz_file: Path, data: bytes) -> None:
     fuzz_file.write_bytes(data)
     try:
-        load(fuzz_file, REGISTRY)
+        load(fuzz_file, REGISTRY, PLATFORMS)
     except ConfigError as exc:
         for msg in exc.messages():
             for locale in ("fr", "en"):

@@ -154,7 +154,12 @@ def parse_duration(text: str, most: timedelta | None = LONGEST, what: What = "du
     a calendar goes). Raises TimeTextError ("unparseable", "too_far", "foreign_digit"), nothing
     else, whatever the text."""
     check_digits(text, what)
-    found = read_span(text, what)
+    try:
+        found = read_span(text, what)
+    except TimeTextError:
+        if most is None:
+            raise
+        raise TimeTextError.too_far(what, text.strip(), most) from None  # the caller's limit, said
     if found is None:
         raise TimeTextError(what, "unparseable", text.strip())
     if most is not None and found.delta > most:

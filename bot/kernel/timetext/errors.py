@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from bot.kernel.i18n import Code, Duration, Msg, Param
+from bot.kernel.i18n import Code, Duration, Msg, Param, render_plain
 from bot.kernel.inputs import shown
 
 __all__ = ["EXAMPLES", "LONGEST", "Reason", "TimeTextError", "What"]
@@ -46,6 +46,10 @@ class TimeTextError(ValueError):
         self.reason: Reason = reason
         self.text = text
         self.params: dict[str, Param] = dict(params)
+
+    def __str__(self) -> str:
+        # Read where no catalog is at hand (a log line, a report of pydantic's): the answer in English.
+        return render_plain(self.msg, "en")
 
     @property
     def msg(self) -> Msg:
