@@ -293,6 +293,9 @@ class MemInbound(_Repo):
         self.d.inbound |= fresh
         return fresh
 
+    async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
+        return {e for e in event_ids if (platform, e) in self.d.inbound}
+
     async def add_reactions(self, rows: Sequence[ReactionRow]) -> None:
         for r in rows:
             self.d.reactions.setdefault((r.platform, r.reaction_id), r)
@@ -367,6 +370,9 @@ class MemOutbox(_Repo):
     async def pending_stats(self, network_id: int) -> tuple[int, datetime | None]:
         times = [self.d.outbox[i]["created_at"] for i in self._pending(network_id, ())]
         return len(times), min(times, default=None)
+
+    async def due_count(self, network_id: int, now: datetime) -> int:
+        return sum(1 for i in self._pending(network_id, ()) if self.d.outbox[i]["not_before"] <= now)
 
 
 class MemJournal(_Repo):

@@ -81,6 +81,14 @@ class SqlInbound:
             claimed.update((r[0], r[1]) for r in res.all())
         return claimed
 
+    async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(list(event_ids)):
+            rows = (await self.conn.execute(select(t.inbound_events.c.event_id).where(
+                t.inbound_events.c.platform == platform, t.inbound_events.c.event_id.in_(list(part))))).all()
+            found.update(str(r[0]) for r in rows)
+        return found
+
     async def add_reactions(self, rows: Sequence[ReactionRow]) -> None:
         values = [{"platform": r.platform, "reaction_id": r.reaction_id, "target": r.target, "key": r.key,
                    "sender": r.sender} for r in rows]

@@ -87,3 +87,9 @@ class SqlOutbox:
         count, oldest = (await self.conn.execute(select(func.count(), func.min(t.outbox.c.created_at)).where(
             t.outbox.c.network_id == network_id, t.outbox.c.status == "pending"))).one()
         return int(count), t.as_utc(oldest)
+
+    async def due_count(self, network_id: int, now: datetime) -> int:
+        count = (await self.conn.execute(select(func.count()).select_from(t.outbox).where(
+            t.outbox.c.network_id == network_id, t.outbox.c.status == "pending",
+            t.outbox.c.not_before <= now))).scalar_one()
+        return int(count)
