@@ -37,7 +37,7 @@ MY_DATA = CommandSpec(
 )
 FORGET = CommandSpec(
     name="oublie-moi", aliases=("forget-me",), route="query", summary_key="core.profile.summary_forget",
-    args=(ArgSpec("confirm", "words", "core.profile.arg_setting", required=False),), in_dm=True,
+    args=(ArgSpec("confirm", "words", "core.profile.arg_confirm", required=False),), in_dm=True,
 )
 CORE_COMMANDS: tuple[CommandSpec, ...] = (HELP, PROFILE, MY_DATA, FORGET)
 
