@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 CAPABILITIES = Capabilities(buttons=False, polls=True, reactions=True, threads=True, edits=True,
                             ephemeral=False, images=True, forms=False, mentions=True)
 
-FAULT_ENV = "MAILLAGE_MATRIX_FAULT"
-"""Where the crash tests name the adapter's fault point (see `outbound.KILL_AFTER_SEND`);
-read by `build` until the composition root injects it."""
-
-
 class MatrixAdapter:
     """Matrix I/O for one bot account: events in through the sink, actions out.
 
@@ -208,7 +203,7 @@ class MatrixAdapter:
 
 
 def build(config: Config, kv: KeyValue, leases: Leases | None = None,
-          env: Mapping[str, str] | None = None) -> MatrixAdapter:
+          env: Mapping[str, str] | None = None, fault: str | None = None) -> MatrixAdapter:
     """The adapter for a configured network (called by the composition root): the bound
     Matrix rooms, the command prefix, and the crypto store next to the config file; the
     login's secrets read from `env` (default: the process's environment)."""
@@ -221,9 +216,6 @@ def build(config: Config, kv: KeyValue, leases: Leases | None = None,
     rooms = config.rooms("matrix")
     pickle_key = secret(section.pickle_key_env, "matrix.pickle_key_env", config.path) \
         if section.pickle_key_env else None
-    environ = env if env is not None else os.environ
     return MatrixAdapter(section, rooms, kv, command_prefix=config.network.command_prefix,
                          store_dir=store_dir, leases=leases, pickle_key=pickle_key,
-                         config_file=str(config.path), env=env,
-                         # Crash tests name the fault point in the environment, for now.
-                         fault=environ.get(FAULT_ENV))
+                         config_file=str(config.path), env=env, fault=fault)

@@ -52,7 +52,7 @@ class PlatformEntry:
 def _matrix(config: Config, store: Store, launch: Launch) -> Adapter:
     from adapters.matrix.adapter import build
 
-    return build(config, store.kv(), store.leases(), env=launch.environ)
+    return build(config, store.kv(), store.leases(), env=launch.environ, fault=launch.fault)
 
 
 def _slack(config: Config, store: Store, launch: Launch) -> Adapter:

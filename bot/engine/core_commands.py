@@ -19,7 +19,7 @@ from bot.kernel.commands import (
 )
 from bot.kernel.i18n import Code, Lines, Msg
 from bot.kernel.inputs import shown
-from bot.kernel.model import Action, Member, PrivateNote
+from bot.kernel.model import Action, Member, PrivateNote, ReplyHandle
 from bot.kernel.scenario import Context
 
 HELP = CommandSpec(
@@ -47,7 +47,7 @@ class CoreQuery:
     parsed: Parsed
     member: Member
     channel: str
-    reply_to: str
+    reply_to: ReplyHandle
     grammar: Grammar
     ctx: Context
 

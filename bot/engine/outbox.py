@@ -169,11 +169,11 @@ class Sender:
             person = people.persons[pid]
             base["locale"] = normalize_locale(person.locale or locale)
             base["recipient"] = next((a[2] for a in person.accounts if a[0] == row.platform), None)
-            handle = (getattr(action, "reply_to", None) or "").split("|")
-            if len(handle) >= 3 and handle[0] == row.platform:
-                base["reply_handle"] = dict(kv.split("=", 1) for kv in handle[3:] if "=" in kv)
-                base["channel"] = handle[1]
-                base["thread_of"] = handle[2] or None
+            handle = action.reply_to if isinstance(action, PrivateNote | OpenForm) else None
+            if handle is not None and handle.platform == row.platform:
+                base["reply_handle"] = dict(handle.data)
+                base["channel"] = handle.channel
+                base["thread_of"] = handle.thread
             elif route.get("channel") in people.channels:
                 base["channel"] = people.channels[route["channel"]].platform_id
             else:

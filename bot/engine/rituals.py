@@ -31,6 +31,7 @@ from bot.kernel.model import (
     PrivateNote,
     React,
     Record,
+    ReplyHandle,
     SetTimer,
 )
 from bot.kernel.scenario import (
@@ -182,7 +183,7 @@ class Rituals:
         return actions
 
     async def apply(self, tx: Tx, ritual: Ritual | None, actions: Sequence[Action], key_prefix: str,
-                    reply_to: str | None, reply_member: str | None = None) -> None:
+                    reply_to: ReplyHandle | None, reply_member: str | None = None) -> None:
         for i, action in enumerate(actions):
             if isinstance(action, SetTimer):
                 assert ritual is not None, "only rituals set timers"
@@ -233,7 +234,7 @@ class Rituals:
         tx.contents[key] = (text_hash, choices_hash if choices_hash is not None else (known[1] if known else None))
         return False
 
-    async def _enqueue(self, tx: Tx, ritual: Ritual | None, action: Action, key: str, reply_to: str | None) -> None:
+    async def _enqueue(self, tx: Tx, ritual: Ritual | None, action: Action, key: str, reply_to: ReplyHandle | None) -> None:
         platform, route = self.route_of(action, reply_to)
         if platform is None:
             log.warning("no platform for %s (ritual %s): dropped", action, ritual.id if ritual else None)
@@ -248,7 +249,7 @@ class Rituals:
                                         route, tx.now))
         tx.outbox += 1
 
-    def route_of(self, action: Action, reply_to: str | None) -> tuple[str | None, dict[str, Any]]:
+    def route_of(self, action: Action, reply_to: ReplyHandle | None) -> tuple[str | None, dict[str, Any]]:
         """Which platform performs an action, and what to resolve at send time."""
         people = self.people
         if isinstance(action, DirectMessage):
@@ -259,7 +260,8 @@ class Rituals:
         if isinstance(action, PrivateNote | OpenForm):
             if action.channel == "dm" or action.channel not in people.channels:
                 # Answer on the platform the member wrote from (the command's reply handle).
-                platform = (action.reply_to or reply_to or "").split("|")[0]
+                handle = action.reply_to or reply_to
+                platform = handle.platform if handle is not None else ""
                 if platform:
                     return platform, {"member": action.member, "channel": action.channel}
                 pid = people.person_by_key.get(action.member)
@@ -273,5 +275,5 @@ class Rituals:
             return None, {}
         return ch.platform, {"channel": action.channel}
 
-    def note(self, member: str, channel: str, text: Msg, reply_to: str | None) -> PrivateNote:
+    def note(self, member: str, channel: str, text: Msg, reply_to: ReplyHandle | None) -> PrivateNote:
         return PrivateNote(member=member, channel=channel, text=text, reply_to=reply_to)

@@ -26,6 +26,7 @@ from bot.kernel.model import (
     Member,
     Reacted,
     Replied,
+    ReplyHandle,
     Started,
 )
 from bot.kernel.scenario import Capabilities, Registry, RitualKind
@@ -62,7 +63,7 @@ class Start:
     kind: str
     channels: list[str]
     started: Started
-    reply_to: str
+    reply_to: ReplyHandle
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Query:
     parsed: Parsed
     member: Member
     channel: str
-    reply_to: str
+    reply_to: ReplyHandle
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class FormInstead:
     member: Member
     channel: str
     fallback: Msg
-    reply_to: str
+    reply_to: ReplyHandle
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,10 @@ class Ignore:
 Decision = Deliver | Start | StartImplicit | Query | FormInstead | Membership | Ignore
 
 
-def reply_handle(ev: InboundCommand | InboundChoice) -> str:
+def reply_handle(ev: InboundCommand | InboundChoice) -> ReplyHandle:
     """Where a private answer goes: remembered in the outbox route, never in ritual state."""
     thread = ev.thread_of if isinstance(ev, InboundCommand) else None
-    return f"{ev.platform}|{ev.channel}|{thread or ''}|" + "|".join(
-        f"{k}={v}" for k, v in sorted(ev.reply_handle.items()))
+    return ReplyHandle(platform=ev.platform, channel=ev.channel, thread=thread, data=dict(ev.reply_handle))
 
 
 def event_hash(ev: InboundEvent) -> str:
@@ -203,7 +203,7 @@ class Router:
                                           thread_ref=thread_ref, reply_to=reply_to))
 
     def _form_instead(self, ev: InboundCommand, member: Member, channel: str, err: CommandError,
-                      reply_to: str) -> FormInstead | None:
+                      reply_to: ReplyHandle) -> FormInstead | None:
         """A command with a form (`decision`), typed bare where forms exist (Slack): open the
         form rather than answer that arguments are missing."""
         words = ev.text.split()
@@ -279,7 +279,7 @@ class Router:
         event: Event
         if choice is not None:
             event = Chose(member=member, ref=ref.ref, channel=ref.channel, choice=None if ev.removed else choice,
-                          values={"removed": choice} if ev.removed else {}, via="reaction")
+                          withdrawn=choice if ev.removed else None, via="reaction")
         else:
             event = Reacted(member=member, ref=ref.ref, channel=ref.channel, key=norm, removed=ev.removed)
         return Deliver(ref.ritual_id, event)

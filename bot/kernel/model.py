@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from bot.kernel.i18n import Msg
 
@@ -102,6 +102,29 @@ INBOUND: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
 # ---------------------------------------------------------------------------
 
 
+class ReplyHandle(_Frozen):
+    """Where a private answer to the member who acted goes: the platform, the channel and
+    thread they typed in, and the platform's one-time reply data (Slack's response_url,
+    trigger_id). The engine makes it; rituals pass it along untouched."""
+
+    platform: str
+    channel: str
+    thread: str | None = None
+    data: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_legacy(cls, value: Any) -> Any:
+        # Outbox rows written before the handle was typed hold "platform|channel|thread|k=v|…".
+        if isinstance(value, str):
+            parts = value.split("|")
+            parts += [""] * (3 - len(parts))
+            platform, channel, thread, *pairs = parts
+            data = dict(kv.split("=", 1) for kv in pairs if "=" in kv)
+            return {"platform": platform, "channel": channel, "thread": thread or None, "data": data}
+        return value
+
+
 class Member(_Frozen):
     """A member as rituals see them: `key` is the person (linked accounts share it)."""
 
@@ -142,8 +165,8 @@ class Command(_Event):
     """Channel key where it was typed ("dm" for a direct message)."""
     thread_ref: str | None = None
     """Ref of this ritual's message when typed in its thread."""
-    reply_to: str | None = None
-    """Opaque handle for a private answer (engine-managed)."""
+    reply_to: ReplyHandle | None = None
+    """Where a private answer to this member goes (engine-managed)."""
 
 
 class Replied(_Event):
@@ -167,8 +190,11 @@ class Chose(_Event):
     choice: str | None
     values: dict[str, str] = Field(default_factory=dict)
     via: Literal["reaction", "button", "poll", "form", "text"] = "reaction"
-    reply_to: str | None = None
-    """Opaque handle for a private answer to this member (engine-managed)."""
+    withdrawn: str | None = None
+    """With `choice` None: the choice whose reaction was removed, when known (removing ✅
+    after switching to ✋ withdraws nothing)."""
+    reply_to: ReplyHandle | None = None
+    """Where a private answer to this member goes (engine-managed)."""
 
 
 class Reacted(_Event):
@@ -293,7 +319,7 @@ class PrivateNote(_Outbound):
     member: str
     channel: str
     text: Msg
-    reply_to: str | None = None
+    reply_to: ReplyHandle | None = None
 
 
 class OpenForm(_Outbound):
@@ -308,7 +334,7 @@ class OpenForm(_Outbound):
     title: Msg
     fields: list[dict[str, Any]] = Field(default_factory=list)
     fallback: Msg
-    reply_to: str | None = None
+    reply_to: ReplyHandle | None = None
     context: dict[str, str] = Field(default_factory=dict)
 
 

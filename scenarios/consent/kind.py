@@ -31,6 +31,7 @@ from bot.kernel.model import (
     Member,
     PrivateNote,
     Replied,
+    ReplyHandle,
     Started,
     TimerFired,
 )
@@ -389,7 +390,7 @@ class ConsentScenario:
 
     def start(
         self, st: RoundState, by: Member | None, channel: str | None, params: Mapping[str, Any],
-        now: datetime, reply_to: str | None = None,
+        now: datetime, reply_to: ReplyHandle | None = None,
     ) -> tuple[RoundState, list[Action]]:
         if by is None:
             raise ValueError("a decision is started by a member")
@@ -407,7 +408,7 @@ class ConsentScenario:
 
     def amend(
         self, st: RoundState, member: Member, args: Mapping[str, Any], channel: str, now: datetime,
-        reply_to: str | None,
+        reply_to: ReplyHandle | None,
     ) -> tuple[RoundState, list[Action]]:
         deadline: datetime | None = None
         text = args.get("deadline")

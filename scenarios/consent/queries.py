@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.kernel.i18n import Lines, Msg, When
 from bot.kernel.inputs import DECISIONS_COUNT
-from bot.kernel.model import Action, Member, PrivateNote
+from bot.kernel.model import Action, Member, PrivateNote, ReplyHandle
 from bot.kernel.scenario import Context, LogEntry
 
 DEFAULT_COUNT = 10
@@ -122,7 +122,7 @@ def answer_decisions(
     now: datetime,
     *,
     channel: str = "dm",
-    reply_to: str | None = None,
+    reply_to: ReplyHandle | None = None,
 ) -> list[Action]:
     """The answer to `decisions [#N | count]`, privately to who asked. `ctx.log` holds the
     log entries (newest last), `ctx.open_rituals` the open rounds' summaries."""

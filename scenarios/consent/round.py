@@ -30,6 +30,7 @@ from bot.kernel.model import (
     PrivateNote,
     Record,
     Replied,
+    ReplyHandle,
     SetTimer,
     TimerFired,
 )
@@ -323,7 +324,7 @@ class RoundMachine:
             current = st.answers.get(member.key)
             # The engine names the removed reaction's choice: removing ✅ after switching to
             # ✋ leaves the objection standing.
-            withdrawn = ev.values.get("removed") or ev.values.get("withdrawn")
+            withdrawn = ev.withdrawn
             if current is None or (withdrawn and withdrawn != current.choice):
                 # A reaction removed that is no longer the member's answer: nothing changes.
                 return state, []
@@ -338,7 +339,7 @@ class RoundMachine:
 
     def on_objection(
         self, state: RoundState, member: Member, reason: str | None, channel: str, now: datetime,
-        reply_to: str | None = None,
+        reply_to: ReplyHandle | None = None,
     ) -> tuple[RoundState, list[Action]]:
         """`objection <raison>` typed as a command (or a thread reply starting with it)."""
         st = state.fork()
@@ -379,7 +380,7 @@ class RoundMachine:
 
     def on_amend(
         self, state: RoundState, member: Member, title: str | None, deadline: datetime | None,
-        channel: str, now: datetime, reply_to: str | None = None,
+        channel: str, now: datetime, reply_to: ReplyHandle | None = None,
     ) -> tuple[RoundState, list[Action]]:
         """A new version: the answers reset, the old messages point to the new ones."""
         if member.key != state.author:
@@ -421,7 +422,7 @@ class RoundMachine:
         return st, acts
 
     def on_withdraw(
-        self, state: RoundState, member: Member, channel: str, now: datetime, reply_to: str | None = None,
+        self, state: RoundState, member: Member, channel: str, now: datetime, reply_to: ReplyHandle | None = None,
         *, by_author_only: bool = True, record: bool = True,
     ) -> tuple[RoundState, list[Action]]:
         if by_author_only and member.key != state.author:
@@ -605,7 +606,7 @@ class RoundMachine:
             return self._note(member, channel, Msg("consent.answer.not_in_group", **self._n(st), group=st.group))
         return self._note(member, channel, Msg("consent.answer.not_in_circle", **self._n(st)))
 
-    def _note(self, member: Member, channel: str, text: Msg, reply_to: str | None = None) -> PrivateNote:
+    def _note(self, member: Member, channel: str, text: Msg, reply_to: ReplyHandle | None = None) -> PrivateNote:
         return PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)
 
     def _edits(self, channel: str) -> bool:

@@ -35,6 +35,7 @@ from bot.kernel.model import (
     PrivateNote,
     Record,
     Replied,
+    ReplyHandle,
     SetTimer,
     Started,
     TimerFired,
@@ -341,7 +342,7 @@ class ElectionScenario:
 
     def start(
         self, st: ElectionState, by: Member | None, channel: str | None, params: Mapping[str, Any],
-        now: datetime, reply_to: str | None = None,
+        now: datetime, reply_to: ReplyHandle | None = None,
     ) -> tuple[ElectionState, list[Action]]:
         if by is None:
             raise ValueError("an election is started by a member")
@@ -392,7 +393,7 @@ class ElectionScenario:
 
     def nominate(
         self, state: ElectionState, member: Member, text: str, channel: str, now: datetime,
-        reply_to: str | None = None,
+        reply_to: ReplyHandle | None = None,
     ) -> tuple[ElectionState, list[Action]]:
         """A nomination (nominations step) or a change (change round), with its reason."""
         st = state.model_copy(deep=True)
@@ -445,7 +446,7 @@ class ElectionScenario:
             return st, [self._dm(ev.member, Msg("election.decline_how", number=st.number))]
         return self.nominate(st, ev.member, ev.text, ev.channel, now)
 
-    def next_step(self, st: ElectionState, member: Member, channel: str, now: datetime, reply_to: str | None) -> tuple[ElectionState, list[Action]]:
+    def next_step(self, st: ElectionState, member: Member, channel: str, now: datetime, reply_to: ReplyHandle | None) -> tuple[ElectionState, list[Action]]:
         if st.phase == "nominating":
             st2, acts = self.reveal(st, now)
             return st2, [CancelTimer(name="election:nominations"), *acts]
@@ -503,7 +504,7 @@ class ElectionScenario:
         return st, [Post(channel=ch, text=text) for ch in st.channels]
 
     def propose(
-        self, state: ElectionState, member: Member, text: str, channel: str, now: datetime, reply_to: str | None,
+        self, state: ElectionState, member: Member, text: str, channel: str, now: datetime, reply_to: ReplyHandle | None,
     ) -> tuple[ElectionState, list[Action]]:
         """Step 4: a consent round on the person the animateur proposes."""
         note = self._reply(member, channel, reply_to)
@@ -562,7 +563,7 @@ class ElectionScenario:
             "election.proposed_dm", number=st.number, role=st.role, deadline=When(at=st.round.deadline or now))))
         return st, acts
 
-    def decline(self, state: ElectionState, member: Member, channel: str, now: datetime, reply_to: str | None = None) -> tuple[ElectionState, list[Action]]:
+    def decline(self, state: ElectionState, member: Member, channel: str, now: datetime, reply_to: ReplyHandle | None = None) -> tuple[ElectionState, list[Action]]:
         note = self._reply(member, channel, reply_to)
         rnd = state.round
         if state.phase != "consent" or rnd is None or rnd.is_over or not state.attempts:
@@ -635,7 +636,7 @@ class ElectionScenario:
     def _circle(self, st: ElectionState) -> list[Member]:
         return self.ctx.directory.circle(st.channels, st.group)
 
-    def _reply(self, member: Member, channel: str, reply_to: str | None) -> Any:
+    def _reply(self, member: Member, channel: str, reply_to: ReplyHandle | None) -> Any:
         def note(text: Msg) -> PrivateNote | DirectMessage:
             if channel == "dm" or channel not in self.ctx.channels:
                 return DirectMessage(member=member.key, ref=f"election:dm:{member.key}", text=text, expects_reply=True)

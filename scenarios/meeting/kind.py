@@ -25,6 +25,7 @@ from bot.kernel.model import (
     PrivateNote,
     Reacted,
     Record,
+    ReplyHandle,
     SetTimer,
     Started,
     TimerFired,
@@ -505,7 +506,7 @@ class Meetings:
             return
         self._remember(st, ev.member)
         who = ev.member.key
-        removed = ev.values.get("removed") if ev.choice is None else None
+        removed = ev.withdrawn if ev.choice is None else None
         if what == "att":
             if occ.status != "attendance":
                 return
@@ -539,7 +540,7 @@ class Meetings:
             self._set_mute(st, ev.member, occ.series, not ev.removed, ev.channel, out)
 
     def _set_mute(self, st: MeetingsState, member: Member, series: str, mute: bool, channel: str,
-                  out: list[Action], reply_to: str | None = None) -> None:
+                  out: list[Action], reply_to: ReplyHandle | None = None) -> None:
         muted = set(st.muted.get(member.key, []))
         if mute:
             muted.add(series)
@@ -553,7 +554,7 @@ class Meetings:
         text = Msg("meeting.mute.done" if mute else "meeting.mute.undone", series=title)
         out.append(self._note(member, channel, text, reply_to))
 
-    def _note(self, member: Member, channel: str, text: Msg, reply_to: str | None = None) -> Action:
+    def _note(self, member: Member, channel: str, text: Msg, reply_to: ReplyHandle | None = None) -> Action:
         if channel == "dm":
             return DirectMessage(member=member.key, text=text)
         return PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)

@@ -134,7 +134,7 @@ async def test_killed_right_after_a_send_then_restarted_posts_once(
                 "--kv", str(tmp_path / "kv.json"), "--store", str(tmp_path / "store")]
         env = {**os.environ, "MAILLAGE_TEST_MATRIX_PASSWORD": bot.user.password}
         crashing = await asyncio.create_subprocess_exec(
-            *args, env={**env, "MAILLAGE_MATRIX_FAULT": "kill-after-send"},
+            *args, "--fault", "kill-after-send", env=env,
             stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
         out, _ = await crashing.communicate()
         assert crashing.returncode == -signal.SIGKILL, out

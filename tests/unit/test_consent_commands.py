@@ -9,7 +9,7 @@ import pytest
 
 from bot.kernel.commands import CommandError, Grammar, help_for
 from bot.kernel.i18n import catalog, render_plain
-from bot.kernel.model import PrivateNote
+from bot.kernel.model import PrivateNote, ReplyHandle
 from bot.kernel.scenario import LogEntry, RitualSummary
 from scenarios import registry
 from scenarios.consent import KIND, ConsentConfig, answer_decisions, check_start, load_config
@@ -26,6 +26,9 @@ from tests.unit.test_consent_support import (
     records,
     start,
 )
+
+HANDLE = ReplyHandle(platform="console", channel="c")
+"""A private answer's way back, passed through untouched."""
 
 GRAMMAR = Grammar([*KIND.commands, *ELECTION.commands])
 
@@ -144,8 +147,8 @@ def test_decisions_lists_recent_outcomes_and_open_rounds() -> None:
     ctx = type(ctx)(network=ctx.network, directory=ctx.directory, channels=ctx.channels, log=entries,
                     open_rituals=[open_round])
     bob = person("bob")
-    (note,) = answer_decisions(ctx, bob, {}, T0 + timedelta(days=12), reply_to="h")
-    assert isinstance(note, PrivateNote) and note.member == "bob" and note.reply_to == "h"
+    (note,) = answer_decisions(ctx, bob, {}, T0 + timedelta(days=12), reply_to=HANDLE)
+    assert isinstance(note, PrivateNote) and note.member == "bob" and note.reply_to == HANDLE
     fr = render_plain(note.text, "fr")
     assert "#2 « Budget 2027 » — réponses jusqu'au ven. 11 déc. à 18:00 (3 pour l'instant)" in fr
     # One line per decision: the latest outcome of the amended round.

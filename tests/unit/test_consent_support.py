@@ -26,6 +26,7 @@ from bot.kernel.model import (
     PrivateNote,
     Record,
     Replied,
+    ReplyHandle,
     SetTimer,
     Started,
     TimerFired,
@@ -38,6 +39,9 @@ from bot.kernel.scenario import (
     NetworkInfo,
     RitualKind,
 )
+
+HANDLE = ReplyHandle(platform="console", channel="c")
+"""A private answer's way back, passed through untouched."""
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
@@ -161,12 +165,13 @@ def start(by: Member = ANIM, channel: str = "general", **params: Any) -> Started
 
 
 def cmd(member: Member, name: str, channel: str = "general", **args: Any) -> Command:
-    return Command(member=member, name=name, args=args, channel=channel, reply_to="h")
+    return Command(member=member, name=name, args=args, channel=channel, reply_to=HANDLE)
 
 
 def chose(member: Member, choice: str | None, ref: str = "proposal:v1:general", channel: str = "general",
-          via: str = "reaction", **values: str) -> Chose:
-    return Chose(member=member, ref=ref, channel=channel, choice=choice, via=via, values=values)  # type: ignore[arg-type]
+          via: str = "reaction", removed: str | None = None, **values: str) -> Chose:
+    return Chose(member=member, ref=ref, channel=channel, choice=choice, via=via, values=values,  # type: ignore[arg-type]
+                 withdrawn=removed)
 
 
 def reply(member: Member, text: str, ref: str = "proposal:v1:general", channel: str = "general") -> Replied:

@@ -189,8 +189,7 @@ def command(who: Member, name: str, channel: str = "general", thread_ref: str | 
 
 def chose(who: Member, ref: str, choice: str | None, channel: str = "general",
           via: str = "reaction", removed: str | None = None) -> Chose:
-    values = {"removed": removed} if removed else {}
-    return Chose(member=who, ref=ref, channel=channel, choice=choice, values=values, via=via)  # type: ignore[arg-type]
+    return Chose(member=who, ref=ref, channel=channel, choice=choice, withdrawn=removed, via=via)  # type: ignore[arg-type]
 
 
 def all_msgs(actions: Iterable[Action]) -> list[Msg]:
