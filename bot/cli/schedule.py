@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.cli.base import load_config, say
 from bot.kernel.i18n import Code, Msg, Renderer, When, normalize_locale
 from bot.kernel.localtime import localize
 from scenarios import registry
+
+
+@runtime_checkable
+class _Detailed(Protocol):
+    """A kind whose firings can say what they concern (a meeting series' title and date),
+    beyond the bare catalog key of `upcoming`."""
+
+    def schedule(self, config: Mapping[str, Any], tz: ZoneInfo, start: datetime, count: int
+                 ) -> list[tuple[datetime, Msg]]: ...
 
 
 async def cmd_schedule(args: argparse.Namespace) -> int:
@@ -29,11 +39,15 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
             start = localize(start, tz)
     else:
         start = datetime.now(UTC)
-    rows: list[tuple[datetime, str, str, str]] = []
+    rows: list[tuple[datetime, str, str, Msg]] = []
     reg = registry()
     for entry in config.file.rituals:
         kind = reg.get(entry.kind)
-        for at, what in kind.upcoming(config.ritual_options[entry.id], tz, start, args.count):
+        options = config.ritual_options[entry.id]
+        # An animateur checks which series each reminder belongs to: the detailed listing when the kind has one.
+        firings = (kind.schedule(options, tz, start, args.count) if isinstance(kind, _Detailed)
+                   else [(at, Msg(key)) for at, key in kind.upcoming(options, tz, start, args.count)])
+        for at, what in firings:
             rows.append((at, entry.id, entry.kind, what))
     rows.sort(key=lambda r: (r[0], r[1]))
     rows = rows[: args.count * max(1, len(config.file.rituals))]
@@ -43,7 +57,7 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
         print(render(Msg("core.schedule.none")))
     for at, rid, kind_name, what in rows:
         print(render(Msg("core.schedule.line", when=When(at=at, style="datetime"), ritual=Code(text=rid),
-                         kind=kind_name, what=Msg(what))))
+                         kind=kind_name, what=what)))
     return 0
 
 

@@ -76,7 +76,10 @@ place = "Maison des associations"
     events = [c for c in cal.walk() if c.name == "VEVENT"]
     assert events and "BYDAY" in events[0]["RRULE"].to_ical().decode()
     assert events[0]["DTSTART"].dt.hour == 18
-    res = run("calendar", "-c", str(ROOT / "config.example.toml"))
+    # A network whose config holds no meetings ritual has no calendar to export.
+    without = tmp_path / "sans-reunions.toml"
+    without.write_text(cfg.split("\n[[rituals]]\nid = \"agenda\"")[0], "utf-8")
+    res = run("calendar", "-c", str(without))
     assert res.returncode == 1 and "pas de calendrier" in res.stderr
 
 

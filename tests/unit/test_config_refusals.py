@@ -432,7 +432,7 @@ def test_oauth_keys_go_in_pairs() -> None:
      "compte « alice » : plateforme:identifiant attendu", "account “alice”: platform:id expected"),
     (('college = "associations"', 'college = ["a", "b"]'), "members[0]",
      "l'attribut « college » doit être un texte", "attribute “college” must be text"),
-    (("[[channels]]", '[ops]\nport = 70000\n\n[[channels]]'), "ops.port",
+    (("[network]", '[ops]\nport = 70000\n\n[network]'), "ops.port",
      "nombre inférieur ou égal à 65535 attendu", "less than or equal to 65535"),
 ])
 def test_our_own_refusals_speak_the_users_language(capsys: pytest.CaptureFixture[str], tmp_path: Path,
