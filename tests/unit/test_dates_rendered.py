@@ -74,7 +74,6 @@ def test_a_month_is_rendered_with_its_year() -> None:
 # Renderers that never show a date of the calendar, and why.
 NO_DATES = {
     ("scenarios/digest/kind.py", "image"): "chart labels: names and percentages",
-    ("bot/demo/__init__.py", "__init__"): "the demo's own captions; the bot's messages come rendered by the adapter",
 }
 
 
