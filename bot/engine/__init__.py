@@ -26,9 +26,8 @@ from bot.engine.router import RefCache, Router
 from bot.engine.timers import FIRE_LAG_BUCKETS, FireLag, Timers
 from bot.engine.tx import Tx
 from bot.kernel.clock import Clock
-from bot.kernel.commands import CommandSpec, Grammar
 from bot.kernel.model import InboundEvent
-from bot.kernel.scenario import Capabilities, Directory, NetworkInfo, Registry, RitualKind
+from bot.kernel.scenario import Capabilities, Directory, NetworkInfo, Registry
 from bot.logs import log_context
 from bot.store.ports import StorePort
 
@@ -78,12 +77,9 @@ class Engine:
         self.fault = fault
         """Test hook, injected by a test's composition: "after_commit" or "after_send" kills the
         process (SIGKILL) at that point."""
-        specs: list[CommandSpec] = list(CORE_COMMANDS)
-        spec_kind: dict[int, RitualKind[Any]] = {}
-        for kind, spec in registry.commands():
-            specs.append(spec)
-            spec_kind[id(spec)] = kind
-        self.grammar = Grammar(specs)
+        self.router = Router.for_network(registry, CORE_COMMANDS, self.capabilities, config.network.locale)
+        self.grammar = self.router.grammar
+        spec_kind = self.router.spec_kind
         net = config.network
         self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -99,7 +95,6 @@ class Engine:
         self.rituals = Rituals(registry, config, self.people, self.capabilities)
         self.isolation = Isolation(self.rituals, self.people, self.stats)
         refs = RefCache()
-        self.router = Router(registry, self.grammar, spec_kind, self.capabilities, net.locale)
         self.inbound = Inbound(registry, self.people, self.rituals, self.router, self.isolation, spec_kind,
                                self.capabilities, self.stats, refs)
         self.timers = Timers(store, registry, self.rituals, self.isolation, clock.now, fault)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +58,7 @@ class Inbound:
     """What the engine does with each event of a batch."""
 
     def __init__(self, registry: Registry, people: People, rituals: Rituals, router: Router,
-                 isolation: Isolation, spec_kind: dict[int, RitualKind[Any]],
+                 isolation: Isolation, spec_kind: Mapping[int, RitualKind[Any]],
                  capabilities: Callable[[str], Capabilities], stats: dict[str, int], refs: RefCache) -> None:
         self.registry = registry
         self.people = people

@@ -137,6 +137,17 @@ class Router:
         self.locale = network_locale
         self.form_specs = {spec.form: spec for spec in grammar.specs if spec.form and spec.from_form}
 
+    @classmethod
+    def for_network(cls, registry: Registry, core: Sequence[CommandSpec],
+                    capabilities: Callable[[str], Capabilities], network_locale: str) -> Router:
+        """The rules for a network: the engine's own commands, then every ritual kind's."""
+        specs: list[CommandSpec] = list(core)
+        spec_kind: dict[int, RitualKind[Any]] = {}
+        for kind, spec in registry.commands():
+            specs.append(spec)
+            spec_kind[id(spec)] = kind
+        return cls(registry, Grammar(specs), spec_kind, capabilities, network_locale)
+
     def locale_of(self, member: Member) -> str:
         return normalize_locale(member.locale or self.locale)
 
@@ -221,8 +232,8 @@ class Router:
                       look: Lookups) -> tuple[int, str | None] | None:
         """The open ritual a command is about: the one whose thread it was typed in, else `#N`
         of the declaring kind, else the latest open one of these kinds in this channel. A spec
-        may accept rituals of other kinds (`extra["rituals"]`: an election's consent step)."""
-        kinds = tuple(parsed.spec.extra.get("rituals", (kind.name,)))
+        may accept rituals of other kinds (`also_for`: an election's consent step)."""
+        kinds = (kind.name, *parsed.spec.also_for)
         if ev.thread_of:
             ref = await look.ref(ev.platform, ev.thread_of)
             if ref is not None:
