@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from scenarios.consent.commands import COMMANDS
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError, parse_deadline
-from scenarios.consent.kind import COMMANDS, ConsentRound, ConsentScenario, check_start
+from scenarios.consent.kind import ConsentRound, ConsentScenario, check_start
 from scenarios.consent.queries import answer_decisions
 from scenarios.consent.round import CHOICE_IDS, EMOJIS, RoundMachine, RoundState, choices
 

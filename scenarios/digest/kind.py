@@ -33,6 +33,15 @@ COMMON_KEYS = ("id", "kind", "channels")
 KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
                   "expired", "elected", "not_elected"}
 TIMER = "weekly"
+SUMMARY = CommandSpec(
+    name="resume",
+    aliases=("digest",),
+    route="singleton",
+    summary_key="digest.cmd.summary",
+    example_key="digest.cmd.example",
+    in_dm=True,
+)
+"""`resume`: this week's digest now, privately."""
 
 
 class DigestConfig(BaseModel):
@@ -128,7 +137,7 @@ class Digest:
                     st.last_posted = now
                     st.posted += 1
                 self._schedule(st, now, out)
-            case Command(name="resume"):
+            case Command(name=SUMMARY.name):
                 out.extend(self.digest_for(event.channel, now, always=True, member=event.member.key))
             case _:
                 pass
@@ -297,16 +306,7 @@ class DigestKind(RitualKind[DigestState]):
         grace=timedelta(hours=12),
         description="a digest more than 12 hours late is skipped; the next one comes on schedule",
     )
-    commands = (
-        CommandSpec(
-            name="resume",
-            aliases=("digest",),
-            route="singleton",
-            summary_key="digest.cmd.summary",
-            example_key="digest.cmd.example",
-            in_dm=True,
-        ),
-    )
+    commands = (SUMMARY,)
     reads_log = True
 
     def bind(self, ctx: Context) -> Digest:

@@ -3,8 +3,8 @@ and a consent round on the proposed person through the consent machinery."""
 
 from __future__ import annotations
 
+from scenarios.election.commands import COMMANDS
 from scenarios.election.election import (
-    COMMANDS,
     Election,
     ElectionConfig,
     ElectionScenario,

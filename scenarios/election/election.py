@@ -10,18 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
-from bot.kernel.i18n import Code, Duration, Lines, Mention, Msg, When
-from bot.kernel.inputs import (
-    DURATION_MAX,
-    NAME,
-    TEXT,
-    TITLE,
-    WHEN,
-    check_length,
-    shown,
-    too_long,
-)
+from bot.kernel.commands import CommandError, fold
+from bot.kernel.i18n import Code, Lines, Mention, Msg, When
+from bot.kernel.inputs import TEXT, shown, too_long
 from bot.kernel.model import (
     Action,
     CancelTimer,
@@ -41,11 +32,22 @@ from bot.kernel.model import (
     TimerFired,
 )
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
-from bot.kernel.timetext import ConfigDuration, TimeTextError, parse_duration
+from bot.kernel.timetext import ConfigDuration
+from scenarios.consent.commands import ROUND_COMMANDS
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError
-from scenarios.consent.kind import SEPARATORS, resolve_channels, typed_deadline
+from scenarios.consent.kind import resolve_channels, round_command, typed_deadline
 from scenarios.consent.round import RoundMachine, RoundState
+from scenarios.election.commands import (
+    COMMANDS,
+    DECLINE,
+    ELECTION,
+    NEXT,
+    NOMINATE,
+    PROPOSE,
+    RENOMINATE,
+    typed_duration,
+)
 from scenarios.election.members import find_member, reason_of
 
 Phase = Literal["new", "nominating", "changing", "proposing", "consent", "elected", "closed", "cancelled"]
@@ -153,134 +155,6 @@ class ElectionState(_Data):
         return sorted(rows, key=lambda r: (-len(r[2]), fold(r[1])))
 
 
-# --- commands -----------------------------------------------------------------
-
-
-def parse_election(tokens: list[Token]) -> dict[str, Any]:
-    """`election "rôle" [jusqu'à <fin des nominations>] [groupe=x] [salons=a,b]`."""
-    args: dict[str, Any] = {}
-    rest: list[Token] = []
-    for tok in tokens:
-        if not tok.quoted and "=" in tok.text:
-            key, _, value = tok.text.partition("=")
-            k = fold(key)
-            if k in ("groupe", "group", "cercle", "circle") and value:
-                args["group"] = check_length(value, NAME)
-            elif k in ("salons", "salon", "channels", "channel", "aussi", "also") and value:
-                names = [check_length(c.strip().lstrip("#"), NAME) for c in value.split(",") if c.strip()]
-                args.setdefault("channels", []).extend(names)
-            elif k in ("changement", "changements", "change") and value:
-                typed_duration(value)
-                args["change"] = value
-            else:
-                raise CommandError(Msg("election.cmd.unknown_option", option=shown(key)))
-            continue
-        rest.append(tok)
-    if not rest:
-        raise CommandError(Msg("election.cmd.missing_role"))
-    if rest[0].quoted:
-        role, tail = rest[0].text, rest[1:]
-        if tail and fold(tail[0].text) in SEPARATORS:
-            tail = tail[1:]
-    else:
-        cut = next((i for i, t in enumerate(rest) if fold(t.text) in SEPARATORS), len(rest))
-        role, tail = " ".join(t.text for t in rest[:cut]), rest[cut + 1 :]
-    if not role.strip():
-        raise CommandError(Msg("election.cmd.missing_role"))
-    args["role"] = check_length(role.strip(), TITLE)
-    if tail:
-        args["deadline"] = " ".join(t.text for t in tail)
-    return args
-
-
-def typed_duration(text: str) -> timedelta:
-    """The change round's length as typed ("1j", "12h", "1h30", "0j": none), in the one grammar
-    of durations, the digits 0 to 9 and at most `DURATION_MAX`; CommandError with the answer
-    otherwise, never anything else."""
-    check_length(text, WHEN)
-    try:
-        return parse_duration(text, DURATION_MAX).delta
-    except TimeTextError as exc:
-        if exc.reason == "foreign_digit":
-            msg = Msg("core.input.foreign_digit", what=Msg("core.input.duration"), char=exc.params["char"],
-                      value=shown(text))
-        elif exc.reason == "too_far":
-            msg = Msg("core.input.too_far", what=Msg("core.input.duration"), value=shown(text),
-                      limit=Duration(seconds=DURATION_MAX.total_seconds()))
-        else:
-            msg = Msg("election.cmd.bad_change", value=shown(text))
-        raise CommandError(msg) from None
-
-
-def _who_and_reason(tokens: list[Token]) -> dict[str, Any]:
-    if not tokens:
-        raise CommandError(Msg("election.cmd.missing_who"))
-    return {"who": " ".join(t.text for t in tokens)}
-
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        name="election",
-        aliases=("elect",),
-        route="start",
-        summary_key="election.help.election",
-        args=(
-            ArgSpec("role", "text", "election.arg.role", limit=TITLE),
-            ArgSpec("deadline", "rest", "consent.arg.deadline", required=False, limit=WHEN),
-        ),
-        animateur_only=True,
-        example_key="election.help.example_election",
-        parse=parse_election,
-    ),
-    CommandSpec(
-        name="election nommer",
-        aliases=("elect nominate",),
-        route="ritual",
-        summary_key="election.help.nominate",
-        args=(ArgSpec("who", "rest", "election.arg.who_reason"),),
-        example_key="election.help.example_nominate",
-        parse=_who_and_reason,
-        in_dm=True,
-    ),
-    CommandSpec(
-        name="election changer",
-        aliases=("elect change",),
-        route="ritual",
-        summary_key="election.help.change",
-        args=(ArgSpec("who", "rest", "election.arg.who_reason"),),
-        example_key="election.help.example_change",
-        parse=_who_and_reason,
-        in_dm=True,
-    ),
-    CommandSpec(
-        name="election suivant",
-        aliases=("elect next",),
-        route="ritual",
-        summary_key="election.help.next",
-        animateur_only=True,
-        example_key="election.help.example_next",
-    ),
-    CommandSpec(
-        name="election proposer",
-        aliases=("elect propose",),
-        route="ritual",
-        summary_key="election.help.propose",
-        args=(ArgSpec("who", "rest", "election.arg.who_deadline"),),
-        animateur_only=True,
-        example_key="election.help.example_propose",
-        parse=_who_and_reason,
-    ),
-    CommandSpec(
-        name="election decliner",
-        aliases=("elect decline",),
-        route="ritual",
-        summary_key="election.help.decline",
-        example_key="election.help.example_decline",
-        in_dm=True,
-    ),
-)
-
-
 # --- the scenario ---------------------------------------------------------------
 
 
@@ -305,19 +179,19 @@ class ElectionScenario:
         match event:
             case Started(by=by, channel=channel, params=params):
                 return self.start(st, by, channel, params, now) if st.phase == "new" else (st, [])
-            case Command(name="election", member=member, channel=channel, args=args, reply_to=reply_to):
+            case Command(name=ELECTION.name, member=member, channel=channel, args=args, reply_to=reply_to):
                 return self.start(st, member, channel, args, now, reply_to) if st.phase == "new" else (st, [])
             case Command() if st.phase == "new":
                 return st, []
-            case Command(name="election nommer" | "election changer", member=member, channel=channel, args=args, reply_to=reply_to):
+            case Command(name=NOMINATE.name | RENOMINATE.name, member=member, channel=channel, args=args, reply_to=reply_to):
                 return self.nominate(st, member, str(args.get("who", "")), channel, now, reply_to)
-            case Command(name="election suivant", member=member, channel=channel, reply_to=reply_to):
+            case Command(name=NEXT.name, member=member, channel=channel, reply_to=reply_to):
                 return self.next_step(st, member, channel, now, reply_to)
-            case Command(name="election proposer", member=member, channel=channel, args=args, reply_to=reply_to):
+            case Command(name=PROPOSE.name, member=member, channel=channel, args=args, reply_to=reply_to):
                 return self.propose(st, member, str(args.get("who", "")), channel, now, reply_to)
-            case Command(name="election decliner", member=member, channel=channel, reply_to=reply_to):
+            case Command(name=DECLINE.name, member=member, channel=channel, reply_to=reply_to):
                 return self.decline(st, member, channel, now, reply_to)
-            case Command(name="objection" | "amender" | "retirer"):
+            case Command(name=name) if name in ROUND_COMMANDS:
                 return self._delegate(st, event, now)
             case Replied(ref=ref) if ref.startswith("election:"):
                 return self.on_dm(st, event, now)
@@ -358,7 +232,9 @@ class ElectionScenario:
         except DeadlineError as exc:
             return fail, [PrivateNote(member=by.key, channel=where, text=exc.msg, reply_to=reply_to)]
         change = self.cfg.change
-        if params.get("change"):
+        if isinstance(params.get("change"), timedelta):
+            change = params["change"]
+        elif params.get("change"):
             try:
                 change = typed_duration(str(params["change"]))
             except CommandError as exc:
@@ -593,18 +469,8 @@ class ElectionScenario:
                 new, acts = self.machine.on_reply(rnd, event, now)
             case TimerFired():
                 new, acts = self.machine.on_timer(rnd, event, now)
-            case Command(name="objection", member=member, channel=channel, args=args, reply_to=reply_to):
-                new, acts = self.machine.on_objection(rnd, member, str(args.get("reason") or "").strip() or None, channel, now, reply_to)
-            case Command(name="amender", member=member, channel=channel, args=args, reply_to=reply_to):
-                deadline = None
-                if args.get("deadline"):
-                    try:
-                        deadline = typed_deadline(str(args["deadline"]), now, self.ctx.network.tz, self.consent_cfg.default_time, self.consent_cfg.max_ahead)
-                    except DeadlineError as exc:
-                        return state, [PrivateNote(member=member.key, channel=channel, text=exc.msg, reply_to=reply_to)]
-                new, acts = self.machine.on_amend(rnd, member, str(args["title"]) if args.get("title") else None, deadline, channel, now, reply_to)
-            case Command(name="retirer", member=member, channel=channel, reply_to=reply_to):
-                new, acts = self.machine.on_withdraw(rnd, member, channel, now, reply_to)
+            case Command() as cmd if cmd.name in ROUND_COMMANDS:
+                new, acts = round_command(self.machine, rnd, cmd, now)
             case _:
                 return state, []
         st = state.model_copy(deep=True)

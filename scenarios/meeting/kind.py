@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, Token, fold
+from bot.kernel.commands import fold
 from bot.kernel.i18n import Duration, Lines, Link, Msg, Param, When
-from bot.kernel.inputs import DURATION_MAX, NAME, TITLE, check_length, plain_digits
+from bot.kernel.inputs import DURATION_MAX
 from bot.kernel.model import (
     Action,
     CancelTimer,
@@ -32,6 +32,17 @@ from bot.kernel.model import (
 )
 from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
 from scenarios.meeting import messages as m
+from scenarios.meeting.commands import (
+    AGENDA,
+    CALENDAR,
+    CANCEL,
+    COMMANDS,
+    MINUTES,
+    MUTE,
+    NEW,
+    RECORD,
+    UNMUTE,
+)
 from scenarios.meeting.config import Lead, MeetingConfig, SeriesConfig, load_config
 from scenarios.meeting.state import AgendaItem, Answer, MeetingsState, Occurrence, Skip
 from scenarios.meeting.when import WhenError, parse_when
@@ -42,94 +53,6 @@ MIN_HORIZON = timedelta(days=15)
 # Past meetings kept in the state for `reunion cr`, pages and the .ics history.
 KEEP_PAST = 24
 KEEP_SKIPS = 20
-
-
-def _parse_new(tokens: list[Token]) -> dict[str, Any]:
-    """`reunion "Titre" <date, heure et lieu>`: the title must be quoted."""
-    if not tokens or not tokens[0].quoted or not tokens[0].text:
-        raise CommandError(Msg("meeting.cmd.title_missing"))
-    check_length(tokens[0].text, TITLE)
-    rest = " ".join(t.text for t in tokens[1:]).strip()
-    if not rest:
-        raise CommandError(Msg("meeting.cmd.when_missing", title=tokens[0].text))
-    # The date and time are numbers the member typed: digits 0 to 9, as everywhere.
-    plain_digits(rest, "core.input.when")
-    return {"title": tokens[0].text, "text": rest}
-
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        name="reunion",
-        aliases=("meeting",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_new",
-        args=(
-            ArgSpec("title", "text", "meeting.arg.title", limit=TITLE),
-            ArgSpec("text", "rest", "meeting.arg.when"),
-        ),
-        animateur_only=True,
-        example_key="meeting.cmd.example_new",
-        parse=_parse_new,
-    ),
-    CommandSpec(
-        name="reunion annuler",
-        aliases=("meeting cancel",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_cancel",
-        args=(ArgSpec("reason", "rest", "meeting.arg.reason", required=False),),
-        animateur_only=True,
-        example_key="meeting.cmd.example_cancel",
-    ),
-    CommandSpec(
-        name="ordre-du-jour",
-        aliases=("agenda",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_agenda",
-        args=(ArgSpec("text", "rest", "meeting.arg.item", required=False),),
-        example_key="meeting.cmd.example_agenda",
-    ),
-    CommandSpec(
-        name="reunion cr",
-        aliases=("meeting minutes",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_minutes",
-        args=(ArgSpec("url", "text", "meeting.arg.url"),),
-        example_key="meeting.cmd.example_minutes",
-    ),
-    CommandSpec(
-        name="reunion calendrier",
-        aliases=("meeting calendar",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_calendar",
-        example_key="meeting.cmd.example_calendar",
-        in_dm=True,
-    ),
-    CommandSpec(
-        name="reunion fiche",
-        aliases=("meeting record",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_record",
-        example_key="meeting.cmd.example_record",
-    ),
-    CommandSpec(
-        name="reunion sourdine",
-        aliases=("meeting mute",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_mute",
-        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
-        example_key="meeting.cmd.example_mute",
-        in_dm=True,
-    ),
-    CommandSpec(
-        name="reunion reactiver",
-        aliases=("meeting unmute",),
-        route="singleton",
-        summary_key="meeting.cmd.summary_unmute",
-        args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
-        example_key="meeting.cmd.example_unmute",
-        in_dm=True,
-    ),
-)
 
 
 def _ref(o: Occurrence, suffix: str) -> str:
@@ -564,14 +487,14 @@ class Meetings:
     def _command(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
         self._remember(st, cmd.member)
         handlers = {
-            "reunion": self._cmd_new,
-            "ordre-du-jour": self._cmd_agenda,
-            "reunion cr": self._cmd_minutes,
-            "reunion calendrier": self._cmd_calendar,
-            "reunion fiche": self._cmd_record,
-            "reunion annuler": self._cmd_cancel,
-            "reunion sourdine": self._cmd_mute,
-            "reunion reactiver": self._cmd_mute,
+            NEW.name: self._cmd_new,
+            AGENDA.name: self._cmd_agenda,
+            MINUTES.name: self._cmd_minutes,
+            CALENDAR.name: self._cmd_calendar,
+            RECORD.name: self._cmd_record,
+            CANCEL.name: self._cmd_cancel,
+            MUTE.name: self._cmd_mute,
+            UNMUTE.name: self._cmd_mute,
         }
         handler = handlers.get(cmd.name)
         if handler is not None:
@@ -743,7 +666,7 @@ class Meetings:
         out.append(self._reply(cmd, m.page(here[-1], self._names(st))))
 
     def _cmd_mute(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
-        mute = cmd.name == "reunion sourdine"
+        mute = cmd.name == MUTE.name
         wanted = str(cmd.args.get("series", "")).strip()
         options = self._series_options(st)
         chosen: str | None = None

@@ -20,7 +20,7 @@ from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
-from bot.kernel.commands import fold
+from bot.kernel.grammar.tokens import fold
 from bot.kernel.i18n import Month, Param
 
 __all__ = [

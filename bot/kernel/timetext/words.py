@@ -7,7 +7,7 @@ import unicodedata
 from datetime import time
 from functools import cache
 
-from bot.kernel.commands import fold
+from bot.kernel.grammar.tokens import fold
 from bot.kernel.timetext.errors import TimeTextError, What
 
 __all__ = [
