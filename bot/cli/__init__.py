@@ -13,6 +13,7 @@ from typing import Any
 from bot.cli import calendar, config, db, demo, draw, run, schedule
 from bot.cli.adapters import Launch
 from bot.cli.base import locale_of, say
+from bot.cli.help import Parser, locale_in, localize
 from bot.cli.logs import setup_logging
 from bot.kernel.i18n import Msg
 from bot.secrets import redact
@@ -22,13 +23,15 @@ log = logging.getLogger("maillage")
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-def parser(launch: Launch | None = None) -> argparse.ArgumentParser:
-    """Every command; `run` (and the demo, which drives the same start) with `launch`."""
+def parser(launch: Launch | None = None, locale: str | None = None) -> argparse.ArgumentParser:
+    """Every command; `run` (and the demo, which drives the same start) with `launch`. The
+    help is in `locale` (default: the language MAILLAGE_LANG names, else French); its texts
+    are in bot/cli/catalog, keyed by command and option (bot/cli/help.py)."""
     launch = launch or Launch()
-    p = argparse.ArgumentParser(prog="maillage", description="Maillage: the rituals of a network, in its chat.")
-    p.add_argument("--lang", choices=["fr", "en"], help="language of the messages (default: fr)")
+    p = Parser(prog="maillage")
+    p.add_argument("--lang", choices=["fr", "en"])
     p.add_argument("-v", "--verbose", action="store_true")
-    p.add_argument("--log-json", action="store_true", help="one JSON object per log line")
+    p.add_argument("--log-json", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
     run.register(sub, launch)
     config.register(sub)
@@ -37,13 +40,13 @@ def parser(launch: Launch | None = None) -> argparse.ArgumentParser:
     db.register(sub)
     demo.register(sub)
     draw.register(sub)
-    return p
+    return localize(p, locale or locale_in(()))
 
 
 def main(argv: Sequence[str] | None = None, launch: Launch | None = None) -> int:
     """The program. `launch` is for a test entry point that starts the bot with hooks (a
     crash test's fault point); `maillage` itself never passes one."""
-    args = parser(launch).parse_args(argv)
+    args = parser(launch, locale_in(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     setup_logging(json=args.log_json or os.environ.get("MAILLAGE_LOG_FORMAT") == "json",
                   level=logging.DEBUG if args.verbose else logging.INFO)
     func: Command = args.func

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from bot.cli.adapters import platform_configs
+from bot.cli.help import chosen_locale
 from bot.config import Config, ConfigError, load
-from bot.kernel.i18n import Msg, normalize_locale, render_plain
+from bot.kernel.i18n import Msg, render_plain
 from scenarios import registry
 
 
@@ -18,7 +18,8 @@ def say(msg: Msg, locale: str = "fr", tz: str = "Europe/Paris", err: bool = Fals
 
 
 def locale_of(args: argparse.Namespace) -> str:
-    return normalize_locale(getattr(args, "lang", None) or os.environ.get("MAILLAGE_LANG") or "fr")
+    """The language of what the command line says, by the same rule as its help."""
+    return chosen_locale(getattr(args, "lang", None))
 
 
 def refused(exc: ConfigError, loc: str) -> None:
