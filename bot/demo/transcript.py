@@ -16,6 +16,8 @@ POLL_START = "org.matrix.msc3381.poll.start"
 TEXT = "org.matrix.msc1767.text"
 GLUED = re.compile(r" (?=[:;?!»])|(?<=«) ")
 """Spaces a line must not break at: French punctuation stays with the word before it."""
+HELD = "\ue000"
+"""Holds such a space while lines are wrapped (a private character, never in a message)."""
 
 
 class Transcript:
@@ -34,7 +36,7 @@ class Transcript:
 
     def render(self, msg: Msg) -> str:
         """A line of the demo in the network's language, dated against the demo's own time."""
-        return Renderer(self.locale, self.tz, "plain", now=self.now())(msg)
+        return Renderer(self.locale, self.tz, now=self.now())(msg)
 
     def heading(self, at: datetime) -> None:
         """The time of what follows; printed only if something is said at that time."""
@@ -47,14 +49,14 @@ class Transcript:
             self.write(self._heading)
             self._shown = self._heading
         prefix = f"  {who} {marker} "
-        lines = [GLUED.sub("\u00a0", ln) for ln in text.strip().splitlines() if ln.strip()] or [""]
+        lines = [GLUED.sub(HELD, ln) for ln in text.strip().splitlines() if ln.strip()] or [""]
         body = textwrap.wrap(lines[0], WIDTH - len(prefix)) or [""]
         out = [prefix + body[0]] + [" " * len(prefix) + b for b in body[1:]]
         for extra in lines[1:]:
             wrapped = textwrap.wrap(extra, WIDTH - len(prefix)) or [""]
             out += [" " * len(prefix) + w for w in wrapped]
         for o in out:
-            self.write(o)
+            self.write(o.replace(HELD, " "))
 
 
 def content(event: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The demo's printed conversation: wrapped to its width, French punctuation never alone at the start of a line."""
+"""The demo's printed conversation: wrapped to its width, French punctuation never alone at the start of a line, the message's own text shown."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def test_a_long_message_is_wrapped_under_its_speaker() -> None:
 def test_french_punctuation_stays_with_the_word_before_it() -> None:
     for width in range(40, 90):
         text = "x" * (width - 20) + " merci de répondre d'ici 16:00 ; sans réponse : « la suite » ? oui !"
-        for line in _printed(text):
+        printed = _printed(text)
+        for line in printed:
             assert not line.strip().startswith((":", ";", "?", "!", "»")), line
             assert not line.rstrip().endswith("«"), line
+        # The message's own characters are printed: its spaces stay spaces.
+        assert " ".join(line.strip() for line in printed).endswith(text[-60:])
