@@ -1,0 +1,122 @@
+"""The one command grammar as a table: each scenario's commands, typed inputs → typed values or the expected refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.engine.core_commands import CORE_COMMANDS
+from bot.kernel.commands import CommandError, CommandSpec, Grammar, help_for, help_index
+from bot.kernel.i18n import render_plain
+from scenarios import registry
+from scenarios.consent.commands import AMEND, DECISION, DECISIONS, OBJECTION
+from scenarios.election.commands import ELECTION, NOMINATE
+from scenarios.meeting.commands import MUTE, NEW
+from scenarios.sortition.commands import DRAW
+
+SPECS: list[CommandSpec] = [*CORE_COMMANDS, *(spec for _, spec in registry().commands())]
+GRAMMAR = Grammar(SPECS)
+
+
+@pytest.mark.parametrize(("typed", "spec", "args"), [
+    # consent: options anywhere, in French or English, typed values
+    ('decide "T" quorum=2/3 named group=board channels=a,b', DECISION,
+     {"title": "T", "quorum": pytest.approx(2 / 3), "anonymous": False, "group": "board", "channels": ["a", "b"]}),
+    ('decision anonyme=non "T" cercle=bureau salon=x aussi=#y', DECISION,
+     {"title": "T", "anonymous": False, "group": "bureau", "channels": ["x", "y"]}),
+    ('decision "T" anonymous=yes', DECISION, {"title": "T", "anonymous": True}),
+    ('amender "T2" jusqu\'à mardi quorum=60%', AMEND, {"title": "T2", "deadline": "mardi", "quorum": 0.6}),
+    ("objection a=b c", OBJECTION, {"reason": "a=b c"}),
+    ("decisions", DECISIONS, {}),
+    # election: the change round is a duration
+    ('election "délégué" changement=1h30 groupe=ca', ELECTION,
+     {"role": "délégué", "change": timedelta(hours=1, minutes=30), "group": "ca"}),
+    ('elect "delegate" until friday change=2d channels=a', ELECTION,
+     {"role": "delegate", "deadline": "friday", "change": timedelta(days=2), "channels": ["a"]}),
+    ("election nommer @Amina parce que", NOMINATE, {"who": "@Amina parce que"}),
+    # draw: options introduced by a word, flags, quotas
+    ("tirage 2 équilibre pour « trésorier » dans bureau", DRAW,
+     {"k": 2, "balance": True, "role": "trésorier", "pool": "bureau", "quotas": []}),
+    ("draw 1 for x among y rotation=0", DRAW, {"k": 1, "role": "x", "pool": "y", "rotation": 0, "quotas": []}),
+    # meeting
+    ("meeting mute Board", MUTE, {"series": "Board"}),
+    ("reunion « A » demain 18h", NEW, {"title": "A", "text": "demain 18h"}),
+])
+def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dict[str, Any]) -> None:
+    parsed = GRAMMAR.parse(typed)
+    assert parsed.spec is spec
+    assert parsed.args == args
+
+
+@pytest.mark.parametrize(("typed", "key"), [
+    ('decision "T" anonyme=peut-être', "core.cmd.bad_yes_no"),
+    ('decision "T" questions=', "consent.cmd.empty_option"),
+    ('decision "T" questions="dans ³ jours"', "core.input.foreign_digit"),
+    ('amender "T" groupe=x', "consent.cmd.amend_options"),
+    ("amender #2", "consent.cmd.amend_empty"),
+    ('election "r" couleur=bleu', "election.cmd.unknown_option"),
+    ('election "r" changement=', "core.cmd.empty_option"),
+    ("election jusqu'à vendredi", "election.cmd.missing_role"),
+    ("election nommer", "election.cmd.missing_who"),
+    ("decisions #abc", "consent.cmd.decisions_usage"),
+    ("decisions 3 4", "consent.cmd.decisions_usage"),
+    ("tirage 3 pour", "sortition.cmd.missing_role"),
+    ("tirage 3 rotation=101", "core.input.out_of_range"),
+    ("tirage clore maintenant", "sortition.cmd.not_understood"),
+    ('reunion "" demain', "meeting.cmd.title_missing"),
+    ("reunion cr", "core.cmd.missing_arg"),
+    ("resume maintenant", "core.cmd.too_many"),
+])
+def test_refusals_name_what_was_expected(typed: str, key: str) -> None:
+    with pytest.raises(CommandError) as err:
+        GRAMMAR.parse(typed)
+    assert err.value.msg.key == key
+    for locale in ("fr", "en"):
+        assert render_plain(err.value.msg, locale).strip()
+
+
+def test_an_unknown_option_lists_the_declared_ones_in_the_readers_language() -> None:
+    with pytest.raises(CommandError) as err:
+        GRAMMAR.parse('decision "T" couleur=bleu')
+    fr, en = render_plain(err.value.msg, "fr"), render_plain(err.value.msg, "en")
+    assert "groupe=<nom>" in fr and "salons=" in fr and "nominatif" in fr
+    assert "group=<name>" in en and "channels=" in en and "named" in en
+
+
+def test_help_is_generated_from_the_declarations() -> None:
+    index = render_plain(help_index(SPECS, True), "fr")
+    assert "  " not in index  # issue 19: no doubled space after a command without arguments
+    assert "• resume — " in index and "[options…]" in index
+    fr, en = render_plain(help_for(DECISION), "fr"), render_plain(help_for(DECISION), "en")
+    assert "quorum=<part>" in fr and "anonyme=<oui|non>" in fr and "groupe=<nom> — " in fr and "cercle" in fr
+    assert "group=<name> — " in en and "circle" in en and "cercle" not in en
+    draw = render_plain(help_for(DRAW), "fr")
+    assert "parmi <nom>" in draw and "aussi" in draw and "dans" in draw
+    for spec in SPECS:
+        for locale in ("fr", "en"):
+            text = render_plain(help_for(spec), locale)
+            assert text.strip() and "\n\n" not in text
+
+
+def test_rituals_reached_by_other_kinds_commands_are_declared() -> None:
+    assert OBJECTION.also_for == ("election",) and AMEND.also_for == ("election",)
+    assert DECISION.also_for == ()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted({n for s in SPECS for n in (s.name, *s.aliases)})),
+       st.lists(st.sampled_from(["=", "a=", "=b", "quorum=", "parmi", "pour", "«", "»", '"', "#", "#1", "1",
+                                 "jusqu'à", "anonyme", "nominatif", "changement=0j", "x<=2", "équilibre"])
+                | st.text(max_size=10), max_size=6))
+def test_any_words_after_any_command_parse_or_raise_command_error(name: str, words: list[str]) -> None:
+    try:
+        parsed = GRAMMAR.parse(" ".join([name, *words]))
+    except CommandError as err:
+        assert render_plain(err.msg, "fr") and render_plain(err.msg, "en")
+        return
+    declared = {a.name for a in parsed.spec.args} | {o.name for o in parsed.spec.options}
+    assert set(parsed.args) <= declared
