@@ -215,7 +215,9 @@ def _take(spec: CommandSpec, arg: ArgSpec, rest: list[Token], args: dict[str, An
         if arg.bad_key is not None and (head.quoted or not looks_numeric(text)):
             raise CommandError(Msg(arg.bad_key, value=shown(head.text), usage=usage(spec)))
         return parse_int(text, arg.bounds), rest[1:]
-    return (head.text or None), rest[1:]
+    if not head.text:
+        return None, rest[1:]
+    return (arg.read(head.text) if arg.read else head.text), rest[1:]
 
 
 def read_command(spec: CommandSpec, tokens: list[Token]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class ArgSpec:
     missing_key: str | None = None
     bad_key: str | None = None
     read: Callable[[str], Any] | None = None
-    """For kind "items": one word → its typed value (raises CommandError)."""
+    """For kinds "text" and "items": one word → its typed value (raises CommandError)."""
     accepts: Callable[[str], bool] | None = None
     """For kind "items": whether a word is meant as one."""
 
