@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.kernel.i18n import Fmt, Mention, MentionRenderer, Msg, Renderer, escape_member_text
+from bot.kernel.i18n import PLAIN, Markup, Mention, MentionRenderer, Msg, Renderer
 from bot.kernel.model import InboundEvent, OutboundAction
 from bot.kernel.scenario import Capabilities
 
@@ -63,12 +63,12 @@ class Outgoing:
     """When the action was decided: dates in another year than this one show their year
     (the same text on every retry)."""
 
-    def renderer(self, fmt: Fmt, mention: MentionRenderer | None = None) -> Renderer:
-        return Renderer(self.locale, ZoneInfo(self.timezone), fmt,
-                        mention or (lambda m, f: escape_member_text(m.name, f)), now=self.now)
+    def renderer(self, markup: Markup, mention: MentionRenderer | None = None) -> Renderer:
+        return Renderer(self.locale, ZoneInfo(self.timezone), markup,
+                        mention or (lambda m, mk: mk.escape(m.name)), now=self.now)
 
-    def render(self, msg: Msg, fmt: Fmt = "plain", mention: MentionRenderer | None = None) -> str:
-        return self.renderer(fmt, mention).render(msg)
+    def render(self, msg: Msg, markup: Markup = PLAIN, mention: MentionRenderer | None = None) -> str:
+        return self.renderer(markup, mention).render(msg)
 
     def user_of(self, mention: Mention) -> str | None:
         return self.accounts.get(mention.member)

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.adapter import ChannelMember, Delivery, EventSink, Outgoing
 from bot.config import Config, PlatformConfig
-from bot.kernel.i18n import Code, Mention, Msg, normalize_locale, render_plain
+from bot.kernel.i18n import PLAIN, Code, Markup, Mention, Msg, normalize_locale, render_plain
 from bot.kernel.model import (
     DirectMessage,
     Edit,
@@ -210,7 +210,7 @@ class ConsoleAdapter:
 
     # ------------------------------------------------------------ outbound
 
-    def _mention(self, m: Mention, fmt: str) -> str:
+    def _mention(self, m: Mention, markup: Markup) -> str:
         return "@" + m.name
 
     async def perform(self, out: Outgoing) -> Delivery:
@@ -218,7 +218,7 @@ class ConsoleAdapter:
             prior = self._by_key[out.key]
             return Delivery(prior.message_id, prior.where)
         action = out.action
-        render = out.renderer("plain", self._mention)
+        render = out.renderer(PLAIN, self._mention)
         self._counter += 1
         mid = f"m{self._counter}"
         choices: dict[str, str] = {}

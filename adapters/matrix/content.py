@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapter import Outgoing
-from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
+from bot.kernel.i18n import HTML, PLAIN, Markup, Mention, Msg
 
 HTML_FORMAT = "org.matrix.custom.html"
 POLL_START_TYPE = "org.matrix.msc3381.poll.start"
@@ -55,16 +55,15 @@ class MentionCollector:
     out: Outgoing
     user_ids: list[str] = field(default_factory=list)
 
-    def __call__(self, mention: Mention, fmt: Fmt) -> str:
+    def __call__(self, mention: Mention, markup: Markup) -> str:
         user = self.out.user_of(mention)
         if user is None:
-            return escape_member_text(mention.name, fmt)
+            return markup.escape(mention.name)
         if user not in self.user_ids:
             self.user_ids.append(user)
-        if fmt == "html":
-            name = escape_member_text(mention.name, "html")
-            return f'<a href="{html.escape(matrix_to(user), quote=True)}">{name}</a>'
-        return escape_member_text(mention.name, fmt)
+        if markup is HTML:
+            return f'<a href="{html.escape(matrix_to(user), quote=True)}">{HTML.escape(mention.name)}</a>'
+        return markup.escape(mention.name)
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,8 @@ class Rendered:
 
 def render(out: Outgoing, msg: Msg) -> Rendered:
     collector = MentionCollector(out)
-    html_text = out.render(msg, "html", collector)
-    plain = out.render(msg, "plain", collector)
+    html_text = out.render(msg, HTML, collector)
+    plain = out.render(msg, PLAIN, collector)
     return Rendered(plain, html_text, tuple(collector.user_ids))
 
 
@@ -136,7 +135,7 @@ def poll_answers(out: Outgoing, choices: Sequence[Any]) -> list[PollAnswer]:
     """Answers from the action's choices: the emoji of the vocabulary, then the label."""
     answers = []
     for choice in choices:
-        label = out.render(choice.label, "plain")
+        label = out.render(choice.label)
         text = f"{choice.emoji} {label}".strip()
         if len(text) > POLL_ANSWER_MAX:
             text = text[: POLL_ANSWER_MAX - 1] + "…"

@@ -207,7 +207,7 @@ class Outbound:
             # Remembered so a retried send reuses the upload instead of storing the file twice.
             await kv.put(NAMESPACE, media_key, uploaded)
         size = mx.png_size(data)
-        alt = out.render(image.alt, "plain")
+        alt = out.render(image.alt)
         if encrypted:
             file = {**(uploaded.get("keys") or {}), "url": uploaded["url"]}
             body = mx.image(alt, image.filename, len(data), file=file,

@@ -6,11 +6,44 @@ import re
 
 from bot.adapter import Outgoing
 from bot.kernel.emoji import SLACK_NAMES, normalize
-from bot.kernel.i18n import Fmt, Mention, Msg, escape_member_text
+from bot.kernel.i18n import Markup, Mention, Msg
+from bot.kernel.i18n.markup import BOLD, inert_group_mentions
 
 # Slack writes references as <…>: users <@U123|name>, channels <#C123|name>, special
 # mentions <!here>, user groups <!subteam^S123|@team>, links <https://x|label>.
 _ANGLE = re.compile(r"<([^<>]*)>")
+
+# Slack's mrkdwn has no escape for emphasis characters: a zero-width space before each one
+# stops member text from turning bold/italic/strike/code.
+_EMPHASIS = re.compile(r"([*_~`])")
+
+
+def _angles(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Mrkdwn:
+    """Slack's markup: *bold*, <url|label> links, `code`; member text made inert."""
+
+    name = "mrkdwn"
+    line_break = "\n"
+
+    def escape(self, text: str) -> str:
+        return _EMPHASIS.sub("\u200b\\1", _angles(inert_group_mentions(text)))
+
+    def template(self, text: str) -> str:
+        return BOLD.sub(r"*\1*", _angles(text))
+
+    def link(self, url: str, label: str | None) -> str:
+        safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        return f"<{safe}|{self.escape(label or url)}>"
+
+    def code(self, text: str) -> str:
+        return "`" + text.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;") + "`"
+
+
+MRKDWN: Markup = Mrkdwn()
+
 
 # Characters of emoji the rituals use that bot.kernel.emoji does not name (it maps names to
 # characters for inbound reactions; outbound reactions need the other direction).
@@ -165,18 +198,18 @@ def chunks(text: str, limit: int = SECTION_TEXT_MAX) -> list[str]:
 def mrkdwn(out: Outgoing, msg: Msg) -> str:
     """An outbound text in Slack's markup, mentions as <@U123> where the member is known."""
 
-    def mention(m: Mention, fmt: Fmt) -> str:
+    def mention(m: Mention, markup: Markup) -> str:
         user = out.user_of(m)
         if user and _USER_ID.match(user):
             return f"<@{user}>"
-        return escape_member_text(m.name, fmt)
+        return markup.escape(m.name)
 
-    return out.render(msg, "mrkdwn", mention)
+    return out.render(msg, MRKDWN, mention)
 
 
 def plain(out: Outgoing, msg: Msg) -> str:
     """An outbound text for Slack's plain_text fields (labels, titles, alt texts)."""
-    return out.render(msg, "plain")
+    return out.render(msg)
 
 
 def note_mark(out: Outgoing) -> str:

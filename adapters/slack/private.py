@@ -16,9 +16,8 @@ from adapters.slack.fit import MAX_VIEW_BLOCKS, intro_sections, note_parts, part
 from adapters.slack.forms import KNOWN_FORMS, Texts, form_fields
 from adapters.slack.handles import ReplyHandles
 from adapters.slack.ledger import Ledger
-from adapters.slack.markup import mrkdwn, note_mark, plain
+from adapters.slack.markup import MRKDWN, mrkdwn, note_mark, plain
 from bot.adapter import Delivery, Outgoing, PermanentError
-from bot.kernel.i18n import escape_member_text
 from bot.kernel.model import Choice, OpenForm, PrivateNote
 
 log = logging.getLogger(__name__)
@@ -196,7 +195,7 @@ class PrivateSender:
             submit=texts("slack.form.submit"),
             close=texts("slack.form.cancel"),
             intro=(
-                intro_sections(escape_member_text(intro, "mrkdwn"), room, note_mark(out))
+                intro_sections(MRKDWN.escape(intro), room, note_mark(out))
                 if intro
                 else ()
             ),

@@ -267,7 +267,7 @@ class Digest:
         return Msg("digest.outcome.other", outcome=outcome or "—")
 
     def image(self, rows: Sequence[tuple[Param, Figures]]) -> Image:
-        render = Renderer(self.ctx.network.locale, self.tz, "plain")
+        render = Renderer(self.ctx.network.locale, self.tz)
 
         def rate_text(part: int, whole: int) -> str:
             if not whole:

@@ -58,7 +58,7 @@ def build_calendar(
     ones as EXDATE, and every one-off. Pure: `now` stamps the file (DTSTAMP); the same
     inputs give the same bytes. `domain` ends the UIDs (the network's host name)."""
     tz = ZoneInfo(timezone)
-    render = Renderer(locale, tz, "plain", now=now)
+    render = Renderer(locale, tz, now=now)
     cfg, _ = load_config(config)
     occurrences = list(state.occurrences) if state else []
     started = state.started_at if state and state.started_at else now

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.kernel.i18n import LOCALES, Msg, Renderer, catalog, escape_member_text
+from bot.kernel.i18n import HTML, LOCALES, Msg, Renderer, catalog, escape_member_text
+from tests.markups import MARKUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -66,7 +67,7 @@ def test_scenarios_do_not_hard_code_user_facing_text() -> None:
 
 @pytest.mark.parametrize("fmt", ["html", "mrkdwn", "plain"])
 def test_member_content_is_inert(fmt: str) -> None:
-    r = Renderer("fr", ZoneInfo("Europe/Paris"), fmt)  # type: ignore[arg-type]
+    r = Renderer("fr", ZoneInfo("Europe/Paris"), MARKUPS[fmt])
     out = r.param("@room <b>x</b> @channel <!here>")
     assert "@room" not in out and "@channel" not in out
     if fmt != "plain":
@@ -79,4 +80,4 @@ def test_missing_parameter_is_an_error_not_a_blank() -> None:
 
 
 def test_escape_keeps_text_readable() -> None:
-    assert escape_member_text("Budget 2027", "html") == "Budget 2027"
+    assert escape_member_text("Budget 2027", HTML) == "Budget 2027"

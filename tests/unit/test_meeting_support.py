@@ -37,6 +37,7 @@ from bot.kernel.scenario import (
     RitualKind,
     RitualSummary,
 )
+from tests.markups import MARKUPS
 
 TZ = ZoneInfo("Europe/Paris")
 EVERYTHING = Capabilities()
@@ -179,7 +180,7 @@ def text(action: Post | DirectMessage | PrivateNote | Edit, locale: str = "fr") 
 
 
 def render(msg: Msg, fmt: str, locale: str = "fr") -> str:
-    return Renderer(locale, TZ, fmt).render(msg)  # type: ignore[arg-type]
+    return Renderer(locale, TZ, MARKUPS[fmt]).render(msg)
 
 
 def command(who: Member, name: str, channel: str = "general", thread_ref: str | None = None,

@@ -14,7 +14,7 @@ from adapters.matrix import content as mx
 from adapters.slack import markup
 from adapters.slack.blocks import Button, FormField, FormMeta, choice_blocks, modal_view
 from adapters.slack.fit import edit_part, intro_sections, message_parts, note_parts
-from adapters.slack.markup import slack_len
+from adapters.slack.markup import MRKDWN, slack_len
 from bot.adapter import Outgoing
 from bot.kernel.i18n import Lines, Link, Mention, Msg, escape_member_text
 from bot.kernel.model import Choice, Post
@@ -305,7 +305,7 @@ def test_a_slack_modal_of_any_text_validates(
         fields,
         label or "ok",
         label or "non",
-        intro=intro_sections(escape_member_text(intro, "mrkdwn"), 10, "… (raccourci)"),
+        intro=intro_sections(escape_member_text(intro, MRKDWN), 10, "… (raccourci)"),
     )
     assert VALIDATOR.validate_view(view) == []
 

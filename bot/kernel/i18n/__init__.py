@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -16,10 +15,13 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.kernel.i18n.markup import HTML as HTML
+from bot.kernel.i18n.markup import PLAIN as PLAIN
+from bot.kernel.i18n.markup import Markup as Markup
+
 LOCALES: tuple[str, ...] = ("fr", "en")
 DEFAULT_LOCALE = "fr"
 
-Fmt = Literal["plain", "html", "mrkdwn"]
 
 
 class _Param(BaseModel):
@@ -184,30 +186,15 @@ def normalize_locale(locale: str | None) -> str:
 
 # --- escaping ---------------------------------------------------------------
 
-# A word joiner after "@" keeps "@room", "@channel", "@here", "@everyone" readable but inert:
-# neither Matrix clients nor Slack treat "@\u2060room" as a group mention.
-_GROUP_MENTION = re.compile(r"@(?=(room|channel|here|everyone)\b)", re.IGNORECASE)
-# Slack's mrkdwn has no escape for emphasis characters: a zero-width space before each one
-# stops member text from turning bold/italic/strike/code.
-_MRKDWN_EMPHASIS = re.compile(r"([*_~`])")
 
-
-def escape_member_text(text: str, fmt: Fmt) -> str:
+def escape_member_text(text: str, markup: Markup) -> str:
     """Make member content inert in the target format: no markup, no links, no group pings."""
-    text = _GROUP_MENTION.sub("@\u2060", text)
-    if fmt == "html":
-        # Line breaks a member typed (a multi-line charter) stay line breaks on Matrix.
-        return html.escape(text, quote=True).replace("\n", "<br>\n")
-    if fmt == "mrkdwn":
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return _MRKDWN_EMPHASIS.sub("\u200b\\1", text)
-    return text
+    return markup.escape(text)
 
 
 # --- templates --------------------------------------------------------------
 
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _HOLE = re.compile("\x00(\\d+)\x00")
 
 _DATE_PATTERNS: dict[str, dict[str, str]] = {
@@ -253,28 +240,28 @@ def format_when(at: datetime, style: str, locale: str, tz: ZoneInfo, now: dateti
     return format_datetime(at, pattern, tzinfo=tz, locale=locale)
 
 
-MentionRenderer = Callable[[Mention, Fmt], str]
+MentionRenderer = Callable[[Mention, Markup], str]
 
 
-def _default_mention(m: Mention, fmt: Fmt) -> str:
-    return escape_member_text(m.name, fmt)
+def _default_mention(m: Mention, markup: Markup) -> str:
+    return markup.escape(m.name)
 
 
 class Renderer:
-    """Renders messages for one network: its locale, time zone and the platform's format."""
+    """Renders messages for one network: its locale, time zone and the platform's markup."""
 
     def __init__(
         self,
         locale: str,
         tz: ZoneInfo,
-        fmt: Fmt = "plain",
+        markup: Markup = PLAIN,
         mention: MentionRenderer = _default_mention,
         *,
         now: datetime | None = None,
     ) -> None:
         self.locale = normalize_locale(locale)
         self.tz = tz
-        self.fmt = fmt
+        self.markup = markup
         self.mention = mention
         # The reader's "now" (passed in, never read from a clock: scenarios render too):
         # dates of another year than its own show their year.
@@ -303,18 +290,8 @@ class Renderer:
             values.append(self.param(params[name]))
             return f"\x00{len(values) - 1}\x00"
 
-        marked = self._markup(_FIELD.sub(hold, template))
+        marked = self.markup.template(_FIELD.sub(hold, template))
         return _HOLE.sub(lambda m: values[int(m.group(1))], marked)
-
-    def _markup(self, text: str) -> str:
-        if self.fmt == "html":
-            text = html.escape(text, quote=False)
-            text = _BOLD.sub(r"<b>\1</b>", text)
-            return text.replace("\n", "<br>\n")
-        if self.fmt == "mrkdwn":
-            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            return _BOLD.sub(r"*\1*", text)
-        return _BOLD.sub(r"\1", text)
 
     def param(self, value: Param) -> str:
         match value:
@@ -325,7 +302,7 @@ class Renderer:
             case float():
                 return format_number(value, self.locale)
             case str():
-                return escape_member_text(value, self.fmt)
+                return self.markup.escape(value)
             case When(at=at, style=style):
                 return format_when(at, style, self.locale, self.tz, self.now)
             case Day(on=on):
@@ -337,33 +314,17 @@ class Renderer:
                     timedelta(seconds=s), locale=self.locale, threshold=1.1, format="long"
                 )
             case Mention():
-                return self.mention(value, self.fmt)
+                return self.mention(value, self.markup)
             case Link(url=url, label=label):
-                return self._link(url, label)
+                return self.markup.link(url, label)
             case Code(text=text):
-                return self._code(text)
+                return self.markup.code(text)
             case Lines(items=items, sep=sep):
-                sep_out = "<br>\n" if self.fmt == "html" and sep == "\n" else sep
+                sep_out = self.markup.line_break if sep == "\n" else sep
                 return sep_out.join(self.param(i) for i in items)
             case Msg():
                 return self.render(value)
         raise TypeError(f"unsupported message parameter {value!r}")
-
-    def _link(self, url: str, label: str | None) -> str:
-        text = label or url
-        if self.fmt == "html":
-            return f'<a href="{html.escape(url, quote=True)}">{escape_member_text(text, "html")}</a>'
-        if self.fmt == "mrkdwn":
-            safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-            return f"<{safe}|{escape_member_text(text, 'mrkdwn')}>"
-        return url if label is None else f"{label} ({url})"
-
-    def _code(self, text: str) -> str:
-        if self.fmt == "html":
-            return f"<code>{html.escape(text)}</code>"
-        if self.fmt == "mrkdwn":
-            return "`" + text.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;") + "`"
-        return text
 
 
 def format_number(value: float, locale: str) -> str:
@@ -375,7 +336,7 @@ def format_number(value: float, locale: str) -> str:
 def render_plain(msg: Msg, locale: str = DEFAULT_LOCALE, tz: str = "Europe/Paris",
                  now: datetime | None = None) -> str:
     """Plain text in one locale: for the console, logs and tests."""
-    return Renderer(locale, ZoneInfo(tz), "plain", now=now).render(msg)
+    return Renderer(locale, ZoneInfo(tz), PLAIN, now=now).render(msg)
 
 
 def keys_used(msgs: Iterable[Msg]) -> set[str]:
