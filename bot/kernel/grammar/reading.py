@@ -170,7 +170,8 @@ def _fits(arg: ArgSpec, tok: Token) -> bool:
 
 
 def _missing(spec: CommandSpec, arg: ArgSpec, args: dict[str, Any]) -> CommandError:
-    said = {k: v for k, v in args.items() if isinstance(v, str | int)}
+    # What the member already typed is quoted back, cut like every value an answer repeats.
+    said = {k: shown(v) if isinstance(v, str) else v for k, v in args.items() if isinstance(v, str | int)}
     if arg.missing_key is not None:
         return CommandError(Msg(arg.missing_key, **said, usage=usage(spec)))
     return CommandError(Msg("core.cmd.missing_arg", arg=Msg(arg.label_key), usage=usage(spec)))
