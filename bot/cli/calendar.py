@@ -1,4 +1,4 @@
-"""`maillage calendar`: the network's meetings as an .ics calendar, from its store and config."""
+"""`maillage calendar`: the network's meetings and weekly digest as an .ics calendar, from its store and config."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    cal = sub.add_parser("calendar", help="write the network's meetings as an .ics calendar")
+    cal = sub.add_parser("calendar", help="write the network's meetings and weekly digest as an .ics calendar")
     cal.add_argument("-c", "--config", required=True)
     cal.add_argument("--out", help="file to write (default: standard output)")
     cal.set_defaults(func=cmd_calendar)

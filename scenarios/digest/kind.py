@@ -6,10 +6,10 @@ import base64
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
 from bot.kernel.commands import CommandSpec
 from bot.kernel.i18n import Lines, Msg, Param, Renderer, When
@@ -24,12 +24,11 @@ from bot.kernel.model import (
     Started,
     TimerFired,
 )
-from bot.kernel.recurrence import Recurrence, RecurrenceError
-from bot.kernel.scenario import CatchUp, Context, RitualKind
+from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
 from scenarios.digest.chart import ChartLabels, ChartRow, participation_png
+from scenarios.digest.config import DigestConfig, load_config
 from scenarios.digest.gather import Content, Figures, Gatherer
 
-COMMON_KEYS = ("id", "kind", "channels")
 KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
                   "expired", "elected", "not_elected"}
 TIMER = "weekly"
@@ -44,48 +43,6 @@ SUMMARY = CommandSpec(
 """`resume`: this week's digest now, privately."""
 
 
-class DigestConfig(BaseModel):
-    """`[[rituals]] kind = "digest"`: when and how the weekly digest is posted."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rrule: str = "FREQ=WEEKLY;BYDAY=FR"
-    time: str = "16:00"
-    days: int = Field(default=7, ge=1, le=31)
-    """The period a digest covers, ending when it is posted."""
-    ahead_days: int = Field(default=14, ge=0, le=60)
-    """Upcoming meetings shown: those of the next `ahead_days` days."""
-    scope: Literal["network", "channel"] = "network"
-    """"network": the same digest in every channel; "channel": each channel gets the news
-    that concern it (entries that name no channel go everywhere)."""
-    when_empty: Literal["say", "silent"] = "say"
-    """A week with nothing: one line saying so, or no message at all."""
-    chart: bool = True
-    max_items: int = Field(default=5, ge=1, le=20)
-    """Items per section before "… and N more" (the digest must fit on one screen)."""
-
-    @field_validator("rrule")
-    @classmethod
-    def _rule(cls, v: str) -> str:
-        try:
-            Recurrence.parse(v, "12:00", "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        try:
-            Recurrence.parse("FREQ=DAILY", v, "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    def recurrence(self, tz: str) -> Recurrence:
-        return Recurrence.parse(self.rrule, self.time, tz)
-
-
 class Skipped(BaseModel):
     due_at: datetime
     late_by_seconds: float
@@ -96,12 +53,6 @@ class DigestState(BaseModel):
     last_posted: datetime | None = None
     posted: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
-
-
-def load_config(raw: Mapping[str, Any]) -> tuple[DigestConfig, list[str]]:
-    channels = raw.get("channels") or []
-    body = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
-    return DigestConfig.model_validate(body), [str(c) for c in channels]
 
 
 def percent(part: int, whole: int) -> int:
@@ -314,6 +265,14 @@ class DigestKind(RitualKind[DigestState]):
 
     def summarize(self, state: DigestState) -> Mapping[str, Any] | None:
         return None
+
+    def export_calendar(
+        self, config: Mapping[str, Any], state: DigestState | None, network: NetworkInfo, now: datetime
+    ) -> bytes | None:
+        from scenarios.digest.ics import build_calendar
+
+        return build_calendar(config, network=network.name, timezone=network.timezone,
+                              locale=network.locale, now=now)
 
     def upcoming(
         self, config: Mapping[str, Any], tz: ZoneInfo, start: datetime, count: int

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vRecur
 
 from bot.kernel.i18n import Lines, Link, Msg, Param, Renderer
+from bot.kernel.ics import finished
 from scenarios.meeting.config import Lead, load_config
 from scenarios.meeting.state import MeetingsState, Occurrence
 
@@ -115,5 +116,4 @@ def build_calendar(
             event.add("description", desc)
         cal.add_component(event)
 
-    cal.add_missing_timezones()
-    return bytes(cal.to_ical())
+    return finished(cal, now)

@@ -153,12 +153,25 @@ def test_schedule_lists_the_meeting_series_and_the_digest() -> None:
     assert "charte (charter)" in res.stdout
 
 
-def test_calendar_lists_the_meeting_series(tmp_path: Path) -> None:
+def test_calendar_lists_the_meeting_series_and_the_digest(tmp_path: Path) -> None:
     from icalendar import Calendar
 
     config = tmp_path / "config.toml"  # the store goes beside the config: not in the repository
     config.write_text(EXAMPLE, "utf-8")
     res = cli("calendar", "-c", str(config), "--out", str(tmp_path / "reunions.ics"))
     assert res.returncode == 0, res.stderr
-    events = Calendar.from_ical((tmp_path / "reunions.ics").read_bytes()).walk("VEVENT")
-    assert {str(e["SUMMARY"]) for e in events} >= {"Comité de pilotage", "Plénière du réseau"}
+    cal = Calendar.from_ical((tmp_path / "reunions.ics").read_bytes())
+    events = {str(e["SUMMARY"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {"Comité de pilotage", "Plénière du réseau", "Résumé de la semaine"}
+    digest = events["Résumé de la semaine"]
+    # The digest's slot: Fridays at 16:00 in the network's zone, shown free in the agenda.
+    assert digest["RRULE"].to_ical().decode() == "FREQ=WEEKLY;BYDAY=FR"
+    start = digest["DTSTART"].dt
+    assert (start.weekday(), start.hour, start.minute, str(start.tzinfo)) == (4, 16, 0, "Europe/Paris")
+    assert str(digest["TRANSP"]) == "TRANSPARENT"
+    # Its time zone describes summer time well past 2038, where icalendar's default stops.
+    zone = cal.walk("VTIMEZONE")[0]
+    rdates = [part["RDATE"] for part in zone.walk("DAYLIGHT") if "RDATE" in part]
+    summers = [d.dt.year for group in rdates for lists in (group if isinstance(group, list) else [group])
+               for d in lists.dts]
+    assert max(summers) >= 2060
