@@ -236,6 +236,22 @@ def test_a_closed_input_is_said_and_the_bot_runs_on(tmp_path: Path, bots: list[B
     bot.assert_clean(signal.SIGTERM)
 
 
+@pytest.mark.parametrize("delay", [0.4, 1.0])
+def test_ctrl_c_while_the_program_loads_ends_it_quietly(tmp_path: Path, delay: float) -> None:
+    # The installed `maillage` program, as a user starts it: the signal comes while its modules
+    # are still being imported (they take seconds), or just after; either way no traceback.
+    # (The interpreter's own start, its first tens of milliseconds, runs none of our code.)
+    program = Path(sys.executable).parent / "maillage"
+    assert program.exists(), "the suite runs from the project's virtual environment (make test)"
+    proc = subprocess.Popen([str(program), "run", "-c", str(console_config(tmp_path))], cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=BOOT_S)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert proc.returncode in (0, 130), (proc.returncode, err[-2000:])
+
+
 # ------------------------------------------------------------------ the mechanism, in process
 
 
