@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.postgres import TempPostgres
+from tests.fixtures.browser import browser
 from tests.fixtures.pytest_postgres import pg_server
 from tests.fixtures.synapse import synapse_server
 
-__all__ = ["pg_server", "synapse_server"]
+__all__ = ["browser", "pg_server", "synapse_server"]
 # Every log record of the session is checked for secrets (tokens, passwords): a leak fails it.
 pytest_plugins = ["tests.fixtures.secret_scan"]
 
