@@ -31,6 +31,7 @@ test-quick: venv
 bench: venv
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/sortition.py
+	$(BIN)/python bench/noise.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
