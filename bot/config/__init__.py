@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.directory import Attributes, DirectorySection, attributes_of, check_directory
 from bot.config.problems import ConfigError, ConfigProblem, problems_from
 from bot.config.values import EnvName, Refusal
 from bot.kernel.i18n import Code, Msg
@@ -27,7 +28,8 @@ from bot.kernel.scenario import Registry
 from bot.secrets import register_secret
 
 __all__ = [
-    "DEFAULT_STORE_URL", "ChannelEntry", "Config", "ConfigError", "ConfigFile", "ConfigProblem", "EnvNeed",
+    "DEFAULT_STORE_URL", "Attributes", "ChannelEntry", "Config", "ConfigError", "ConfigFile", "ConfigProblem",
+    "DirectorySection", "EnvNeed",
     "MemberEntry", "NetworkSection", "OpsSection", "PlatformConfig", "Platforms", "RitualEntry", "StoreSection",
     "load", "missing_env", "needed_env", "problems_from", "resolve_sqlite_path", "secret", "validate",
 ]
@@ -131,8 +133,13 @@ class MemberEntry(BaseModel):
         return self
 
     @property
+    def own_attributes(self) -> dict[str, str]:
+        """The attributes the entry gives, the organisation (a field of its own) aside."""
+        return {k: str(v) for k, v in (self.model_extra or {}).items()}
+
+    @property
     def attributes(self) -> dict[str, str]:
-        attrs = {k: str(v) for k, v in (self.model_extra or {}).items()}
+        attrs = self.own_attributes
         if self.organisation:
             attrs.setdefault("organisation", self.organisation)
         return attrs
@@ -161,6 +168,7 @@ class ConfigFile(_Section):
     members: list[MemberEntry] = Field(default_factory=list)
     roles: dict[str, list[str]] = Field(default_factory=dict)
     groups: dict[str, list[str]] = Field(default_factory=dict)
+    directory: DirectorySection | None = None
     rituals: list[RitualEntry] = Field(default_factory=list)
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -216,6 +224,8 @@ class Config:
     """The platforms' own sections present in the file, by platform name."""
     platforms: tuple[PlatformConfig[Any], ...] = ()
     """The platforms registered when the file was validated."""
+    attributes: Attributes = field(default_factory=Attributes)
+    """What members may say about themselves (`[directory]`, or the attributes the members use)."""
 
     @property
     def network(self) -> NetworkSection:
@@ -379,6 +389,7 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: 
                 problems.append(ConfigProblem(name, f"{kind_name}[{i}].id", Msg("config.err.duplicate", value=ident)))
             seen.add(ident)
     problems.extend(_account_owners(file.members, name))
+    problems.extend(check_directory(file.directory, [(m.id, m.own_attributes) for m in file.members], name))
     for platform in platforms:
         needed = platform.section is not None and platform.name not in sections
         if needed and any(c.platform == platform.name for c in file.channels):
@@ -436,4 +447,5 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: 
     if problems:
         raise ConfigError(problems)
     return Config(path=path, file=file, ritual_options=options, kind_defaults=defaults, sections=sections,
-                  platforms=tuple(platforms))
+                  platforms=tuple(platforms),
+                  attributes=attributes_of(file.directory, [m.own_attributes for m in file.members]))
