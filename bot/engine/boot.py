@@ -13,6 +13,7 @@ from bot.config import Config
 from bot.engine.directory import People
 from bot.engine.isolation import Isolation
 from bot.engine.rituals import CONFIG_KEY, Rituals
+from bot.engine.seeding import Seeding
 from bot.engine.tx import Tx
 from bot.kernel.clock import Clock
 from bot.kernel.model import Started
@@ -37,13 +38,13 @@ class Boot:
         self.clock = clock
 
     async def network(self) -> None:
-        """The network's row, its channels, people and roles from the config, then the
-        directory in memory."""
+        """The network's row, its channels, people and roles from the config (chat edits
+        standing until the config's value changes: `seeding`), then the directory in memory."""
         now = self.clock.now()
         async with self.store.unit() as unit:
             await self._serialize(unit)
             self.people.network_id = await unit.networks.ensure(self.config.network.name, now)
-            await self.people.sync_config(unit, now)
+            await Seeding(self.people, unit, now).run()
         async with self.store.reading() as unit:
             await self.people.load(unit)
 

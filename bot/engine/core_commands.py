@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bot.engine.directory import People
+from bot.engine.people_commands import (
+    PEOPLE_COMMANDS,
+    PROFILE,
+    Asked,
+    answer_people,
+    answer_profile,
+    show,
+)
 from bot.engine.tx import Tx
 from bot.kernel.commands import (
     ArgSpec,
@@ -27,10 +34,6 @@ HELP = CommandSpec(
     args=(ArgSpec("command", "words", "core.help.arg_command", required=False),),
     example_key="core.help.example_help", in_dm=True,
 )
-PROFILE = CommandSpec(
-    name="profil", aliases=("profile",), route="query", summary_key="core.profile.summary",
-    args=(ArgSpec("setting", "words", "core.profile.arg_setting", required=False),), in_dm=True,
-)
 MY_DATA = CommandSpec(
     name="mes-donnees", aliases=("my-data",), route="query", summary_key="core.profile.summary_my_data",
     in_dm=True,
@@ -39,7 +42,7 @@ FORGET = CommandSpec(
     name="oublie-moi", aliases=("forget-me",), route="query", summary_key="core.profile.summary_forget",
     args=(ArgSpec("confirm", "words", "core.profile.arg_confirm", required=False),), in_dm=True,
 )
-CORE_COMMANDS: tuple[CommandSpec, ...] = (HELP, PROFILE, MY_DATA, FORGET)
+CORE_COMMANDS: tuple[CommandSpec, ...] = (HELP, PROFILE, MY_DATA, FORGET, *PEOPLE_COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -67,38 +70,14 @@ async def answer_core(q: CoreQuery, people: People, tx: Tx) -> Sequence[Action]:
             return _note(q, help_for(found[0]))
         return _note(q, help_index(q.grammar.specs, q.member.is_animateur))
     if spec is PROFILE:
-        return await _profile(q, people, tx)
+        return await answer_profile(Asked(q.parsed, q.member, q.channel, q.reply_to, q.ctx), people, tx)
+    if spec in PEOPLE_COMMANDS:
+        return await answer_people(Asked(q.parsed, q.member, q.channel, q.reply_to, q.ctx), people, tx)
     if spec is MY_DATA:
         return await _my_data(q, people, tx)
     if spec is FORGET:
         return await _forget(q, people, tx)
     raise CommandError(Msg("core.cmd.see_help"))
-
-
-def _attrs(attributes: dict[str, Any]) -> Msg | str:
-    if not attributes:
-        return Msg("core.profile.none")
-    return ", ".join(f"{k} = {v}" for k, v in sorted(attributes.items()))
-
-
-async def _profile(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
-    setting: list[str] = q.parsed.args.get("setting", [])
-    pid = people.person_by_key[q.member.key]
-    person = people.persons[pid]
-    if setting:
-        if setting[0].lower() in ("langue", "language", "lang") and len(setting) == 2:
-            value = setting[1].lower()
-            if value not in ("fr", "en"):
-                raise CommandError(Msg("core.profile.unknown_language", value=shown(setting[1])))
-            await people.update(tx.unit, pid, locale=value)
-            return _note(q, Msg("core.profile.language_set"))
-        raise CommandError(Msg("core.cmd.too_many", extra=shown(" ".join(setting)), usage=Code(text="profil langue fr|en")))
-    roles = [r for r, ids in people.roles.items() if pid in ids]
-    return _note(q, Msg(
-        "core.profile.show", name=person.name, organisation=person.organisation or Msg("core.profile.none"),
-        attributes=_attrs(person.attributes), roles=", ".join(roles) if roles else Msg("core.profile.none"),
-        locale=person.locale or q.ctx.network.locale,
-    ))
 
 
 async def _my_data(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
@@ -111,11 +90,7 @@ async def _my_data(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
         # Ritual states are JSON: count those that mention this member's key at all.
         if person.key in str(state):
             answers += 1
-    return _note(q, Msg("core.profile.my_data", accounts=accounts,
-                        profile=Msg("core.profile.show", name=person.name,
-                                    organisation=person.organisation or Msg("core.profile.none"),
-                                    attributes=_attrs(person.attributes), roles=Msg("core.profile.none"),
-                                    locale=person.locale or q.ctx.network.locale),
+    return _note(q, Msg("core.profile.my_data", accounts=accounts, profile=show(people, person, q.ctx.network.locale),
                         events=int(events), answers=answers))
 
 

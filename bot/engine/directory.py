@@ -29,6 +29,8 @@ class Person:
     is_bot: bool
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     """(platform, scope, user_id), in creation order: the first is where DMs go."""
+    invited: bool = False
+    """Already invited to complete their profile."""
 
 
 @dataclass
@@ -72,9 +74,22 @@ class People:
         """Read the directory (within a transaction: as that transaction sees it)."""
         nid = self.network_id
         self.version = await unit.networks.directory_version(nid)
+        rows = await unit.people.persons(nid)
         self.persons = {p.id: Person(p.id, p.key, p.name, p.organisation, dict(p.attributes), p.locale,
-                                     p.opted_out, p.is_bot) for p in await unit.people.persons(nid)}
+                                     p.opted_out, p.is_bot, invited=p.invited)
+                        for p in rows if p.merged_into is None}
         self.person_by_key = {p.key: p.id for p in self.persons.values()}
+        merged = {p.id: p.merged_into for p in rows if p.merged_into is not None}
+        for p in rows:
+            # A merged person's key means the person they were merged into (a message addressed
+            # to the old key reaches them); they are no one of their own any more.
+            target = p.merged_into
+            for _ in range(len(merged)):  # bounded: a cycle would be a bug, not a hang
+                if target not in merged:
+                    break
+                target = merged[target]
+            if target is not None and target in self.persons:
+                self.person_by_key[p.key] = target
         self.account_index = {}
         for a in await unit.people.accounts(nid):
             self.account_index[(a.platform, a.scope, a.user_id)] = a.person_id
@@ -207,57 +222,7 @@ class People:
             setattr(person, name, value)
         await self.bump(unit)
 
-    # -- from the config -------------------------------------------------------------
-
-    async def sync_config(self, unit: Unit, now: datetime) -> None:
-        """Bring the store in line with the config's channels, members and roles."""
-        nid, cfg = self.network_id, self.config.file
-        for ch in cfg.channels:
-            await unit.people.put_channel(nid, ch.id, ch.platform, ch.room, ch.name or ch.id)
-        persons = {p.key: p.id for p in await unit.people.persons(nid)}
-        for m in cfg.members:
-            values: dict[str, object] = {"name": m.name or m.id, "organisation": m.organisation,
-                                         "attributes": dict(m.attributes)}
-            if m.locale:
-                values["locale"] = m.locale
-            pid = persons.get(m.id)
-            if pid is None:
-                pid = await unit.people.add_person(nid, m.id, m.name or m.id, organisation=m.organisation,
-                                                   attributes=m.attributes, locale=m.locale, from_config=True,
-                                                   now=now)
-                persons[m.id] = pid
-            else:
-                await unit.people.update_person(pid, from_config=True, **values)
-            for acc in m.accounts:
-                platform, _, user = acc.partition(":")
-                existing = await unit.people.account(nid, platform, "", user)
-                if existing is None:
-                    await unit.people.add_account(nid, platform, "", user, pid)
-                elif existing.person_id != pid:
-                    # The config links this account to a person now: follow it.
-                    await unit.people.move_account(existing.id, pid)
-        # Roles come from the config; the table mirrors them for queries and other processes.
-        roles: list[tuple[str, int]] = []
-        for role, people in cfg.roles.items():
-            name = ANIMATEUR if role in ("animateurs", ANIMATEUR) else role
-            for who in people:
-                pid2 = persons.get(who)
-                if pid2 is None and ":" in who:
-                    pid2 = await self._person_for_account(unit, who, now)
-                if pid2 is not None:
-                    roles.append((name, pid2))
-        await unit.people.replace_roles(nid, roles)
-        await self.bump(unit)
-
-    async def _person_for_account(self, unit: Unit, account: str, now: datetime) -> int:
-        platform, _, user = account.partition(":")
-        found = await unit.people.account(self.network_id, platform, None, user)
-        if found is not None:
-            return found.person_id
-        key = account_key(platform, "", user)
-        pid = await unit.people.add_person(self.network_id, key, user, now=now)
-        await unit.people.add_account(self.network_id, platform, "", user, pid)
-        return pid
+    # -- from the platforms --------------------------------------------------------
 
     async def seed_channel(self, unit: Unit, channel_key: str, present: Mapping[int, bool], now: datetime) -> None:
         """Who the platform says is in a channel now (person id → is a bot)."""

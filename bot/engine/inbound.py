@@ -11,6 +11,7 @@ from bot.engine.core_commands import CoreQuery, answer_core
 from bot.engine.directory import People
 from bot.engine.isolation import Isolation, Refused, deterministic, redacted
 from bot.engine.limits import CommandRate
+from bot.engine.profiles import invite
 from bot.engine.rituals import Rituals
 from bot.engine.router import (
     Decision,
@@ -237,6 +238,9 @@ class Inbound:
                    else await self.people.leave(tx.unit, m.channel, pid))
         if not changed:
             return
+        if m.joined and (invitation := await invite(self.people, tx, pid, self.rituals.network.name)) is not None:
+            # A member at once; asked once, privately, to complete their profile.
+            await self.rituals.apply(tx, None, [invitation], f"invite:{pid}", None)
         member = self.people.member(self.people.persons[pid])
         for ritual_id in m.ritual_ids:
             ritual = await self.rituals.load(tx, ritual_id)

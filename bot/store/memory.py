@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.store.memory_people import MemNetworks, MemPeople
 from bot.store.rows import (
     AccountRow,
     ChannelRow,
@@ -29,6 +30,7 @@ from bot.store.rows import (
     RitualRow,
     RitualSave,
     SentRecord,
+    SourceRow,
     TimerRow,
     TimerSet,
 )
@@ -45,6 +47,7 @@ class Data:
     accounts: dict[int, tuple[int, AccountRow, str | None]] = field(default_factory=dict)
     members: set[tuple[int, int]] = field(default_factory=set)
     roles: set[tuple[int, str, int]] = field(default_factory=set)
+    sources: dict[tuple[int, str, str], SourceRow] = field(default_factory=dict)
     rituals: dict[int, tuple[int, RitualRow]] = field(default_factory=dict)
     timers: dict[int, tuple[int, TimerRow]] = field(default_factory=dict)
     refs: dict[tuple[int, str, str], tuple[int, RefDelivered]] = field(default_factory=dict)
@@ -69,99 +72,6 @@ class _Repo:
     @property
     def d(self) -> Data:
         return self.unit.data
-
-
-class MemNetworks(_Repo):
-    async def find(self, name: str) -> int | None:
-        return next((i for i, n in self.d.networks.items() if n["name"] == name), None)
-
-    async def ensure(self, name: str, now: datetime) -> int:
-        found = await self.find(name)
-        if found is None:
-            found = self.d.next_id()
-            self.d.networks[found] = {"name": name, "version": 0}
-        return found
-
-    async def directory_version(self, network_id: int) -> int:
-        return int(self.d.networks[network_id]["version"])
-
-    async def bump_directory(self, network_id: int) -> int:
-        self.d.networks[network_id]["version"] += 1
-        return int(self.d.networks[network_id]["version"])
-
-
-class MemPeople(_Repo):
-    async def channels(self, network_id: int) -> list[ChannelRow]:
-        return [c for n, c in self.d.channels.values() if n == network_id]
-
-    async def put_channel(self, network_id: int, key: str, platform: str, platform_id: str, name: str) -> None:
-        for cid, (n, c) in self.d.channels.items():
-            if n == network_id and c.key == key:
-                self.d.channels[cid] = (n, ChannelRow(cid, key, platform, platform_id, name))
-                return
-        cid = self.d.next_id()
-        self.d.channels[cid] = (network_id, ChannelRow(cid, key, platform, platform_id, name))
-
-    async def persons(self, network_id: int) -> list[PersonRow]:
-        return [copy.deepcopy(p) for n, p in self.d.persons.values() if n == network_id]
-
-    async def person_id(self, network_id: int, key: str) -> int | None:
-        return next((i for i, (n, p) in self.d.persons.items() if n == network_id and p.key == key), None)
-
-    async def add_person(self, network_id: int, key: str, name: str, *, organisation: str | None = None,
-                         attributes: Mapping[str, str] | None = None, locale: str | None = None,
-                         from_config: bool = False, now: datetime) -> int:
-        found = await self.person_id(network_id, key)
-        if found is None:
-            found = self.d.next_id()
-            self.d.persons[found] = (network_id, PersonRow(found, key, name[:200], organisation,
-                                                           dict(attributes or {}), locale, False, False))
-        return found
-
-    async def update_person(self, person_id: int, **values: Any) -> None:
-        n, p = self.d.persons[person_id]
-        values.pop("from_config", None)
-        self.d.persons[person_id] = (n, replace(p, **values))
-
-    async def accounts(self, network_id: int) -> list[AccountRow]:
-        return [a for _, (n, a, _) in sorted(self.d.accounts.items()) if n == network_id]
-
-    async def account(self, network_id: int, platform: str, scope: str | None, user_id: str) -> AccountRow | None:
-        return next((a for _, (n, a, _) in sorted(self.d.accounts.items()) if n == network_id
-                     and a.platform == platform and a.user_id == user_id and (scope is None or a.scope == scope)),
-                    None)
-
-    async def add_account(self, network_id: int, platform: str, scope: str, user_id: str, person_id: int,
-                          display_name: str | None = None) -> None:
-        if await self.account(network_id, platform, scope, user_id) is None:
-            aid = self.d.next_id()
-            self.d.accounts[aid] = (network_id, AccountRow(aid, platform, scope, user_id, person_id), display_name)
-
-    async def move_account(self, account_id: int, person_id: int) -> None:
-        n, a, shown = self.d.accounts[account_id]
-        self.d.accounts[account_id] = (n, replace(a, person_id=person_id), shown)
-
-    async def forget_display_names(self, person_id: int) -> None:
-        for aid, (n, a, _) in list(self.d.accounts.items()):
-            if a.person_id == person_id:
-                self.d.accounts[aid] = (n, a, None)
-
-    async def channel_members(self, channel_ids: Sequence[int]) -> list[tuple[int, int]]:
-        wanted = set(channel_ids)
-        return sorted(m for m in self.d.members if m[0] in wanted)
-
-    async def add_channel_member(self, channel_id: int, person_id: int, at: datetime) -> None:
-        self.d.members.add((channel_id, person_id))
-
-    async def remove_channel_members(self, channel_id: int, person_ids: Iterable[int]) -> None:
-        for pid in person_ids:
-            self.d.members.discard((channel_id, pid))
-
-    async def roles(self, network_id: int) -> list[tuple[str, int]]:
-        return sorted((r, p) for n, r, p in self.d.roles if n == network_id)
-
-    async def replace_roles(self, network_id: int, roles: Iterable[tuple[str, int]]) -> None:
-        self.d.roles = {x for x in self.d.roles if x[0] != network_id} | {(network_id, r, p) for r, p in roles}
 
 
 class MemRituals(_Repo):

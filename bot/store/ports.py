@@ -21,11 +21,13 @@ from bot.store.rows import (
     OutboxNew,
     OutboxRow,
     PersonRow,
+    ProfileField,
     ReactionRow,
     RefDelivered,
     RitualRow,
     RitualSave,
     SentRecord,
+    SourceRow,
     TimerRow,
     TimerSet,
 )
@@ -53,6 +55,15 @@ class People(Protocol):
         """The person's id; if another process created the same key meanwhile, theirs."""
         ...
     async def update_person(self, person_id: int, **values: Any) -> None: ...
+    async def mark_invited(self, person_id: int, at: datetime) -> bool:
+        """Record that the person was invited to complete their profile; False if they already
+        were (another process, an earlier join)."""
+        ...
+    async def merge(self, network_id: int, absorbed: int, into: int) -> None:
+        """`absorbed` is `into` from now on: their accounts, channels, roles and awaited reply
+        move there (`into`'s own win where both have one); the absorbed row keeps only its key,
+        pointing to `into`."""
+        ...
     async def accounts(self, network_id: int) -> list[AccountRow]: ...
     async def account(self, network_id: int, platform: str, scope: str | None, user_id: str) -> AccountRow | None:
         """The account (any scope when `scope` is None)."""
@@ -67,7 +78,14 @@ class People(Protocol):
     async def add_channel_member(self, channel_id: int, person_id: int, at: datetime) -> None: ...
     async def remove_channel_members(self, channel_id: int, person_ids: Iterable[int]) -> None: ...
     async def roles(self, network_id: int) -> list[tuple[str, int]]: ...
-    async def replace_roles(self, network_id: int, roles: Iterable[tuple[str, int]]) -> None: ...
+    async def set_role(self, network_id: int, role: str, person_id: int, held: bool) -> None: ...
+    async def sources(self, network_id: int) -> list[SourceRow]:
+        """Where each profile value of the network's people came from."""
+        ...
+    async def put_sources(self, rows: Sequence[SourceRow]) -> None: ...
+    async def drop_sources(self, keys: Sequence[tuple[int, ProfileField, str]]) -> None:
+        """Forget where these (person, field, attribute) came from: the config decides them again."""
+        ...
 
 
 class Rituals(Protocol):

@@ -11,6 +11,14 @@ Origin = Literal["command", "config", "implicit"]
 network (a kind marked implicit)."""
 
 
+ProfileField = Literal["name", "organisation", "locale", "attribute", "role"]
+"""What a profile value is: a person's name, organisation or language, one of their attributes,
+or whether they hold a role (the attribute's or role's name goes beside it)."""
+
+Source = Literal["config", "chat"]
+"""Where a profile value last came from: the config file, or a command in the chat."""
+
+
 @dataclass
 class PersonRow:
     id: int
@@ -21,6 +29,25 @@ class PersonRow:
     locale: str | None
     opted_out: bool
     is_bot: bool
+    merged_into: int | None = None
+    """Merged into that person by an animateur: this row only keeps the key pointing there."""
+    invited: bool = False
+    """Already invited to complete their profile (once, whatever happens later)."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """Where one of a person's profile values came from, and when. `config_value` is what the
+    config said of it when it was last seeded or edited: a chat edit stands until the config
+    says something else."""
+
+    person_id: int
+    field: ProfileField
+    attribute: str
+    source: Source
+    config_value: str | None
+    changed_at: datetime
+    changed_by: int | None = None
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,27 @@ persons = Table(
     Column("is_bot", Boolean, nullable=False, default=False),
     Column("from_config", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # An animateur merged this person into another: the row keeps the key, which now means
+    # the other person; its accounts, channels and roles moved there.
+    Column("merged_into", ForeignKey("persons.id")),
+    # When the person was invited to complete their profile: once, even across rejoins.
+    Column("invited_at", UTCDateTime),
     UniqueConstraint("network_id", "key"),
 )
+
+person_sources = Table(
+    "person_sources",
+    metadata,
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("field", String(20), primary_key=True),
+    Column("attribute", String(100), primary_key=True, default=""),
+    Column("source", String(10), nullable=False),
+    Column("config_value", Text),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("changed_by", ForeignKey("persons.id")),
+)
+"""Where each profile value came from (config or chat, when, by whom), and what the config said
+of it then: at boot a chat edit stands until the config's value changes."""
 
 accounts = Table(
     "accounts",

@@ -53,7 +53,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(cfg, "utf-8")
     res = run("db", "upgrade", "-c", str(tmp_path / "c.toml"))
     assert res.returncode == 0, res.stderr
-    assert "→ 0005" in res.stdout and (tmp_path / "maillage.db").exists()
+    assert "→ 0006" in res.stdout and (tmp_path / "maillage.db").exists()
 
 
 def test_calendar_export_from_the_config_alone(tmp_path: Path) -> None:

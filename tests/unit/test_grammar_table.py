@@ -10,6 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.engine.core_commands import CORE_COMMANDS
+from bot.engine.people_commands import (
+    MEMBER_ADD,
+    MEMBER_MERGE,
+    MEMBER_SET,
+    PROFILE,
+    ROLE_GIVE,
+    ROLE_REMOVE,
+)
+from bot.engine.profiles import FieldWord, Who
 from bot.kernel.commands import CommandError, CommandSpec, Grammar, help_for, help_index
 from bot.kernel.i18n import render_plain
 from scenarios import registry
@@ -45,6 +54,25 @@ GRAMMAR = Grammar(SPECS)
     # meeting
     ("meeting mute Board", MUTE, {"series": "Board"}),
     ("reunion « A » demain 18h", NEW, {"title": "A", "text": "demain 18h"}),
+    # the directory: a profile's field is typed (a field of the person's own, else an attribute's
+    # name), the people named are accounts (Slack mention, Matrix id, platform:id) or words
+    ("profil", PROFILE, {}),
+    ("profil territoire Creuse", PROFILE, {"field": FieldWord("territoire", None), "value": "Creuse"}),
+    ("profile Organization « La Ruche »", PROFILE,
+     {"field": FieldWord("Organization", "organisation"), "value": "La Ruche"}),
+    ("profil langue en", PROFILE, {"field": FieldWord("langue", "locale"), "value": "en"}),
+    ('membre ajouter « Emma Durand » organisation="Le Four" compte=matrix:@emma:example.org', MEMBER_ADD,
+     {"name": "Emma Durand", "organisation": "Le Four", "account": "matrix:@emma:example.org"}),
+    ("member add Zoé Martin structure=Aliso", MEMBER_ADD, {"name": "Zoé Martin", "organisation": "Aliso"}),
+    ("membre corriger @bruno territoire Sud", MEMBER_SET,
+     {"who": Who("@bruno", None), "field": FieldWord("territoire", None), "value": "Sud"}),
+    ("member merge bruno <@U0B12|bruno>", MEMBER_MERGE,
+     {"who": Who("bruno", None), "other": Who("<@U0B12|bruno>", ("slack", "U0B12"))}),
+    ("membre fusionner « Bruno Petit » @bruno:example.org", MEMBER_MERGE,
+     {"who": Who("Bruno Petit", None), "other": Who("@bruno:example.org", ("matrix", "@bruno:example.org"))}),
+    ("role donner console:chloe animatrice", ROLE_GIVE, {"who": Who("console:chloe", ("console", "chloe")),
+                                                        "role": "animatrice"}),
+    ("rôle retirer @bob délégué au comité", ROLE_REMOVE, {"who": Who("@bob", None), "role": "délégué au comité"}),
 ])
 def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dict[str, Any]) -> None:
     parsed = GRAMMAR.parse(typed)
@@ -70,6 +98,13 @@ def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dic
     ('reunion "" demain', "meeting.cmd.title_missing"),
     ("reunion cr", "core.cmd.missing_arg"),
     ("resume maintenant", "core.cmd.too_many"),
+    ("membre ajouter", "core.cmd.missing_arg"),
+    ('membre ajouter « E » couleur=bleu', "core.cmd.unknown_option"),
+    ("membre corriger @bruno territoire", "core.cmd.missing_arg"),
+    ("membre fusionner @bruno", "core.cmd.missing_arg"),
+    ("role donner @bruno", "core.cmd.missing_arg"),
+    (f"profil territoire {'x' * 201}", "core.input.too_long"),
+    (f"profil {'x' * 101} Sud", "core.input.too_long"),
 ])
 def test_refusals_name_what_was_expected(typed: str, key: str) -> None:
     with pytest.raises(CommandError) as err:

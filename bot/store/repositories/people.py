@@ -1,4 +1,5 @@
-"""Networks and their people: persons, platform accounts, channels, channel members, roles."""
+"""Networks and their people: persons, platform accounts, channels, channel members, roles, and
+where each profile value came from."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
 from bot.store.repositories.sql import chunks, insert
-from bot.store.rows import AccountRow, ChannelRow, PersonRow
+from bot.store.rows import AccountRow, ChannelRow, PersonRow, ProfileField, SourceRow
 
 NAME_MAX = 200
 """The width of a name column: a longer display name is cut, never refused by PostgreSQL."""
@@ -64,7 +65,7 @@ class SqlPeople:
     async def persons(self, network_id: int) -> list[PersonRow]:
         rows = (await self.conn.execute(select(t.persons).where(t.persons.c.network_id == network_id))).all()
         return [PersonRow(r.id, r.key, r.name, r.organisation, dict(r.attributes or {}), r.locale,
-                          bool(r.opted_out), bool(r.is_bot)) for r in rows]
+                          bool(r.opted_out), bool(r.is_bot), r.merged_into, r.invited_at is not None) for r in rows]
 
     async def person_id(self, network_id: int, key: str) -> int | None:
         value = (await self.conn.execute(select(t.persons.c.id).where(
@@ -87,6 +88,30 @@ class SqlPeople:
         if "name" in values and isinstance(values["name"], str):
             values["name"] = values["name"][:NAME_MAX]
         await self.conn.execute(update(t.persons).where(t.persons.c.id == person_id).values(**values))
+
+    async def mark_invited(self, person_id: int, at: datetime) -> bool:
+        # One statement decides: of two processes seeing the same person join, one invites.
+        res = await self.conn.execute(update(t.persons).where(
+            t.persons.c.id == person_id, t.persons.c.invited_at.is_(None)).values(invited_at=at))
+        return bool(res.rowcount)
+
+    async def merge(self, network_id: int, absorbed: int, into: int) -> None:
+        await self.conn.execute(update(t.accounts).where(t.accounts.c.person_id == absorbed).values(person_id=into))
+        for table in (t.channel_members, t.roles, t.pending_replies):
+            # The surviving person's row wins where both have one (same channel, same role…).
+            c = table.c
+            keys = [col.name for col in table.primary_key.columns if col.name != "person_id"]
+            theirs = select(*[c[k] for k in keys]).where(c.person_id == into)
+            if keys:
+                taken = tuple_(*[c[k] for k in keys]).in_(theirs) if len(keys) > 1 else c[keys[0]].in_(theirs)
+                await self.conn.execute(delete(table).where(c.person_id == absorbed, taken))
+            await self.conn.execute(update(table).where(c.person_id == absorbed).values(person_id=into))
+        await self.conn.execute(delete(t.person_sources).where(t.person_sources.c.person_id == absorbed))
+        await self.conn.execute(update(t.person_sources).where(t.person_sources.c.changed_by == absorbed).values(
+            changed_by=into))
+        await self.conn.execute(update(t.persons).where(t.persons.c.merged_into == absorbed).values(merged_into=into))
+        await self.conn.execute(update(t.persons).where(t.persons.c.id == absorbed).values(
+            merged_into=into, organisation=None, attributes={}, locale=None))
 
     # -- accounts
 
@@ -143,8 +168,34 @@ class SqlPeople:
             t.roles.c.network_id == network_id))).all()
         return [(str(r[0]), int(r[1])) for r in rows]
 
-    async def replace_roles(self, network_id: int, roles: Iterable[tuple[str, int]]) -> None:
-        await self.conn.execute(delete(t.roles).where(t.roles.c.network_id == network_id))
-        rows = [{"network_id": network_id, "role": role, "person_id": pid} for role, pid in dict.fromkeys(roles)]
-        if rows:
-            await self.conn.execute(insert(self.conn, t.roles).values(rows).on_conflict_do_nothing())
+    async def set_role(self, network_id: int, role: str, person_id: int, held: bool) -> None:
+        if held:
+            await self.conn.execute(insert(self.conn, t.roles).values(
+                network_id=network_id, role=role, person_id=person_id).on_conflict_do_nothing())
+        else:
+            await self.conn.execute(delete(t.roles).where(
+                t.roles.c.network_id == network_id, t.roles.c.role == role, t.roles.c.person_id == person_id))
+
+    # -- where profile values came from
+
+    async def sources(self, network_id: int) -> list[SourceRow]:
+        s = t.person_sources
+        rows = (await self.conn.execute(select(s).join(t.persons, t.persons.c.id == s.c.person_id).where(
+            t.persons.c.network_id == network_id))).all()
+        return [SourceRow(r.person_id, r.field, r.attribute, r.source, r.config_value, r.changed_at, r.changed_by)
+                for r in rows]
+
+    async def put_sources(self, rows: Sequence[SourceRow]) -> None:
+        for row in rows:
+            values = {"source": row.source, "config_value": row.config_value, "changed_at": row.changed_at,
+                      "changed_by": row.changed_by}
+            stmt = insert(self.conn, t.person_sources).values(person_id=row.person_id, field=row.field,
+                                                               attribute=row.attribute, **values)
+            await self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=["person_id", "field", "attribute"], set_=values))
+
+    async def drop_sources(self, keys: Sequence[tuple[int, ProfileField, str]]) -> None:
+        s = t.person_sources
+        for pid, field, attribute in keys:
+            await self.conn.execute(delete(s).where(s.c.person_id == pid, s.c.field == field,
+                                                    s.c.attribute == attribute))
