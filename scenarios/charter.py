@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.kernel.i18n import Lines, Mention, Msg
-from bot.kernel.model import Action, Event, Post, Record, SetTimer, Started, TimerFired
+from bot.kernel.model import Action, Event, Post, Record, Ref, SetTimer, Started, TimerFired
 from bot.kernel.recurrence import Recurrence, RRuleText, TimeOfDay
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
 
@@ -28,6 +28,10 @@ class CharterState(BaseModel):
     skipped: int = 0
 
 
+POST = Ref(role="post")
+"""The timer of the next reminder."""
+
+
 class CharterReminder:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -37,7 +41,7 @@ class CharterReminder:
     def _schedule(self, state: CharterState, after: datetime) -> tuple[CharterState, list[Action]]:
         nxt = self.recurrence.after(after)
         state = state.model_copy(update={"next_at": nxt})
-        return state, ([SetTimer(name="post", due_at=nxt)] if nxt else [])
+        return state, ([SetTimer(name=POST, due_at=nxt)] if nxt else [])
 
     def _message(self) -> Msg:
         roles = self.ctx.network.roles
@@ -56,7 +60,7 @@ class CharterReminder:
     def handle(self, state: CharterState, event: Event, now: datetime) -> tuple[CharterState, list[Action]]:
         if isinstance(event, Started):
             return self._schedule(state, now)
-        if isinstance(event, TimerFired) and event.name == "post":
+        if isinstance(event, TimerFired) and event.name == POST:
             actions: list[Action] = []
             if KIND.catch_up.is_stale(event.late_by):
                 # Missed during downtime: say so in the log, do not post a stale reminder.
@@ -65,7 +69,7 @@ class CharterReminder:
             else:
                 state = state.model_copy(update={"posted": state.posted + 1})
                 for ch in self.ctx.ritual_channels:
-                    actions.append(Post(channel=ch, text=self._message(), ref=f"charter:{state.posted}",
+                    actions.append(Post(channel=ch, text=self._message(), ref=Ref(role="charter", n=state.posted),
                                         valid_until=event.due_at + timedelta(hours=6)))
             state, timers = self._schedule(state, max(now, event.due_at))
             return state, actions + timers

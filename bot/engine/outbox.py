@@ -16,7 +16,7 @@ from bot.engine.directory import People
 from bot.engine.router import RefCache
 from bot.kernel import emoji
 from bot.kernel.i18n import normalize_locale
-from bot.kernel.model import OUTBOUND, DirectMessage, Edit, OpenForm, Post, PrivateNote
+from bot.kernel.model import OUTBOUND, DirectMessage, Edit, OpenForm, Post, PrivateNote, Ref
 from bot.kernel.scenario import NetworkInfo
 from bot.store.ports import StorePort
 from bot.store.rows import MessageRef, OutboxRow, RefDelivered, SentRecord
@@ -45,7 +45,7 @@ class Sender:
         self.fault = fault
         self.refs = refs
         self._teams = {c.id: c.team or "" for c in config.file.channels}
-        self._sent_refs: dict[tuple[int, str, str], str] = {}
+        self._sent_refs: dict[tuple[int, Ref, str], str] = {}
         """(ritual, ref, channel) → platform id of messages sent in the batch being recorded."""
         self._unrecorded: list[Unrecorded] = []
 
@@ -182,8 +182,10 @@ class Sender:
                 base["channel"] = None
                 base["thread_of"] = None
             base["scope"] = next((a[1] for a in person.accounts if a[0] == row.platform), "")
-            if isinstance(action, OpenForm) and action.context.get("ref") and action.context.get("channel"):
-                ref = await self._platform_ref(row.ritual_id, action.context["ref"], action.context["channel"])
+            if isinstance(action, OpenForm) and action.about is not None and action.context.get("channel"):
+                # Only a form whose context names the channel of the message it answers gets
+                # that message's id (none does today: a ritual's form goes by its click or thread).
+                ref = await self._platform_ref(row.ritual_id, action.about, action.context["channel"])
                 base["message_id"] = ref or None
             if action_choices := getattr(action, "choices", None):
                 base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action_choices}
@@ -210,7 +212,7 @@ class Sender:
                 base["choice_ids"] = {emoji.normalize(c.emoji): c.id for c in action.choices}
         return Outgoing(**base)
 
-    async def _platform_ref(self, ritual_id: int | None, ref: str, channel: str) -> str | bool:
+    async def _platform_ref(self, ritual_id: int | None, ref: Ref, channel: str) -> str | bool:
         """The platform id of an earlier message; False while it is still waiting to be sent,
         "" when it never will be (then a thread reply goes to the channel)."""
         if ritual_id is not None and (sent := self._sent_refs.get((ritual_id, ref, channel))):
@@ -221,7 +223,7 @@ class Sender:
                 return message_id
             if not known:
                 for a, r in await unit.outbox.pending_of(ritual_id):
-                    if a.get("ref") == ref and a.get("action") in ("post", "dm") and r.get("channel", "dm") in (
+                    if _names(a.get("ref"), ref) and a.get("action") in ("post", "dm") and r.get("channel", "dm") in (
                             channel, "dm"):
                         return False
         return ""
@@ -232,8 +234,8 @@ class Sender:
         if not items:
             return
         sent: list[SentRecord] = []
-        refs: dict[tuple[int, str, str], RefDelivered] = {}
-        choices: list[tuple[int, str, str, dict[str, str]]] = []
+        refs: dict[tuple[int, Ref, str], RefDelivered] = {}
+        choices: list[tuple[int, Ref, str, dict[str, str]]] = []
         for row, action, out, delivery, now in items:
             sent.append(SentRecord(row.id, row.attempts + 1, now))
             ref = getattr(action, "ref", None)
@@ -266,3 +268,8 @@ class Sender:
                               MessageRef(row.ritual_id, ref, channel, dict(out.choice_ids)))
         elif isinstance(action, Edit) and action.choices is not None and out.message_id:
             self.refs.drop(row.platform, out.message_id)
+
+
+def _names(stored: Any, ref: Ref) -> bool:
+    """Whether an outbox action's stored ref (its encoded text, or absent) is `ref`."""
+    return isinstance(stored, str) and bool(stored) and Ref.decode(stored) == ref

@@ -31,6 +31,7 @@ from bot.kernel.model import (
     PrivateNote,
     React,
     Record,
+    Ref,
     ReplyHandle,
     SetTimer,
 )
@@ -52,6 +53,8 @@ LOG_WINDOW = timedelta(days=90)
 """How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
 CONFIG_KEY = "cfg:"
 """Configured rituals are keyed by their entry's id under this prefix (their origin says so)."""
+DM_REPLY = Ref(role="dm")
+"""What a member's answer is about when the direct message awaiting it had no ref of its own."""
 
 
 def digest(value: Any) -> str:
@@ -242,7 +245,7 @@ class Rituals:
         if isinstance(action, DirectMessage) and action.expects_reply and ritual is not None:
             pid = self.people.person_by_key.get(action.member)
             if pid is not None:
-                await tx.unit.inbound.expect_reply(self.network_id, pid, ritual.id, action.ref or "dm")
+                await tx.unit.inbound.expect_reply(self.network_id, pid, ritual.id, action.ref or DM_REPLY)
         if isinstance(action, PrivateNote | OpenForm) and action.reply_to is None and reply_to:
             action = action.model_copy(update={"reply_to": reply_to})
         tx.outbox_rows.append(OutboxNew(ritual.id if ritual else None, key, platform, action.model_dump(mode="json"),

@@ -25,6 +25,7 @@ from bot.kernel.model import (
     InboundReaction,
     Member,
     Reacted,
+    Ref,
     Replied,
     ReplyHandle,
     Started,
@@ -41,7 +42,7 @@ class Lookups(Protocol):
     async def open_rituals(self, kinds: Sequence[str]) -> list[RitualRow]: ...
     async def open_by_number(self, kind: str, number: int) -> RitualRow | None: ...
     async def ritual(self, ritual_id: int) -> RitualRow | None: ...
-    async def expected_reply(self, person_id: int) -> tuple[int, str] | None: ...
+    async def expected_reply(self, person_id: int) -> tuple[int, Ref] | None: ...
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None: ...
 
 
@@ -229,7 +230,7 @@ class Router:
         return FormInstead(spec, member, channel, err.msg, reply_to)
 
     async def _target(self, kind: RitualKind[Any], parsed: Parsed, ev: InboundCommand, channel: str,
-                      look: Lookups) -> tuple[int, str | None] | None:
+                      look: Lookups) -> tuple[int, Ref | None] | None:
         """The open ritual a command is about: the one whose thread it was typed in, else `#N`
         of the declaring kind, else the latest open one of these kinds in this channel. A spec
         may accept rituals of other kinds (`also_for`: an election's consent step)."""
@@ -361,7 +362,7 @@ class StoreLookups:
     async def ritual(self, ritual_id: int) -> RitualRow | None:
         return await self.unit.rituals.get(ritual_id, lock=False)
 
-    async def expected_reply(self, person_id: int) -> tuple[int, str] | None:
+    async def expected_reply(self, person_id: int) -> tuple[int, Ref] | None:
         return await self.unit.inbound.expected_reply(self.network_id, person_id)
 
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None:

@@ -53,7 +53,7 @@ class Timers:
                 event = TimerFired(name=r.name, due_at=r.due_at, late_by=max(now - r.due_at, timedelta(0)),
                                    payload=dict(r.payload))
                 await self.isolation.deliver_alone(tx, ritual, event, platform="timer",
-                                                   event_id=f"{r.ritual_id}:{r.name}:{r.due_at}")
+                                                   event_id=f"{r.ritual_id}:{r.name.encode()}:{r.due_at}")
                 due.append(r.due_at)
             tx.timers_changed = True
             await tx.flush(self.rituals.network_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from bot.kernel.refs import Ref
 from bot.store.ports import Unit
 from bot.store.rows import Origin, OutboxNew, ReactionRow, RitualSave, TimerSet
 
@@ -31,7 +32,7 @@ class Ritual:
                           list(self.channels))
 
 
-ContentKey = tuple[int, str, str]
+ContentKey = tuple[int, Ref, str]
 """(ritual, ref, channel) of a ritual's message."""
 
 
@@ -51,7 +52,7 @@ class Tx:
     timers_changed: bool = False
     outbox_rows: list[OutboxNew] = field(default_factory=list)
     """Outbox entries written together at flush, in the order they were decided."""
-    timer_ops: dict[tuple[int, str], TimerSet | None] = field(default_factory=dict)
+    timer_ops: dict[tuple[int, Ref], TimerSet | None] = field(default_factory=dict)
     """(ritual, timer name) → the timer to set, or None to cancel; written together at flush."""
     contents: dict[ContentKey, tuple[str, str | None]] = field(default_factory=dict)
     """What each ritual message says as decided in this transaction (text and choices hashes)."""
@@ -123,5 +124,5 @@ class Mark:
     outbox: int
     timers_changed: bool
     outbox_rows: list[OutboxNew]
-    timer_ops: dict[tuple[int, str], TimerSet | None]
+    timer_ops: dict[tuple[int, Ref], TimerSet | None]
     contents: dict[ContentKey, tuple[str, str | None]]

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from bot.kernel.i18n import Msg
 
+# Re-exported: rituals find it beside the events and actions that carry it.
+from bot.kernel.refs import Ref as Ref
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -163,8 +166,8 @@ class Command(_Event):
     args: dict[str, Any] = Field(default_factory=dict)
     channel: str
     """Channel key where it was typed ("dm" for a direct message)."""
-    thread_ref: str | None = None
-    """Ref of this ritual's message when typed in its thread."""
+    thread_ref: Ref | None = None
+    """This ritual's message when typed in its thread."""
     reply_to: ReplyHandle | None = None
     """Where a private answer to this member goes (engine-managed)."""
 
@@ -175,7 +178,7 @@ class Replied(_Event):
     type: Literal["replied"] = "replied"
     member: Member
     text: str
-    ref: str
+    ref: Ref
     channel: str
 
 
@@ -185,7 +188,7 @@ class Chose(_Event):
 
     type: Literal["chose"] = "chose"
     member: Member
-    ref: str
+    ref: Ref
     channel: str
     choice: str | None
     values: dict[str, str] = Field(default_factory=dict)
@@ -202,7 +205,7 @@ class Reacted(_Event):
 
     type: Literal["reacted"] = "reacted"
     member: Member
-    ref: str
+    ref: Ref
     channel: str
     key: str
     removed: bool = False
@@ -225,7 +228,7 @@ class TimerFired(_Event):
     (after downtime); the kind's catch-up policy decides what a late timer still does."""
 
     type: Literal["timer"] = "timer"
-    name: str
+    name: Ref
     due_at: datetime
     late_by: timedelta = timedelta(0)
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -271,8 +274,9 @@ class Post(_Outbound):
     action: Literal["post"] = "post"
     channel: str
     text: Msg
-    ref: str | None = None
-    thread: str | None = None
+    ref: Ref | None = None
+    thread: Ref | None = None
+    """This ritual's message whose thread it goes in."""
     choices: list[Choice] = Field(default_factory=list)
     choice_style: Literal["buttons", "poll", "reactions"] = "buttons"
     image: Image | None = None
@@ -285,7 +289,7 @@ class Edit(_Outbound):
 
     action: Literal["edit"] = "edit"
     channel: str
-    ref: str
+    ref: Ref
     text: Msg
     choices: list[Choice] | None = None
 
@@ -293,7 +297,7 @@ class Edit(_Outbound):
 class React(_Outbound):
     action: Literal["react"] = "react"
     channel: str
-    ref: str
+    ref: Ref
     emoji: str
 
 
@@ -304,7 +308,7 @@ class DirectMessage(_Outbound):
     member: str
     """Member key."""
     text: Msg
-    ref: str | None = None
+    ref: Ref | None = None
     choices: list[Choice] = Field(default_factory=list)
     choice_style: Literal["buttons", "poll", "reactions"] = "buttons"
     expects_reply: bool = False
@@ -336,6 +340,10 @@ class OpenForm(_Outbound):
     fallback: Msg
     reply_to: ReplyHandle | None = None
     context: dict[str, str] = Field(default_factory=dict)
+    """Carried by the adapter with the form (Slack's private metadata)."""
+    about: Ref | None = None
+    """This ritual's message the form answers: its platform id goes to the adapter when
+    `context` names that message's channel."""
 
 
 OutboundAction = Annotated[
@@ -349,14 +357,14 @@ class SetTimer(_Frozen):
     """Wake this ritual at `due_at` with `TimerFired(name)`; replaces a timer of that name."""
 
     action: Literal["set_timer"] = "set_timer"
-    name: str
+    name: Ref
     due_at: datetime
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
 class CancelTimer(_Frozen):
     action: Literal["cancel_timer"] = "cancel_timer"
-    name: str
+    name: Ref
 
 
 class Record(_Frozen):

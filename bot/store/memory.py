@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.kernel.refs import Ref
 from bot.store.memory_people import MemNetworks, MemPeople
 from bot.store.rows import (
     AccountRow,
@@ -50,11 +51,11 @@ class Data:
     sources: dict[tuple[int, str, str], SourceRow] = field(default_factory=dict)
     rituals: dict[int, tuple[int, RitualRow]] = field(default_factory=dict)
     timers: dict[int, tuple[int, TimerRow]] = field(default_factory=dict)
-    refs: dict[tuple[int, str, str], tuple[int, RefDelivered]] = field(default_factory=dict)
-    contents: dict[tuple[int, str, str], tuple[str, str | None]] = field(default_factory=dict)
+    refs: dict[tuple[int, Ref, str], tuple[int, RefDelivered]] = field(default_factory=dict)
+    contents: dict[tuple[int, Ref, str], tuple[str, str | None]] = field(default_factory=dict)
     inbound: set[tuple[str, str]] = field(default_factory=set)
     reactions: dict[tuple[str, str], ReactionRow] = field(default_factory=dict)
-    replies: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
+    replies: dict[tuple[int, int], tuple[int, Ref]] = field(default_factory=dict)
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
     log: list[tuple[int, LogRow]] = field(default_factory=list)
     dead: dict[tuple[str, str], tuple[int, DeadLetterNew]] = field(default_factory=dict)
@@ -132,7 +133,7 @@ class MemRituals(_Repo):
 
 
 class MemTimers(_Repo):
-    async def replace(self, network_id: int, changes: Mapping[tuple[int, str], TimerSet | None]) -> None:
+    async def replace(self, network_id: int, changes: Mapping[tuple[int, Ref], TimerSet | None]) -> None:
         for tid, (_, row) in list(self.d.timers.items()):
             if (row.ritual_id, row.name) in changes:
                 del self.d.timers[tid]
@@ -177,7 +178,7 @@ class MemRefs(_Repo):
                 return MessageRef(r.ritual_id, r.ref, r.channel, dict(r.choices))
         return None
 
-    async def platform_id(self, ritual_id: int | None, ref: str, channel: str) -> tuple[bool, str | None]:
+    async def platform_id(self, ritual_id: int | None, ref: Ref, channel: str) -> tuple[bool, str | None]:
         found = self.d.refs.get((ritual_id or 0, ref, channel))
         return (False, None) if found is None else (True, found[1].platform_message_id or None)
 
@@ -185,15 +186,15 @@ class MemRefs(_Repo):
         for r in rows:
             self.d.refs[(r.ritual_id, r.ref, r.channel)] = (network_id, r)
 
-    async def set_choices(self, ritual_id: int, ref: str, channel: str, choices: Mapping[str, str]) -> None:
+    async def set_choices(self, ritual_id: int, ref: Ref, channel: str, choices: Mapping[str, str]) -> None:
         found = self.d.refs.get((ritual_id, ref, channel))
         if found is not None:
             self.d.refs[(ritual_id, ref, channel)] = (found[0], replace(found[1], choices=dict(choices)))
 
-    async def content(self, ritual_id: int, ref: str, channel: str) -> tuple[str, str | None] | None:
+    async def content(self, ritual_id: int, ref: Ref, channel: str) -> tuple[str, str | None] | None:
         return self.d.contents.get((ritual_id, ref, channel))
 
-    async def put_contents(self, rows: Mapping[tuple[int, str, str], tuple[str, str | None]]) -> None:
+    async def put_contents(self, rows: Mapping[tuple[int, Ref, str], tuple[str, str | None]]) -> None:
         self.d.contents.update(rows)
 
 
@@ -213,10 +214,10 @@ class MemInbound(_Repo):
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None:
         return self.d.reactions.get((platform, reaction_id))
 
-    async def expect_reply(self, network_id: int, person_id: int, ritual_id: int, ref: str) -> None:
+    async def expect_reply(self, network_id: int, person_id: int, ritual_id: int, ref: Ref) -> None:
         self.d.replies[(network_id, person_id)] = (ritual_id, ref)
 
-    async def expected_reply(self, network_id: int, person_id: int) -> tuple[int, str] | None:
+    async def expected_reply(self, network_id: int, person_id: int) -> tuple[int, Ref] | None:
         return self.d.replies.get((network_id, person_id))
 
     async def forget_replies(self, ritual_id: int) -> None:

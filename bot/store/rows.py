@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.kernel.refs import Ref
+
 Origin = Literal["command", "config", "implicit"]
 """How a ritual came to be: started by a command, declared in the config, or present in every
 network (a kind marked implicit)."""
@@ -96,7 +98,7 @@ class RitualSave:
 class TimerRow:
     id: int
     ritual_id: int
-    name: str
+    name: Ref
     due_at: datetime
     payload: dict[str, Any]
 
@@ -104,7 +106,7 @@ class TimerRow:
 @dataclass(frozen=True)
 class TimerSet:
     ritual_id: int
-    name: str
+    name: Ref
     due_at: datetime
     payload: dict[str, Any]
 
@@ -115,7 +117,7 @@ class MessageRef:
     the platform's ids of its choices (emoji or button → choice id)."""
 
     ritual_id: int
-    ref: str
+    ref: Ref
     channel: str
     choices: dict[str, str] = field(default_factory=dict)
 
@@ -125,7 +127,7 @@ class RefDelivered:
     """A ritual message as the platform accepted it."""
 
     ritual_id: int
-    ref: str
+    ref: Ref
     channel: str
     platform: str
     platform_channel: str | None

@@ -2,7 +2,7 @@
 
 `RoundMachine` holds the rules; `RoundState` is plain data (JSON round trip safe). The
 `decision` ritual (`scenarios.consent.kind`) and the election's final step
-(`scenarios.election`) both drive it, each with its own ref and timer prefixes.
+(`scenarios.election`) both drive it, each with its own ref scope and timer prefix.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.kernel.commands import fold
 from bot.kernel.i18n import Code, Duration, Lines, Mention, Msg, When
@@ -29,6 +29,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     Replied,
     ReplyHandle,
     SetTimer,
@@ -117,7 +118,9 @@ class VersionRecord(_Data):
 class RoundState(_Data):
     """A consent round: who, what, when, and the answers of the current version."""
 
-    ref_prefix: str = "proposal"
+    ref_scope: str | None = None
+    """The refs' scope and number: none for a decision's round, ("candidate", n) for an election's."""
+    ref_n: int | None = None
     timer_prefix: str = "consent"
     subject: str = "proposal"
     """"proposal" for a decision, "election" when the election proposes a person."""
@@ -173,33 +176,29 @@ class RoundState(_Data):
     def is_over(self) -> bool:
         return self.status in OVER
 
-    def proposal_ref(self, channel: str, version: int | None = None) -> str:
-        return f"{self.ref_prefix}:v{version or self.version}:{channel}"
+    @model_validator(mode="before")
+    @classmethod
+    def _scope_of_prefix(cls, data: Any) -> Any:
+        # States saved before refs were typed name the round "proposal" or "candidate<n>".
+        if isinstance(data, dict) and (m := re.fullmatch(r"([a-z]+)([0-9]+)", str(data.get("ref_prefix")))):
+            data = {**data, "ref_scope": m[1], "ref_n": int(m[2])}
+        return {k: v for k, v in data.items() if k != "ref_prefix"} if isinstance(data, dict) else data
 
-    def ballot_ref(self, member: str, version: int | None = None) -> str:
-        return f"{self.ref_prefix}:v{version or self.version}:ballot:{member}"
+    def proposal_ref(self, channel: str, version: int | None = None) -> Ref:
+        return Ref(role="proposal", scope=self.ref_scope, n=self.ref_n, version=version or self.version, channel=channel)
 
-    def ask_ref(self, member: str) -> str:
-        return f"{self.ref_prefix}:v{self.version}:ask:{member}"
+    def ballot_ref(self, member: str, version: int | None = None, role: str = "ballot") -> Ref:
+        return Ref(role=role, scope=self.ref_scope, n=self.ref_n, version=version or self.version, member=member)
 
-    def parse_ref(self, ref: str) -> tuple[int, str] | None:
-        """(version, rest) of one of this round's refs, else None."""
-        head, _, rest = ref.partition(":")
-        if head != self.ref_prefix or not rest.startswith("v"):
-            return None
-        ver, _, tail = rest[1:].partition(":")
-        if not (ver.isascii() and ver.isdigit()) or len(ver) > 9:
-            return None
-        return int(ver), tail
+    def version_of(self, ref: Ref) -> int | None:
+        """The version one of this round's messages belongs to; None for any other message."""
+        return ref.version if (ref.scope, ref.n) == (self.ref_scope, self.ref_n) else None
 
-    def owns_ref(self, ref: str) -> bool:
-        return self.parse_ref(ref) is not None
+    def timer(self, name: str, n: int | None = None) -> Ref:
+        return Ref(scope=self.timer_prefix, role=name, n=n)
 
-    def timer(self, name: str) -> str:
-        return f"{self.timer_prefix}:{name}"
-
-    def owns_timer(self, name: str) -> bool:
-        return name.startswith(self.timer_prefix + ":")
+    def owns_timer(self, name: Ref) -> bool:
+        return name.scope == self.timer_prefix
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(CHOICE_IDS, 0)
@@ -237,7 +236,8 @@ class RoundMachine:
         quorum: float | None = None,
         anonymous: bool | None = None,
         group: str | None = None,
-        ref_prefix: str = "proposal",
+        ref_scope: str | None = None,
+        ref_n: int | None = None,
         timer_prefix: str = "consent",
         subject: str = "proposal",
         headline: Msg | None = None,
@@ -254,7 +254,8 @@ class RoundMachine:
             questions_until = None
         return RoundState(
             description=description.strip(),
-            ref_prefix=ref_prefix,
+            ref_scope=ref_scope,
+            ref_n=ref_n,
             timer_prefix=timer_prefix,
             subject=subject,
             number=self.ctx.number,
@@ -300,10 +301,9 @@ class RoundMachine:
     # --- inbound ----------------------------------------------------------
 
     def on_chose(self, state: RoundState, ev: Chose, now: datetime) -> tuple[RoundState, list[Action]]:
-        parsed = state.parse_ref(ev.ref)
-        if parsed is None:
+        version = state.version_of(ev.ref)
+        if version is None:
             return state, []
-        version, _ = parsed
         st = state.fork()
         member = ev.member
         if version != st.version:
@@ -353,25 +353,25 @@ class RoundMachine:
 
     def on_reply(self, state: RoundState, ev: Replied, now: datetime) -> tuple[RoundState, list[Action]]:
         """A thread reply or a DM answer: an objection's reason, or a clarifying question."""
-        parsed = state.parse_ref(ev.ref)
-        if parsed is None:
+        version = state.version_of(ev.ref)
+        if version is None:
             return state, []
         st = state.fork()
         current = st.answers.get(ev.member.key)
         objecting = current is not None and current.choice == "objection" and not current.reason
-        if parsed[0] == st.version and st.is_open and (objecting or starts_with_objection(ev.text)):
+        if version == st.version and st.is_open and (objecting or starts_with_objection(ev.text)):
             # A reason is kept and published: past its limit the member is told, nothing kept.
             long = too_long(ev.text.strip(), TEXT)
             if long is not None:
                 return state, [self._note(ev.member, ev.channel, long)]
-        if parsed[0] == st.version and st.is_open and current is not None \
+        if version == st.version and st.is_open and current is not None \
                 and current.choice == "objection" and not current.reason:
             if st.deadline is not None and now >= st.deadline:
                 return self._late(st, ev.member, "objection", ev.channel, now)
             reason = strip_objection(ev.text) or ev.text.strip()
             st.answers[ev.member.key] = current.model_copy(update={"reason": reason})
             return st, [self._note(ev.member, ev.channel, Msg("consent.objection.recorded", **self._n(st), reason=reason))]
-        if parsed[0] == st.version and st.is_open and starts_with_objection(ev.text):
+        if version == st.version and st.is_open and starts_with_objection(ev.text):
             return self.on_objection(st, ev.member, strip_objection(ev.text), ev.channel, now)
         st.questions += 1
         return st, []
@@ -467,7 +467,7 @@ class RoundMachine:
         version = ev.payload.get("version")
         if version is not None and version != state.version:
             return state, []  # a timer of a replaced version that was not cancelled in time
-        name = ev.name[len(state.timer_prefix) + 1 :]
+        name = ev.name.role
         st = state.fork()
         if name == "deadline":
             if not st.is_open:
@@ -485,7 +485,7 @@ class RoundMachine:
                 if ev.late_by <= REMINDER_GRACE:
                     acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=Msg("consent.phase.answers_open", **self._n(st), deadline=When(at=_deadline(st)))))
             return st, acts
-        if name.startswith("remind:"):
+        if name == "remind":
             if not st.is_open or ev.late_by > REMINDER_GRACE:
                 return state, []
             return st, self._remind(st, now)
@@ -573,7 +573,7 @@ class RoundMachine:
         text = Msg("consent.objection.ask", who=Mention(member=member.key, name=member.name), **self._n(st))
         private = st.anonymous or channel not in st.channels
         if private:
-            acts.append(DirectMessage(member=member.key, ref=st.ask_ref(member.key), text=Msg("consent.objection.ask_dm", **self._n(st), title=st.title), expects_reply=True))
+            acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg("consent.objection.ask_dm", **self._n(st), title=st.title), expects_reply=True))
         else:
             acts.append(Post(channel=channel, thread=st.proposal_ref(channel), text=text))
         if self.ctx.capabilities(channel).forms:
@@ -585,7 +585,7 @@ class RoundMachine:
                     title=Msg("consent.objection.form_title", **self._n(st)),
                     fields=[{"id": "reason", "label": Msg("consent.objection.form_reason"), "multiline": True}],
                     fallback=Msg("consent.objection.ask_dm", **self._n(st), title=st.title),
-                    context={"ref": st.proposal_ref(channel) if not private else st.ask_ref(member.key)},
+                    about=st.proposal_ref(channel) if not private else st.ballot_ref(member.key, role="ask"),
                 )
             )
         return acts
@@ -633,17 +633,17 @@ class RoundMachine:
             days, seconds = split_lead(lead)
             due = shift(st.deadline, self.ctx.network.tz, days=-days, seconds=-seconds)
             if due > now:
-                acts.append(SetTimer(name=st.timer(f"remind:{i}"), due_at=due, payload=payload))
+                acts.append(SetTimer(name=st.timer("remind", i), due_at=due, payload=payload))
             else:
-                acts.append(CancelTimer(name=st.timer(f"remind:{i}")))
+                acts.append(CancelTimer(name=st.timer("remind", i)))
         return acts
 
     def _cancel_all(self, st: RoundState, keep_lapse: bool = False) -> list[Action]:
-        names = ["deadline", "questions", "refresh"] + [f"remind:{i}" for i in range(len(st.reminders))]
+        names = [st.timer(n) for n in ("deadline", "questions", "refresh")] + [st.timer("remind", i) for i in range(len(st.reminders))]
         if not keep_lapse:
-            names.append("lapse")
+            names.append(st.timer("lapse"))
         st.refresh_pending = False
-        return [CancelTimer(name=st.timer(n)) for n in names]
+        return [CancelTimer(name=n) for n in names]
 
     def _n(self, st: RoundState) -> dict[str, Any]:
         """The round's number, and how messages name it ("la décision #3", "l'élection #2")."""

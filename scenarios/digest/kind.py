@@ -20,6 +20,7 @@ from bot.kernel.model import (
     Event,
     Image,
     Post,
+    Ref,
     SetTimer,
     Started,
     TimerFired,
@@ -31,7 +32,7 @@ from scenarios.digest.gather import Content, Figures, Gatherer
 
 KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
                   "expired", "elected", "not_elected"}
-TIMER = "weekly"
+TIMER = Ref(role="weekly")
 SUMMARY = CommandSpec(
     name="resume",
     aliases=("digest",),

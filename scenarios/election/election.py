@@ -25,6 +25,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     Replied,
     ReplyHandle,
     SetTimer,
@@ -54,6 +55,7 @@ Phase = Literal["new", "nominating", "changing", "proposing", "consent", "electe
 DONE: frozenset[str] = frozenset({"elected", "closed", "cancelled"})
 
 _DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+merci|i\s+decline|decline|no\s+thanks?)\b", re.IGNORECASE)
+NOMINATIONS, CHANGE = Ref(scope="election", role="nominations"), Ref(scope="election", role="change")  # steps' ends
 _KEEP = re.compile(r"^\s*(garder|je\s+garde|inchang[ée]|keep|no\s+change)\b", re.IGNORECASE)
 
 
@@ -193,13 +195,13 @@ class ElectionScenario:
                 return self.decline(st, member, channel, now, reply_to)
             case Command(name=name) if name in ROUND_COMMANDS:
                 return self._delegate(st, event, now)
-            case Replied(ref=ref) if ref.startswith("election:"):
+            case Replied(ref=Ref(scope="election")):
                 return self.on_dm(st, event, now)
             case Replied() | Chose() | TimerFired() if self._is_round_event(st, event):
                 return self._delegate(st, event, now)
-            case TimerFired(name="election:nominations"):
+            case TimerFired(name=Ref(scope="election", role="nominations")):
                 return self.reveal(st, now, late=event.late_by > timedelta(0)) if st.phase == "nominating" else (st, [])
-            case TimerFired(name="election:change"):
+            case TimerFired(name=Ref(scope="election", role="change")):
                 return self.end_change(st, now) if st.phase == "changing" else (st, [])
         return st, []
 
@@ -209,7 +211,7 @@ class ElectionScenario:
         if isinstance(event, TimerFired):
             return st.round.owns_timer(event.name)
         if isinstance(event, Replied | Chose):
-            return st.round.owns_ref(event.ref)
+            return st.round.version_of(event.ref) is not None
         return False
 
     # steps ----------------------------------------------------------------------
@@ -255,16 +257,16 @@ class ElectionScenario:
         )
         acts: list[Action] = []
         for ch in channels:
-            acts.append(Post(channel=ch, ref=f"election:call:{ch}", notice=False, text=Msg(
+            acts.append(Post(channel=ch, ref=Ref(scope="election", role="call", channel=ch), notice=False, text=Msg(
                 "election.call", number=new.number, role=role, until=When(at=until),
                 author=Mention(member=by.key, name=by.name),
                 how=Msg("election.how_dm" if self.cfg.invite_by_dm else "election.how_command"),
             )))
         if self.cfg.invite_by_dm:
             for m in self._circle(new):
-                acts.append(DirectMessage(member=m.key, ref=f"election:invite:{m.key}", expects_reply=True, text=Msg(
+                acts.append(DirectMessage(member=m.key, ref=Ref(scope="election", role="invite", member=m.key), expects_reply=True, text=Msg(
                     "election.invite", number=new.number, role=role, until=When(at=until))))
-        acts.append(SetTimer(name="election:nominations", due_at=until))
+        acts.append(SetTimer(name=NOMINATIONS, due_at=until))
         return new, acts
 
     def nominate(
@@ -316,7 +318,7 @@ class ElectionScenario:
 
     def on_dm(self, st: ElectionState, ev: Replied, now: datetime) -> tuple[ElectionState, list[Action]]:
         """A private reply to one of the bot's messages: a nomination, a change, a decline."""
-        if ev.ref.startswith("election:proposed:"):
+        if ev.ref.role == "proposed":
             if _DECLINE.match(ev.text):
                 return self.decline(st, ev.member, ev.channel, now)
             return st, [self._dm(ev.member, Msg("election.decline_how", number=st.number))]
@@ -325,10 +327,10 @@ class ElectionScenario:
     def next_step(self, st: ElectionState, member: Member, channel: str, now: datetime, reply_to: ReplyHandle | None) -> tuple[ElectionState, list[Action]]:
         if st.phase == "nominating":
             st2, acts = self.reveal(st, now)
-            return st2, [CancelTimer(name="election:nominations"), *acts]
+            return st2, [CancelTimer(name=NOMINATIONS), *acts]
         if st.phase == "changing":
             st2, acts = self.end_change(st, now)
-            return st2, [CancelTimer(name="election:change"), *acts]
+            return st2, [CancelTimer(name=CHANGE), *acts]
         return st, [self._reply(member, channel, reply_to)(Msg("election.no_next", number=st.number))]
 
     def reveal(self, state: ElectionState, now: datetime, late: bool = False) -> tuple[ElectionState, list[Action]]:
@@ -350,13 +352,13 @@ class ElectionScenario:
         else:
             st.phase = "proposing"
             follow = Msg("election.propose_now", author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))
-        acts = [Post(channel=ch, ref=f"election:reveal:{ch}", text=Msg("election.reveal_body", reveal=reveal, follow=follow)) for ch in st.channels]
+        acts = [Post(channel=ch, ref=Ref(scope="election", role="reveal", channel=ch), text=Msg("election.reveal_body", reveal=reveal, follow=follow)) for ch in st.channels]
         if st.phase == "changing":
-            acts.append(SetTimer(name="election:change", due_at=st.change_until or now))
+            acts.append(SetTimer(name=CHANGE, due_at=st.change_until or now))
             if self.cfg.invite_by_dm:
                 for key in sorted(st.nominations):
                     n = st.nominations[key]
-                    acts.append(DirectMessage(member=key, ref=f"election:change:{key}", expects_reply=True, text=Msg(
+                    acts.append(DirectMessage(member=key, ref=Ref(scope="election", role="change", member=key), expects_reply=True, text=Msg(
                         "election.change_invite", number=st.number, nominee=n.nominee_name, until=When(at=st.change_until or now))))
         return st, acts
 
@@ -403,7 +405,7 @@ class ElectionScenario:
         acts: list[Action] = []
         if st.phase == "changing":
             st, acts = self.end_change(st, now)
-            acts.insert(0, CancelTimer(name="election:change"))
+            acts.insert(0, CancelTimer(name=CHANGE))
         if st.round is not None and not st.round.is_over:
             st.round, cancel = self.machine.cancel(st.round, now, Msg("election.phase_other", nominee=nominee.name))
             acts += cancel
@@ -418,7 +420,7 @@ class ElectionScenario:
             group=st.group,
             deadline=deadline or now + self.cfg.consent,
             now=now,
-            ref_prefix=f"candidate{n}",
+            ref_scope="candidate", ref_n=n,
             timer_prefix="election-consent",
             subject="election",
             headline=Msg("election.headline", nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
@@ -435,7 +437,7 @@ class ElectionScenario:
                 reasons=Lines(items=list(reasons)) if reasons else Msg("election.no_reasons"),
                 decline=Code(text="election decliner"),
             )))
-        acts.append(DirectMessage(member=nominee.key, ref=f"election:proposed:{n}", expects_reply=True, text=Msg(
+        acts.append(DirectMessage(member=nominee.key, ref=Ref(scope="election", role="proposed", n=n), expects_reply=True, text=Msg(
             "election.proposed_dm", number=st.number, role=st.role, deadline=When(at=st.round.deadline or now))))
         return st, acts
 
@@ -505,13 +507,13 @@ class ElectionScenario:
     def _reply(self, member: Member, channel: str, reply_to: ReplyHandle | None) -> Any:
         def note(text: Msg) -> PrivateNote | DirectMessage:
             if channel == "dm" or channel not in self.ctx.channels:
-                return DirectMessage(member=member.key, ref=f"election:dm:{member.key}", text=text, expects_reply=True)
+                return DirectMessage(member=member.key, ref=Ref(scope="election", role="dm", member=member.key), text=text, expects_reply=True)
             return PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)
 
         return note
 
     def _dm(self, member: Member, text: Msg) -> DirectMessage:
-        return DirectMessage(member=member.key, ref=f"election:dm:{member.key}", text=text, expects_reply=True)
+        return DirectMessage(member=member.key, ref=Ref(scope="election", role="dm", member=member.key), text=text, expects_reply=True)
 
     def _example(self) -> Code:
         return Code(text="@Amina parce qu'elle connaît le comité")

@@ -25,6 +25,7 @@ from bot.kernel.model import (
     PrivateNote,
     Reacted,
     Record,
+    Ref,
     ReplyHandle,
     SetTimer,
     Started,
@@ -55,13 +56,13 @@ KEEP_PAST = 24
 KEEP_SKIPS = 20
 
 
-def _ref(o: Occurrence, suffix: str) -> str:
-    return f"{o.key}|{suffix}"
+def _ref(o: Occurrence, role: str, n: int | None = None, member: str | None = None) -> Ref:
+    return Ref(key=o.key, role=role, n=n, member=member)
 
 
-def _split(name: str) -> tuple[str, str]:
-    key, _, what = name.partition("|")
-    return key, what
+def _occ(st: MeetingsState, ref: Ref | None) -> Occurrence | None:
+    """The occurrence one of this ritual's messages or timers is about."""
+    return st.find(ref.key) if ref is not None and ref.key is not None else None
 
 
 class Meetings:
@@ -138,7 +139,7 @@ class Meetings:
                 plan = due if plan is None or due < plan else plan
         if plan != st.plan_due:
             st.plan_due = plan
-            out.append(SetTimer(name="plan", due_at=plan) if plan else CancelTimer(name="plan"))
+            out.append(SetTimer(name=Ref(role="plan"), due_at=plan) if plan else CancelTimer(name=Ref(role="plan")))
         self._prune(st)
 
     def _frontier(self, st: MeetingsState, cfg: SeriesConfig, now: datetime) -> datetime | None:
@@ -213,14 +214,14 @@ class Meetings:
                 # A reminder whose moment is already past when the meeting is planned is not
                 # sent at all ("in 7 days" for a meeting set up 3 days ahead).
                 if due > now:
-                    out.append(SetTimer(name=_ref(occ, f"{prefix}{i}"), due_at=due))
+                    out.append(SetTimer(name=_ref(occ, prefix, i), due_at=due))
         out.append(SetTimer(name=_ref(occ, "end"), due_at=occ.end))
 
     def _drop(self, st: MeetingsState, occ: Occurrence, out: list[Action]) -> None:
         st.occurrences = [o for o in st.occurrences if o.key != occ.key]
         for prefix, leads in (("r", self.leads), ("p", self.personal_leads)):
             for i in range(len(leads)):
-                out.append(CancelTimer(name=_ref(occ, f"{prefix}{i}")))
+                out.append(CancelTimer(name=_ref(occ, prefix, i)))
         out.append(CancelTimer(name=_ref(occ, "end")))
         out.append(CancelTimer(name=_ref(occ, "close")))
 
@@ -234,20 +235,20 @@ class Meetings:
     # --- timers --------------------------------------------------------------------------
 
     def _timer(self, st: MeetingsState, ev: TimerFired, now: datetime, out: list[Action]) -> None:
-        if ev.name == "plan":
+        if ev.name == Ref(role="plan"):
             return  # _sync did the work
-        key, what = _split(ev.name)
-        occ = st.find(key)
+        occ = _occ(st, ev.name)
         if occ is None:
             return
-        if what.startswith("r") and what[1:].isdigit():
-            self._remind(st, occ, ev, int(what[1:]), now, out)
-        elif what.startswith("p") and what[1:].isdigit():
-            self._remind_personally(st, occ, ev, int(what[1:]), now, out)
-        elif what == "end":
-            self._ended(st, occ, ev, now, out)
-        elif what == "close":
-            self._close(st, occ, now, out)
+        match ev.name:
+            case Ref(role="r", n=int(i)):
+                self._remind(st, occ, ev, i, now, out)
+            case Ref(role="p", n=int(i)):
+                self._remind_personally(st, occ, ev, i, now, out)
+            case Ref(role="end"):
+                self._ended(st, occ, ev, now, out)
+            case Ref(role="close"):
+                self._close(st, occ, now, out)
 
     def _stale_reminder(self, occ: Occurrence, ev: TimerFired, leads: list[Lead], now: datetime) -> str | None:
         """Catch-up: a reminder is dropped once the meeting has begun, or when a later
@@ -286,7 +287,7 @@ class Meetings:
                 answers=answers,
                 how=m.how_to_answer(style),
             )
-            out.append(Post(channel=channel, text=text, ref=_ref(occ, f"r{i}"), choices=m.rsvp_choices(),
+            out.append(Post(channel=channel, text=text, ref=_ref(occ, "r", i), choices=m.rsvp_choices(),
                             choice_style=_style(style), valid_until=occ.start))
         occ.reminders_sent.append(ev.name)
 
@@ -312,7 +313,7 @@ class Meetings:
                 how=m.how_to_answer(style),
                 mute=Msg("meeting.reminder.mute_hint", series=self._series_title(st, occ.series)),
             )
-            out.append(DirectMessage(member=member.key, text=text, ref=_ref(occ, f"dm|{member.key}"),
+            out.append(DirectMessage(member=member.key, text=text, ref=_ref(occ, "dm", member=member.key),
                                      choices=m.rsvp_choices(with_mute=True), choice_style=_style(style),
                                      valid_until=occ.start))
         occ.reminders_sent.append(ev.name)
@@ -423,14 +424,13 @@ class Meetings:
         st.names[member.key] = member.name
 
     def _chose(self, st: MeetingsState, ev: Chose, now: datetime, out: list[Action]) -> None:
-        key, what = _split(ev.ref)
-        occ = st.find(key)
+        occ = _occ(st, ev.ref)
         if occ is None:
             return
         self._remember(st, ev.member)
         who = ev.member.key
         removed = ev.withdrawn if ev.choice is None else None
-        if what == "att":
+        if ev.ref.role == "att":
             if occ.status != "attendance":
                 return
             if ev.choice in ("came", "missed"):
@@ -457,7 +457,7 @@ class Meetings:
     def _reacted(self, st: MeetingsState, ev: Reacted, out: list[Action]) -> None:
         if ev.key != m.MUTE_EMOJI:
             return
-        occ = st.find(_split(ev.ref)[0])
+        occ = _occ(st, ev.ref)
         if occ is not None:
             self._remember(st, ev.member)
             self._set_mute(st, ev.member, occ.series, not ev.removed, ev.channel, out)
@@ -549,10 +549,8 @@ class Meetings:
     def _target(self, st: MeetingsState, cmd: Command) -> Occurrence | None:
         """The meeting a command is about: the one whose message it was typed under, else
         the next scheduled meeting announced in that channel, else the next one at all."""
-        if cmd.thread_ref:
-            occ = st.find(_split(cmd.thread_ref)[0])
-            if occ is not None:
-                return occ
+        if (occ := _occ(st, cmd.thread_ref)) is not None:
+            return occ
         upcoming = [o for o in st.occurrences if o.status == "scheduled"]
         here = [o for o in upcoming if cmd.channel in o.channels]
         pool = here or (upcoming if cmd.channel == "dm" or not self._in_any(st, cmd.channel) else [])
@@ -613,7 +611,7 @@ class Meetings:
         occ.status = "cancelled"
         for prefix, leads in (("r", self.leads), ("p", self.personal_leads)):
             for i in range(len(leads)):
-                out.append(CancelTimer(name=_ref(occ, f"{prefix}{i}")))
+                out.append(CancelTimer(name=_ref(occ, prefix, i)))
         out.append(CancelTimer(name=_ref(occ, "end")))
         text = Msg("meeting.cancelled", title=occ.title, when=When(at=occ.start, style="datetime"),
                    by=cmd.member.name,
@@ -628,9 +626,7 @@ class Meetings:
         if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
             out.append(self._reply(cmd, Msg("meeting.minutes.bad_link", text=url)))
             return
-        occ: Occurrence | None = None
-        if cmd.thread_ref:
-            occ = st.find(_split(cmd.thread_ref)[0])
+        occ = _occ(st, cmd.thread_ref)
         if occ is None:
             past = [o for o in st.occurrences if o.start <= now and o.status != "cancelled"]
             here = [o for o in past if cmd.channel in o.channels] or past
@@ -670,9 +666,8 @@ class Meetings:
         wanted = str(cmd.args.get("series", "")).strip()
         options = self._series_options(st)
         chosen: str | None = None
-        if cmd.thread_ref and st.find(_split(cmd.thread_ref)[0]) is not None:
-            occ = st.find(_split(cmd.thread_ref)[0])
-            chosen = occ.series if occ else None
+        if (occ := _occ(st, cmd.thread_ref)) is not None:
+            chosen = occ.series
         elif wanted:
             for sid, title in options.items():
                 if fold(wanted) in (fold(sid), fold(title)):

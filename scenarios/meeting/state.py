@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.kernel.model import Ref
+
 Answer = Literal["yes", "no", "maybe"]
 Status = Literal["scheduled", "attendance", "held", "cancelled"]
 
@@ -23,7 +25,7 @@ class Occurrence(BaseModel):
     """One meeting on the calendar: an occurrence of a configured series, or a one-off."""
 
     key: str
-    """Stable id, used in refs and timer names: "<series>.<YYYYMMDD>" or "once-<n>"."""
+    """Stable id, the `key` of its refs and timers: "<series>.<YYYYMMDD>" or "once-<n>"."""
     series: str
     """The series id; for a one-off, its own key (muting a one-off mutes that meeting)."""
     one_off: bool = False
@@ -42,15 +44,15 @@ class Occurrence(BaseModel):
     attendees: list[str] = Field(default_factory=list)
     minutes: str | None = None
     page_ref: str | None = None
-    """Ref suffix of the message holding the page of record, once posted ("att" or "page")."""
-    reminders_sent: list[str] = Field(default_factory=list)
+    """Role of the message holding the page of record, once posted ("att" or "page")."""
+    reminders_sent: list[Ref] = Field(default_factory=list)
     """Timer names of the reminders actually posted (for tests and the record)."""
 
 
 class Skip(BaseModel):
     """A timer that fired too late to act (downtime): what was skipped and why."""
 
-    timer: str
+    timer: Ref
     due_at: datetime
     reason: str
 

@@ -24,6 +24,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     Replied,
     SetTimer,
     Started,
@@ -157,7 +158,7 @@ class DrawState(BaseModel):
 CONTRIBUTE = "contribute"
 ACCEPT = "accept"
 DECLINE = "decline"
-ANNOUNCE = "announce"
+ANNOUNCE, COMMIT_END, REVEAL_END = Ref(role="announce"), Ref(role="commit_end"), Ref(role="reveal_end")
 
 
 def _percent(p: Fraction) -> float:
@@ -279,7 +280,7 @@ class DrawScenario:
             choices=[Choice(id=CONTRIBUTE, label=Msg("sortition.seed.button"), emoji="🎲")],
             choice_style=caps.choice_style(),
         )
-        return state, [announce, SetTimer(name="commit_end", due_at=commit_until)]
+        return state, [announce, SetTimer(name=COMMIT_END, due_at=commit_until)]
 
     def pool(
         self, asked: Any, role: Any, channel: str | None
@@ -479,7 +480,7 @@ class DrawScenario:
                 return state, [
                     self.post(state, Msg("sortition.seed.extended", count=count, needed=needed,
                                          until=When(at=until, style="short"))),
-                    SetTimer(name="commit_end", due_at=until),
+                    SetTimer(name=COMMIT_END, due_at=until),
                 ]
             return self.cancel(state, Msg("sortition.seed.cancelled", count=count, needed=needed))
         # Secrets given privately to the bot are revealed by the bot at once.
@@ -488,7 +489,7 @@ class DrawScenario:
         ]
         until = now + timedelta(hours=self.config.reveal_hours)
         state = state.model_copy(update={"contributions": updated, "phase": "reveal", "reveal_until": until})
-        actions: list[Action] = [CancelTimer(name="commit_end")]
+        actions: list[Action] = [CancelTimer(name=COMMIT_END)]
         waiting = [c.member for c in updated if c.status != "revealed"]
         if not waiting:
             more_state, more = self.perform(state, now)
@@ -496,7 +497,7 @@ class DrawScenario:
         actions += [
             self.post(state, Msg("sortition.seed.reveal_phase", who=self.mentions(waiting),
                                  until=When(at=until, style="short"))),
-            SetTimer(name="reveal_end", due_at=until),
+            SetTimer(name=REVEAL_END, due_at=until),
         ]
         return state, actions
 
@@ -507,7 +508,7 @@ class DrawScenario:
             for c in state.contributions
         ]
         state = state.model_copy(update={"contributions": updated})
-        actions: list[Action] = [CancelTimer(name="reveal_end")]
+        actions: list[Action] = [CancelTimer(name=REVEAL_END)]
         if not any(c.status == "revealed" for c in updated):
             state, more = self.cancel(state, Msg("sortition.seed.nobody_revealed"))
             return state, actions + more
@@ -553,7 +554,7 @@ class DrawScenario:
             actions.append(
                 DirectMessage(
                     member=m,
-                    ref=f"ask:{m}",
+                    ref=Ref(role="ask", member=m),
                     text=Msg("sortition.accept.ask", heading=self.heading(state),
                              until=When(at=until, style="short")),
                     choices=[
@@ -563,7 +564,7 @@ class DrawScenario:
                     choice_style=self.ctx.capabilities(state.channel or "").choice_style(),
                 )
             )
-            actions.append(SetTimer(name=f"accept:{m}", due_at=until, payload={"member": m}))
+            actions.append(SetTimer(name=Ref(role="accept", member=m), due_at=until, payload={"member": m}))
         pending = sorted(set(state.pending) | set(members))
         return state.model_copy(update={"pending": pending}), actions
 
@@ -575,12 +576,12 @@ class DrawScenario:
             return state, [
                 DirectMessage(
                     member=member,
-                    ref=f"secret:{member}",
+                    ref=Ref(role="secret", member=member),
                     text=Msg("sortition.seed.ask_secret", heading=self.heading(state)),
                     expects_reply=True,
                 )
             ]
-        if ev.ref == f"ask:{member}" and ev.choice in (ACCEPT, DECLINE) and member in state.pending:
+        if ev.ref == Ref(role="ask", member=member) and ev.choice in (ACCEPT, DECLINE) and member in state.pending:
             if ev.choice == ACCEPT:
                 return self.accepted(state, member)
             return self.declined(state, member, "declined", now)
@@ -588,18 +589,18 @@ class DrawScenario:
 
     def on_replied(self, state: DrawState, ev: Replied, now: datetime) -> tuple[DrawState, list[Action]]:
         member = ev.member.key
-        if ev.ref != f"secret:{member}":
+        if ev.ref != Ref(role="secret", member=member):
             return state, []
         secret = ev.text.strip()
         if state.phase != "commit":
             return state, [DirectMessage(member=member, text=Msg("sortition.seed.commit_closed"))]
         if not secret:
             return state, [DirectMessage(member=member, text=Msg("sortition.seed.empty_secret"),
-                                         ref=f"secret:{member}", expects_reply=True)]
+                                         ref=ev.ref, expects_reply=True)]
         long = too_long(secret, SECRET)
         if long is not None:
             # The secret is published in the record at the reveal: it keeps the stated size.
-            return state, [DirectMessage(member=member, text=long, ref=f"secret:{member}", expects_reply=True)]
+            return state, [DirectMessage(member=member, text=long, ref=ev.ref, expects_reply=True)]
         c = Contribution(member=member, commitment=commitment_of(secret), secret=secret, assisted=True)
         if any(x.commitment == c.commitment and x.member != member for x in state.contributions):
             return state, [DirectMessage(member=member, text=Msg("sortition.seed.duplicate"))]
@@ -617,7 +618,7 @@ class DrawScenario:
             }
         )
         actions: list[Action] = [
-            CancelTimer(name=f"accept:{member}"),
+            CancelTimer(name=Ref(role="accept", member=member)),
             DirectMessage(member=member, text=Msg("sortition.accept.thanks")),
             self.post(state, Msg("sortition.accept.accepted", member=self.mention(member))),
         ]
@@ -631,7 +632,7 @@ class DrawScenario:
         state = state.model_copy(
             update={"record": r, "pending": [m for m in state.pending if m != member]}
         )
-        actions: list[Action] = [CancelTimer(name=f"accept:{member}")]
+        actions: list[Action] = [CancelTimer(name=Ref(role="accept", member=member))]
         if reason == "declined":
             actions.append(DirectMessage(member=member, text=Msg("sortition.accept.noted")))
         key = "sortition.replace.declined" if reason == "declined" else "sortition.replace.no_answer"
@@ -671,12 +672,11 @@ class DrawScenario:
     # -- timers -------------------------------------------------------------------------------
 
     def on_timer(self, state: DrawState, ev: TimerFired, now: datetime) -> tuple[DrawState, list[Action]]:
-        if ev.name == "commit_end" and state.phase == "commit":
+        if ev.name == COMMIT_END and state.phase == "commit":
             return self.close_commit(state, now)
-        if ev.name == "reveal_end" and state.phase == "reveal":
+        if ev.name == REVEAL_END and state.phase == "reveal":
             return self.close_reveal(state, now)
-        if ev.name.startswith("accept:") and state.phase == "accept":
-            member = ev.name.removeprefix("accept:")
+        if ev.name.role == "accept" and (member := ev.name.member) is not None and state.phase == "accept":
             if member not in state.pending:
                 return state, []
             if self.config.no_answer == "accept":

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.kernel.i18n import Lines, Mention, Msg, Param, When, has_key
-from bot.kernel.model import Action, DirectMessage, Event, Joined, Post, Record
+from bot.kernel.model import Action, DirectMessage, Event, Joined, Post, Record, Ref
 from bot.kernel.scenario import CatchUp, Context, RitualKind
 from scenarios.meeting.config import Lead
 
@@ -86,7 +86,7 @@ class Welcome:
         if self.config.where == "dm":
             out.append(DirectMessage(member=member.key, text=text))
         else:
-            out.append(Post(channel=event.channel, text=text, ref=f"welcome|{member.key}", notice=True))
+            out.append(Post(channel=event.channel, text=text, ref=Ref(role="welcome", member=member.key), notice=True))
         out.append(Record(kind="welcome", summary={
             "member": member.key,
             "name": member.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.kernel.model import DirectMessage, Edit, Member, OpenForm, Post, PrivateNote
+from bot.kernel.model import DirectMessage, Edit, Member, OpenForm, Post, PrivateNote, Ref
 from scenarios.consent import KIND
 from scenarios.consent.round import RoundState
 from tests.unit.test_consent_support import (
@@ -50,8 +50,8 @@ def test_a_round_in_a_slack_and_a_matrix_channel_counts_each_person_once() -> No
                         channels=["Matrix-general"]), T0)
     posts = of(acts, Post)
     assert [(p.channel, p.ref, p.choice_style) for p in posts] == [
-        ("slack-general", "proposal:v1:slack-general", "buttons"),
-        ("matrix-general", "proposal:v1:matrix-general", "reactions"),
+        ("slack-general", Ref(role="proposal", version=1, channel="slack-general"), "buttons"),
+        ("matrix-general", Ref(role="proposal", version=1, channel="matrix-general"), "reactions"),
     ]
     note = [n for n in of(acts, PrivateNote) if n.text.key == "consent.started"]
     assert note and "Slack-general, Matrix-general" in texts(note)[0]
@@ -90,7 +90,7 @@ def test_objection_by_button_opens_a_form_on_slack_and_asks_in_the_thread() -> N
     (form,) = of(acts, OpenForm)
     assert form.form == "objection" and form.member == "bob" and form.fields[0]["id"] == "reason"
     (ask,) = of(acts, Post)
-    assert ask.thread == "proposal:v1:slack-general" and ask.text.key == "consent.objection.ask"
+    assert ask.thread == Ref(role="proposal", version=1, channel="slack-general") and ask.text.key == "consent.objection.ask"
     # The modal's submission.
     acts = d.send(chose(BOB, "objection", ref="proposal:v1:slack-general", channel="slack-general", via="form",
                         reason="pas de budget"), T0 + timedelta(minutes=3))
@@ -100,7 +100,7 @@ def test_objection_by_button_opens_a_form_on_slack_and_asks_in_the_thread() -> N
     # On Matrix: no form, a thread post; the reason comes as a thread reply.
     acts = d.send(chose(DIA, "objection", ref="proposal:v1:matrix-general", channel="matrix-general"),
                   T0 + timedelta(minutes=4))
-    assert not of(acts, OpenForm) and [p.thread for p in of(acts, Post)] == ["proposal:v1:matrix-general"]
+    assert not of(acts, OpenForm) and [p.thread for p in of(acts, Post)] == [Ref(role="proposal", version=1, channel="matrix-general")]
     d.send(reply(DIA, "Objection : il manque l'avis des salariés", ref="proposal:v1:matrix-general",
                  channel="matrix-general"), T0 + timedelta(minutes=5))
     assert d.state.answers["dia"].reason == "il manque l'avis des salariés"
@@ -149,7 +149,7 @@ def test_anonymous_round_keeps_buttons_on_slack_and_sends_ballots_on_matrix() ->
     ballots = of(acts, DirectMessage)
     # Matrix people get a private ballot; Slack people answer with private buttons.
     assert sorted(b.member for b in ballots) == ["alice", "dia", "eloi"]
-    assert all(b.choices and b.ref == f"proposal:v1:ballot:{b.member}" for b in ballots)
+    assert all(b.choices and b.ref == Ref(role="ballot", version=1, member=b.member) for b in ballots)
     d.send(chose(DIA, "objection", ref="proposal:v1:ballot:dia", channel="dm"), T0)
     (ask,) = [a for a in of(d.actions, DirectMessage) if a.text.key == "consent.objection.ask_dm"]
     assert ask.expects_reply and ask.member == "dia"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.kernel.model import DirectMessage, Edit, Event, Post, PrivateNote, SetTimer
+from bot.kernel.model import DirectMessage, Edit, Event, Post, PrivateNote, Ref, SetTimer
 from bot.kernel.scenario import Context
 from scenarios.consent import KIND
 from scenarios.consent.round import RoundState
@@ -138,7 +138,7 @@ def _late(rec: dict[str, Any], d: Driver[RoundState]) -> None:
 def _no_reason(rec: dict[str, Any], d: Driver[RoundState]) -> None:
     assert rec["objections"] == [{"by": "Bob", "reason": None}]
     asks = [p for p in of(d.actions, Post) if p.text.key == "consent.objection.ask"]
-    assert len(asks) == 1 and asks[0].thread == "proposal:v1:general", "asked once, in the thread"
+    assert len(asks) == 1 and asks[0].thread == Ref(role="proposal", version=1, channel="general"), "asked once, in the thread"
     assert any("(raison non donnée)" in t for t in texts(d.actions))
 
 
@@ -222,7 +222,7 @@ def test_the_proposal_states_phase_local_deadline_and_how_to_answer() -> None:
     d: Driver[RoundState] = Driver(KIND, ctx)
     acts = d.send(start(title="Adopter la charte v2", deadline="vendredi 18h"), T0)
     (post,) = of(acts, Post)
-    assert post.ref == "proposal:v1:general" and post.choice_style == "reactions"
+    assert post.ref == Ref(role="proposal", version=1, channel="general") and post.choice_style == "reactions"
     assert [(c.id, c.emoji) for c in post.choices] == [
         ("consent", "✅"), ("concern", "⚠️"), ("objection", "✋"), ("stand_aside", "🙊")]
     fr = texts([post], "fr")[0]
@@ -233,10 +233,10 @@ def test_the_proposal_states_phase_local_deadline_and_how_to_answer() -> None:
     assert "until Friday 27 November 2026 at 18:00" in en
     timers = {t.name: t.due_at for t in of(acts, SetTimer)}
     assert timers == {
-        "consent:deadline": FRIDAY_18H,
-        "consent:questions": T0 + timedelta(days=1),
-        "consent:remind:0": FRIDAY_18H - timedelta(days=1),
-        "consent:remind:1": FRIDAY_18H - timedelta(hours=2),
+        Ref(scope="consent", role="deadline"): FRIDAY_18H,
+        Ref(scope="consent", role="questions"): T0 + timedelta(days=1),
+        Ref(scope="consent", role="remind", n=0): FRIDAY_18H - timedelta(days=1),
+        Ref(scope="consent", role="remind", n=1): FRIDAY_18H - timedelta(hours=2),
     }
     # The questions phase ends: the proposal is edited and the thread told.
     acts = d.advance(timedelta(days=1))
@@ -252,7 +252,7 @@ def test_default_deadline_and_phases_from_the_config() -> None:
     acts = d.send(start(title="Sans échéance"), T0)
     st = d.state
     assert st.deadline == T0 + timedelta(days=5) and st.questions_until == T0 + timedelta(hours=12)
-    assert [t.due_at for t in of(acts, SetTimer) if "remind" in t.name] == [T0 + timedelta(days=5, hours=-6)]
+    assert [t.due_at for t in of(acts, SetTimer) if t.name.role == "remind"] == [T0 + timedelta(days=5, hours=-6)]
     note = [n for n in of(acts, PrivateNote) if n.text.key == "consent.started"]
     assert note and "samedi 28 novembre 2026 à 10:00" in texts(note)[0]
 
@@ -287,14 +287,14 @@ def test_live_counts_are_coalesced_into_one_edit_per_interval() -> None:
     refresh_timers = []
     for i, m in enumerate(people[1:]):
         acts = d.send(chose(m, "consent"), T0 + timedelta(seconds=5 * i))
-        refresh_timers += [t for t in of(acts, SetTimer) if t.name == "consent:refresh"]
+        refresh_timers += [t for t in of(acts, SetTimer) if t.name == Ref(scope="consent", role="refresh")]
     assert len(refresh_timers) == 1, "one pending refresh for a burst of answers"
     acts = d.advance(timedelta(minutes=2))
     (edit,) = of(acts, Edit)
     assert "Réponses : ✅ 7 · ⚠️ 0 · ✋ 0 · 🙊 0 — 7 sur 8" in texts([edit])[0]
     # The next answer schedules the next refresh.
     acts = d.send(chose(people[1], "concern"), d.now)
-    assert [t.name for t in of(acts, SetTimer)] == ["consent:refresh"]
+    assert [t.name for t in of(acts, SetTimer)] == [Ref(scope="consent", role="refresh")]
 
 
 def test_no_edits_where_the_platform_cannot_edit() -> None:
@@ -316,7 +316,7 @@ def test_reminders_go_only_to_those_who_have_not_answered() -> None:
     (post,) = [p for p in of(acts, Post) if p.text.key == "consent.remind.thread"]
     who = post.text.params["who"]
     assert [m.member for m in who.items] == ["alice", "m02", "m03"]  # type: ignore[union-attr]
-    assert post.thread == "proposal:v1:general"
+    assert post.thread == Ref(role="proposal", version=1, channel="general")
 
 
 def test_reminders_by_direct_message_when_configured() -> None:
@@ -341,8 +341,8 @@ def test_answers_on_a_replaced_version_are_not_counted() -> None:
     assert [n.text.key for n in of(acts, PrivateNote)] == ["consent.answer.replaced"]
     assert d.state.answers == {}
     # The old message says it was replaced, and points to the new version in its thread.
-    assert any(e.ref == "proposal:v1:general" and e.choices == [] for e in of(d.actions, Edit))
-    assert any(p.thread == "proposal:v1:general" and p.text.key == "consent.amend.pointer" for p in of(d.actions, Post))
+    assert any(e.ref == Ref(role="proposal", version=1, channel="general") and e.choices == [] for e in of(d.actions, Edit))
+    assert any(p.thread == Ref(role="proposal", version=1, channel="general") and p.text.key == "consent.amend.pointer" for p in of(d.actions, Post))
 
 
 def test_only_the_author_amends_or_withdraws() -> None:

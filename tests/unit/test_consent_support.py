@@ -25,6 +25,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     Replied,
     ReplyHandle,
     SetTimer,
@@ -105,7 +106,7 @@ class Driver(Generic[S]):
     ctx: Context
     state_json: str = ""
     now: datetime = T0
-    timers: dict[str, SetTimer] = field(default_factory=dict)
+    timers: dict[Ref, SetTimer] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     finished: str | None = None
 
@@ -168,13 +169,13 @@ def cmd(member: Member, name: str, channel: str = "general", **args: Any) -> Com
     return Command(member=member, name=name, args=args, channel=channel, reply_to=HANDLE)
 
 
-def chose(member: Member, choice: str | None, ref: str = "proposal:v1:general", channel: str = "general",
+def chose(member: Member, choice: str | None, ref: Ref | str = "proposal:v1:general", channel: str = "general",
           via: str = "reaction", removed: str | None = None, **values: str) -> Chose:
     return Chose(member=member, ref=ref, channel=channel, choice=choice, via=via, values=values,  # type: ignore[arg-type]
                  withdrawn=removed)
 
 
-def reply(member: Member, text: str, ref: str = "proposal:v1:general", channel: str = "general") -> Replied:
+def reply(member: Member, text: str, ref: Ref | str = "proposal:v1:general", channel: str = "general") -> Replied:
     return Replied(member=member, text=text, ref=ref, channel=channel)
 
 

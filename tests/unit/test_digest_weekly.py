@@ -12,7 +12,7 @@ import pytest
 from PIL import Image as PILImage
 
 from bot.kernel.i18n import Msg
-from bot.kernel.model import DirectMessage, Joined, Post, SetTimer, Started
+from bot.kernel.model import DirectMessage, Joined, Post, Ref, SetTimer, Started
 from bot.kernel.scenario import Capabilities, LogEntry, RitualSummary
 from scenarios.digest import KIND as DIGEST
 from scenarios.digest.chart import ANSWERS_COLOUR, PRESENCE_COLOUR, size_for
@@ -137,7 +137,7 @@ def test_the_digest_says_what_happened_in_the_simulated_week() -> None:
     assert [p.channel for p in digest] == ["general"]
     assert text(digest[0]) == EXPECTED
     assert len(EXPECTED.splitlines()) <= 30  # one screen
-    assert sim.timers == {"weekly": paris(2026, 4, 3, 16, 0)}  # next Friday, summer time, 16:00 local
+    assert sim.timers == {Ref(role="weekly"): paris(2026, 4, 3, 16, 0)}  # next Friday, summer time, 16:00 local
 
 
 def test_the_chart_is_a_png_of_the_same_figures_as_the_text() -> None:

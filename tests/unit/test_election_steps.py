@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.kernel.model import DirectMessage, Edit, Member, Post, PrivateNote, SetTimer
+from bot.kernel.model import DirectMessage, Edit, Member, Post, PrivateNote, Ref, SetTimer
 from scenarios.election import KIND, ElectionState, find_member
 from tests.unit.test_consent_support import (
     ANIM,
@@ -27,10 +27,11 @@ from tests.unit.test_consent_support import (
 BOB, M2, M3, M4 = person("bob"), person("m02"), person("m03"), person("m04")
 THURSDAY_18H = T0 + timedelta(days=3, hours=8)
 ROLE = "délégué au comité régional"
+CANDIDATE1 = Ref(scope="candidate", n=1, role="proposal", version=1, channel="general")
 
 
-def dm(member: Member, text: str, ref: str | None = None) -> object:
-    return reply(member, text, ref=ref or f"election:invite:{member.key}", channel="dm")
+def dm(member: Member, text: str, ref: Ref | str | None = None) -> object:
+    return reply(member, text, ref=ref or Ref(scope="election", role="invite", member=member.key), channel="dm")
 
 
 def started(**params: object) -> Driver[ElectionState]:
@@ -70,8 +71,8 @@ def test_step1_the_call_is_public_and_each_member_is_asked_privately() -> None:
     assert "nominations en privé" in fr and "jeudi 26 novembre 2026 à 18:00" in fr
     invites = of(acts, DirectMessage)
     assert sorted(i.member for i in invites) == sorted(m.key for m in people)
-    assert all(i.expects_reply and i.ref == f"election:invite:{i.member}" for i in invites)
-    assert [(t.name, t.due_at) for t in of(acts, SetTimer)] == [("election:nominations", THURSDAY_18H)]
+    assert all(i.expects_reply and i.ref == Ref(scope="election", role="invite", member=i.member) for i in invites)
+    assert [(t.name, t.due_at) for t in of(acts, SetTimer)] == [(Ref(scope="election", role="nominations"), THURSDAY_18H)]
     assert d.state.phase == "nominating"
 
 
@@ -127,7 +128,7 @@ def test_step1_people_outside_the_circle_cannot_nominate() -> None:
 
 def test_step2_every_nomination_is_revealed_with_its_reason() -> None:
     d = nominated()
-    reveal = [p for p in of(d.actions, Post) if p.ref == "election:reveal:general"]
+    reveal = [p for p in of(d.actions, Post) if p.ref == Ref(scope="election", role="reveal", channel="general")]
     assert len(reveal) == 1
     fr = texts(reveal)[0]
     assert fr.index("M02 (2)") < fr.index("Bob (1)")
@@ -152,7 +153,7 @@ def test_step2_the_animateur_can_move_on_early() -> None:
     d.send(dm(BOB, "m02 parce que"), T0)  # type: ignore[arg-type]
     d.send(dm(BOB, "elle connaît le dossier", ref="election:dm:bob"), T0)  # type: ignore[arg-type]
     acts = d.send(cmd(ANIM, "election suivant"), T0 + timedelta(hours=1))
-    assert any(a.action == "cancel_timer" and a.name == "election:nominations" for a in acts)  # type: ignore[union-attr]
+    assert any(a.action == "cancel_timer" and a.name == Ref(scope="election", role="nominations") for a in acts)  # type: ignore[union-attr]
     assert d.state.phase == "changing"
     d.send(dm(M2, "bob parce qu'il est disponible"), T0 + timedelta(hours=2))  # type: ignore[arg-type]
     # A nomination that comes in the change round is a change from nobody.
@@ -196,10 +197,10 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     d = proposed()
     st = d.state
     assert st.phase == "consent" and st.round is not None and st.round.status == "answers"
-    proposal = [p for p in of(d.actions, Post) if p.ref == "candidate1:v1:general"]
+    proposal = [p for p in of(d.actions, Post) if p.ref == CANDIDATE1]
     assert len(proposal) == 1 and [c.id for c in proposal[0].choices] == ["consent", "concern", "objection", "stand_aside"]
     assert "Élection #1 — proposition (v1) : M02 comme délégué au comité régional" in texts(proposal)[0]
-    context = [p for p in of(d.actions, Post) if p.thread == "candidate1:v1:general"]
+    context = [p for p in of(d.actions, Post) if p.thread == CANDIDATE1]
     assert "Bob : « elle connaît le comité »" in texts(context)[0]
     (ask,) = [a for a in of(d.actions, DirectMessage) if a.text.key == "election.proposed_dm"]
     assert ask.member == "m02" and ask.expects_reply
@@ -227,14 +228,14 @@ def test_step4_the_proposed_person_may_decline() -> None:
     acts = d.send(dm(M2, "Je décline, merci", ref="election:proposed:1"), d.now + timedelta(hours=1))  # type: ignore[arg-type]
     assert d.state.phase == "proposing" and d.state.round is not None and d.state.round.status == "cancelled"
     assert [p.text.key for p in of(acts, Post)] == ["election.declined"]
-    assert any(e.ref == "candidate1:v1:general" and e.choices == [] for e in of(acts, Edit))
+    assert any(e.ref == CANDIDATE1 and e.choices == [] for e in of(acts, Edit))
     assert not any(a.action == "set_timer" for a in acts)  # type: ignore[union-attr]
     # Answers on the declined proposal no longer count.
     acts = d.send(chose(BOB, "consent", ref="candidate1:v1:general"), d.now)
     assert d.state.round.answers == {}  # type: ignore[union-attr]
     # Another person is proposed: a new round with its own refs.
     d.send(cmd(ANIM, "election proposer", who="bob"), d.now + timedelta(hours=1))
-    assert d.state.round is not None and d.state.round.ref_prefix == "candidate2"
+    assert d.state.round is not None and (d.state.round.ref_scope, d.state.round.ref_n) == ("candidate", 2)
     assert [(a.nominee, a.outcome) for a in d.state.attempts] == [("m02", "declined"), ("bob", None)]
 
 

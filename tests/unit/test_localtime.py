@@ -24,7 +24,7 @@ from bot.kernel.model import SetTimer, Started
 from bot.kernel.recurrence import Recurrence
 from scenarios.meeting import KIND as MEETING
 from scenarios.meeting.config import Lead
-from tests.unit.test_meeting_support import ALICE, Sim, command, context
+from tests.unit.test_meeting_support import ALICE, Sim, command, context, mref
 
 PARIS = ZoneInfo("Europe/Paris")
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -179,15 +179,15 @@ def test_a_meeting_at_0330_on_the_spring_night_is_reminded_at_0130() -> None:
     sim = Sim(MEETING, context(config), localize(datetime(2027, 3, 1, 9, 0), PARIS))
     sim.send(Started())
     sim.send(command(ALICE, "reunion", title="Nuit des étoiles", text="le 28 mars 2027 à 3h30 à l'observatoire"))
-    timers = {name.split("|")[1]: due for name, due in sim.timers.items() if name.startswith("once-1|")}
-    assert wall(timers["r2"], PARIS) == (2027, 3, 28, 1, 30)  # 1h before: 01:30, not 02:30
-    assert wall(timers["p0"], PARIS) == (2027, 3, 28, 1, 30)
-    assert wall(timers["r1"], PARIS) == (2027, 3, 27, 3, 30)  # 1 day before: same wall time
-    assert wall(timers["r0"], PARIS) == (2027, 3, 21, 3, 30)  # 7 days before
+    timers = {(name.role, name.n): due for name, due in sim.timers.items() if name.key == "once-1"}
+    assert wall(timers["r", 2], PARIS) == (2027, 3, 28, 1, 30)  # 1h before: 01:30, not 02:30
+    assert wall(timers["p", 0], PARIS) == (2027, 3, 28, 1, 30)
+    assert wall(timers["r", 1], PARIS) == (2027, 3, 27, 3, 30)  # 1 day before: same wall time
+    assert wall(timers["r", 0], PARIS) == (2027, 3, 21, 3, 30)  # 7 days before
     # It fires then, one real hour before the meeting, and posts the reminder.
-    sim.run_until(timers["r2"])
-    assert "once-1|r2" not in sim.timers and sim.now == timers["r2"]
-    assert "once-1|r2" in sim.state.occurrences[0].reminders_sent  # type: ignore[union-attr]
+    sim.run_until(timers["r", 2])
+    assert mref("once-1", "r", 2) not in sim.timers and sim.now == timers["r", 2]
+    assert mref("once-1", "r", 2) in sim.state.occurrences[0].reminders_sent  # type: ignore[union-attr]
 
 
 def test_a_meeting_at_0330_on_the_autumn_night_is_reminded_one_hour_before() -> None:
@@ -196,7 +196,7 @@ def test_a_meeting_at_0330_on_the_autumn_night_is_reminded_one_hour_before() -> 
     sim.send(Started())
     sim.send(command(ALICE, "reunion", title="Veillée", text="le 31 octobre 2027 à 3h30"))
     start = localize(datetime(2027, 10, 31, 3, 30), PARIS)
-    assert start - sim.timers["once-1|r0"] == timedelta(hours=1)
+    assert start - sim.timers[mref("once-1", "r", 0)] == timedelta(hours=1)
 
 
 def test_consent_reminders_are_a_calendar_day_and_two_real_hours_before_the_deadline() -> None:
@@ -211,10 +211,9 @@ def test_consent_reminders_are_a_calendar_day_and_two_real_hours_before_the_dead
     for stored in (deadline, deadline.astimezone(UTC)):  # as parsed, and as reloaded
         state = machine.new_state(title="Budget", author=ANIM, channels=["general"], deadline=stored, now=now)
         _, actions = machine.open(state, now)
-        due = {a.name.rsplit(":", 1)[-1]: a.due_at for a in actions
-               if isinstance(a, SetTimer) and "remind" in a.name}
-        assert wall(due["0"], PARIS) == (2027, 3, 27, 3, 30)  # the day before, same wall time
-        assert deadline - due["1"] == timedelta(hours=2)  # 00:30 local, two real hours
+        due = {a.name.n: a.due_at for a in actions if isinstance(a, SetTimer) and a.name.role == "remind"}
+        assert wall(due[0], PARIS) == (2027, 3, 27, 3, 30)  # the day before, same wall time
+        assert deadline - due[1] == timedelta(hours=2)  # 00:30 local, two real hours
 
 
 def test_recurrences_stay_at_the_local_time_and_skip_the_gap_by_its_size() -> None:

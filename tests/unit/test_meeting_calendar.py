@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.kernel.model import DirectMessage, Post, Record, Started
+from bot.kernel.model import DirectMessage, Post, Record, Ref, Started
 from scenarios.meeting import KIND
 from scenarios.meeting.state import MeetingsState
 from tests.unit.test_meeting_support import (
@@ -22,6 +22,7 @@ from tests.unit.test_meeting_support import (
     context,
     dms,
     edits,
+    mref,
     notes,
     paris,
     posts,
@@ -43,9 +44,9 @@ def started(config: dict[str, Any], at: Any, **kw: Any) -> Sim:
     return sim
 
 
-def reminder_times(sim: Sim) -> list[tuple[str, str]]:
-    return [(e.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M %z"), e.action.ref or "")
-            for e in sim.emitted if isinstance(e.action, Post) and "|r" in (e.action.ref or "")]
+def reminder_times(sim: Sim) -> list[tuple[str, Ref]]:
+    return [(e.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M %z"), e.action.ref)
+            for e in sim.emitted if isinstance(e.action, Post) and e.action.ref is not None and e.action.ref.role == "r"]
 
 
 # --- eight weeks across daylight saving --------------------------------------------------
@@ -57,17 +58,17 @@ def test_eight_weeks_of_a_monthly_meeting_across_the_spring_change() -> None:
 
     # Every reminder at the same local wall-clock time, before and after 29 March.
     assert reminder_times(sim) == [
-        ("2026-02-17 18:00 +0100", "main.20260224|r0"),
-        ("2026-02-23 18:00 +0100", "main.20260224|r1"),
-        ("2026-02-24 17:00 +0100", "main.20260224|r2"),
-        ("2026-03-24 18:00 +0100", "main.20260331|r0"),  # seven days before, still winter time
-        ("2026-03-30 18:00 +0200", "main.20260331|r1"),
-        ("2026-03-31 17:00 +0200", "main.20260331|r2"),
+        ("2026-02-17 18:00 +0100", mref("main.20260224", "r", 0)),
+        ("2026-02-23 18:00 +0100", mref("main.20260224", "r", 1)),
+        ("2026-02-24 17:00 +0100", mref("main.20260224", "r", 2)),
+        ("2026-03-24 18:00 +0100", mref("main.20260331", "r", 0)),  # seven days before, still winter time
+        ("2026-03-30 18:00 +0200", mref("main.20260331", "r", 1)),
+        ("2026-03-31 17:00 +0200", mref("main.20260331", "r", 2)),
     ]
     held = sim.records("attendance")
     assert [r.summary["start"] for r in held] == ["2026-02-24T18:00:00+01:00", "2026-03-31T18:00:00+02:00"]
     # Said the French way, in local time, on both sides of the change.
-    march = next(p for p in posts(e.action for e in sim.emitted) if p.ref == "main.20260331|r0")
+    march = next(p for p in posts(e.action for e in sim.emitted) if p.ref == mref("main.20260331", "r", 0))
     assert "mardi 31 mars 2026 à 18:00" in text(march)
     assert "dans 7 jours" in text(march)
     assert "Maison des associations" in text(march)
@@ -79,9 +80,9 @@ def test_autumn_change_keeps_reminders_at_local_time() -> None:
     sim = started(MONTHLY, paris(2026, 10, 1, 9, 0))
     sim.run_until(paris(2026, 10, 28, 9, 0))
     assert reminder_times(sim) == [
-        ("2026-10-20 18:00 +0200", "main.20261027|r0"),
-        ("2026-10-26 18:00 +0100", "main.20261027|r1"),
-        ("2026-10-27 17:00 +0100", "main.20261027|r2"),
+        ("2026-10-20 18:00 +0200", mref("main.20261027", "r", 0)),
+        ("2026-10-26 18:00 +0100", mref("main.20261027", "r", 1)),
+        ("2026-10-27 17:00 +0100", mref("main.20261027", "r", 2)),
     ]
 
 
@@ -111,7 +112,7 @@ def test_rsvp_changes_and_the_last_reminder_lists_who_answered_what() -> None:
     sim.send(chose(DAN, ref, None, removed="no"))  # withdrawing what one never said: nothing
 
     day_before = posts(sim.run_until(paris(2026, 3, 30, 18, 0)))
-    assert [p.ref for p in day_before] == ["main.20260331|r1"]
+    assert [p.ref for p in day_before] == [mref("main.20260331", "r", 1)]
     assert "1 présent·es, 1 absent·es, 0 peut-être" in text(day_before[0])
 
     last = posts(sim.run_until(paris(2026, 3, 31, 17, 0)))
@@ -143,7 +144,7 @@ def test_personal_reminders_skip_those_absent_and_those_who_muted_the_series() -
     assert [c.id for c in chloe_dm.choices] == ["yes", "no", "maybe", "mute"]
 
     # Dan mutes the series from his reminder; the next month he gets no personal reminder.
-    ack = sim.send(chose(DAN, chloe_dm.ref.replace("chloe", "dan"), "mute", channel="dm"))  # type: ignore[union-attr]
+    ack = sim.send(chose(DAN, mref("main.20260331", "dm", member="dan"), "mute", channel="dm"))
     assert isinstance(ack[0], DirectMessage) and "plus de rappels personnels pour « Comité »" in text(ack[0])
     april = dms(sim.run_until(paris(2026, 4, 27, 18, 0)))
     assert sorted(d.member for d in april) == ["alice", "bob", "chloe"]
@@ -212,13 +213,14 @@ def test_an_animateur_schedules_a_one_off_in_french() -> None:
     out = sim.send(command(ALICE, "reunion", title="Comité",
                            text="le 12 décembre à 18h à la Maison des associations"))
     announce = posts(out)
-    assert len(announce) == 1 and announce[0].ref == "once-1|new"
+    assert len(announce) == 1 and announce[0].ref == mref("once-1", "new")
     body = text(announce[0])
     assert body.startswith("📅 Nouvelle réunion : Comité (proposée par Alice)")
     assert "🗓 vendredi 12 décembre 2025 à 18:00\n📍 la Maison des associations" in body
     # Created three days ahead: the 7-day reminder is not sent at all, the others are planned.
     assert {n: t.astimezone(TZ).strftime("%d %H:%M") for n, t in sim.timers.items()} == {
-        "once-1|r1": "11 18:00", "once-1|r2": "12 17:00", "once-1|p0": "11 18:00", "once-1|end": "12 20:00",
+        mref("once-1", "r", 1): "11 18:00", mref("once-1", "r", 2): "12 17:00", mref("once-1", "p", 0): "11 18:00",
+        mref("once-1", "end"): "12 20:00",
     }
 
 
@@ -251,7 +253,7 @@ def test_attendance_is_asked_corrected_and_recorded_with_the_page_of_record() ->
     sim.send(chose(CHLOE, "main.20260331|r0", "maybe"))
 
     ask = posts(sim.run_until(paris(2026, 3, 31, 20, 0)))[-1]
-    assert ask.ref == "main.20260331|att"
+    assert ask.ref == mref("main.20260331", "att")
     assert "D'après vos réponses : Alice, Bob." in text(ask)
     assert "jusqu'au mer. 1 avr. à 20:00" in text(ask)
 
@@ -273,7 +275,7 @@ def test_attendance_is_asked_corrected_and_recorded_with_the_page_of_record() ->
     assert meeting["agenda"] == ["Budget 2027"] and meeting["attendee_names"] == ["Alice", "Chloe"]
     # The question becomes the page of record (no new message), buttons removed.
     page = edits(closed)
-    assert [(e.ref, e.choices) for e in page] == [("main.20260331|att", [])]
+    assert [(e.ref, e.choices) for e in page] == [(mref("main.20260331", "att"), [])]
     assert text(page[0]) == (
         "📋 Réunion : Comité\n🗓 mardi 31 mars 2026 à 18:00\n📍 Maison des associations\n"
         "Présent·es (2) : Alice, Chloe\nOrdre du jour\n1. Budget 2027 (Bob)\n"
@@ -294,7 +296,7 @@ def test_without_corrections_rsvp_is_taken_as_attendance() -> None:
     out = sim.run_until(paris(2026, 3, 31, 20, 0))
     assert [a.summary["present"] for a in out if isinstance(a, Record) and a.kind == "attendance"] == [["bob"]]
     refs = [p.ref for p in posts(out)]
-    assert refs[-1] == "main.20260331|page" and "main.20260331|att" not in refs
+    assert refs[-1] == mref("main.20260331", "page") and mref("main.20260331", "att") not in refs
 
 
 def test_minutes_need_a_link_and_a_past_meeting() -> None:
@@ -311,8 +313,8 @@ def test_after_downtime_only_the_latest_due_reminder_goes_out() -> None:
     sim = started(MONTHLY, paris(2026, 3, 20, 9, 0))
     # Down from 23 March to 30 March 19:00: the 7-day and the 1-day reminders both fell due.
     out = sim.run_until(paris(2026, 3, 30, 19, 0), down_until=paris(2026, 3, 30, 19, 0))
-    assert [p.ref for p in posts(out)] == ["main.20260331|r1"]
-    assert {s.timer: s.reason for s in sim.state.skipped} == {"main.20260331|r0": "superseded"}  # type: ignore[union-attr]
+    assert [p.ref for p in posts(out)] == [mref("main.20260331", "r", 1)]
+    assert {s.timer: s.reason for s in sim.state.skipped} == {mref("main.20260331", "r", 0): "superseded"}  # type: ignore[union-attr]
     assert "dans 23 heures" in text(posts(out)[0])
 
 
@@ -320,11 +322,11 @@ def test_after_long_downtime_no_stale_reminder_and_attendance_is_closed_from_rsv
     sim = started(MONTHLY, paris(2026, 3, 20, 9, 0))
     sim.send(chose(ALICE, "main.20260331|r0", "yes"))
     out = sim.run_until(paris(2026, 4, 3, 9, 0), down_until=paris(2026, 4, 3, 9, 0))
-    assert [p.ref for p in posts(out)] == ["main.20260331|page"]  # no reminder, no question
+    assert [p.ref for p in posts(out)] == [mref("main.20260331", "page")]  # no reminder, no question
     assert [a.summary["present"] for a in out if isinstance(a, Record) and a.kind == "attendance"] == [["alice"]]
     reasons = {s.timer: s.reason for s in sim.state.skipped}  # type: ignore[union-attr]
-    assert reasons["main.20260331|r2"] == "meeting_started"
-    assert reasons["main.20260331|end"] == "attendance_window_over"
+    assert reasons[mref("main.20260331", "r", 2)] == "meeting_started"
+    assert reasons[mref("main.20260331", "end")] == "attendance_window_over"
 
 
 # --- config changes --------------------------------------------------------------------------
@@ -337,7 +339,7 @@ def test_a_changed_rule_moves_the_next_meeting_and_keeps_its_agenda() -> None:
     sim.send(command(BOB, "ordre-du-jour"))  # any event brings the calendar in step
     upcoming = KIND.summarize(sim.state)["upcoming"]  # type: ignore[arg-type,index]
     assert [(u["start"], u["agenda"]) for u in upcoming] == [("2026-03-31T19:30:00+02:00", ["Budget 2027"])]
-    assert "main.20260331|r0" in sim.timers and sim.timers["main.20260331|end"] == paris(2026, 3, 31, 21, 30)
+    assert mref("main.20260331", "r", 0) in sim.timers and sim.timers[mref("main.20260331", "end")] == paris(2026, 3, 31, 21, 30)
 
 
 def test_several_series_in_their_own_channels() -> None:
@@ -370,7 +372,7 @@ def test_member_content_in_reminders_is_inert_and_every_key_exists() -> None:
     sim.send(command(BOB, "ordre-du-jour", text="@here *urgent* <b>x</b>"))
     sim.send(chose(BOB, "main.20260331|r0", "yes"))
     out = sim.run_until(paris(2026, 4, 2, 9, 0))
-    reminder = next(p for p in posts(out) if p.ref == "main.20260331|r2")
+    reminder = next(p for p in posts(out) if p.ref == mref("main.20260331", "r", 2))
     html, mrkdwn = render(reminder.text, "html"), render(reminder.text, "mrkdwn")
     assert "@here" not in html and "<b>x</b>" not in html and "<script>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "&lt;script&gt;" in html
@@ -390,7 +392,7 @@ def test_an_animateur_cancels_the_next_meeting_and_the_series_goes_on() -> None:
     out = sim.send(command(ALICE, "reunion annuler", reason="la salle est prise"))
     assert [text(p) for p in posts(out)] == [
         "🚫 Réunion annulée : Comité, mardi 31 mars 2026 à 18:00 (annulée par Alice). Raison : la salle est prise"]
-    assert not any(name.startswith("main.20260331") for name in sim.timers)
+    assert not any(name.key == "main.20260331" for name in sim.timers)
     assert [u["start"] for u in KIND.summarize(sim.state)["upcoming"]] == ["2026-04-28T18:00:00+02:00"]  # type: ignore[arg-type,index]
     # Agenda items now go to April; no reminder for March.
     assert "mardi 28 avril" in text(notes(sim.send(command(BOB, "ordre-du-jour", text="Budget")))[0])

@@ -24,6 +24,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     SetTimer,
     TimerFired,
 )
@@ -183,12 +184,17 @@ def render(msg: Msg, fmt: str, locale: str = "fr") -> str:
     return Renderer(locale, TZ, MARKUPS[fmt]).render(msg)
 
 
-def command(who: Member, name: str, channel: str = "general", thread_ref: str | None = None,
+def mref(occurrence: str, role: str, n: int | None = None, member: str | None = None) -> Ref:
+    """One of a meeting's messages or timers: its occurrence, its role, a number, a member."""
+    return Ref(key=occurrence, role=role, n=n, member=member)
+
+
+def command(who: Member, name: str, channel: str = "general", thread_ref: Ref | str | None = None,
             **args: Any) -> Command:
     return Command(member=who, name=name, args=args, channel=channel, thread_ref=thread_ref)
 
 
-def chose(who: Member, ref: str, choice: str | None, channel: str = "general",
+def chose(who: Member, ref: Ref | str, choice: str | None, channel: str = "general",
           via: str = "reaction", removed: str | None = None) -> Chose:
     return Chose(member=who, ref=ref, channel=channel, choice=choice, withdrawn=removed, via=via)  # type: ignore[arg-type]
 

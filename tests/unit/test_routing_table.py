@@ -35,6 +35,7 @@ from bot.kernel.model import (
     InboundReaction,
     Member,
     Reacted,
+    Ref,
     Replied,
 )
 from bot.kernel.scenario import Capabilities
@@ -77,11 +78,13 @@ class Network:
             await ritual("welcome", [], "config", "accueil")
             person = await unit.people.add_person(nid, "bob", "Bob", now=T0)
             await unit.refs.delivered(nid, [
-                RefDelivered(c1, "proposal:v1:general", "general", "chat", "general", "$p1", CHOICES),
-                RefDelivered(c2, "proposal:v1:comite", "comite", "chat", "comite", "$p2", CHOICES),
+                RefDelivered(c1, Ref(role="proposal", version=1, channel="general"), "general", "chat", "general",
+                             "$p1", CHOICES),
+                RefDelivered(c2, Ref(role="proposal", version=1, channel="comite"), "comite", "chat", "comite",
+                             "$p2", CHOICES),
             ])
             await unit.inbound.add_reactions([ReactionRow("chat", "$r1", "$p1", "✅", "bob")])
-            await unit.inbound.expect_reply(nid, person, draw, "secret:bob")
+            await unit.inbound.expect_reply(nid, person, draw, Ref(role="secret", member="bob"))
         return self
 
     async def route(self, ev: InboundEvent, channel: str | None, member: Member = BOB,
@@ -146,7 +149,7 @@ ROWS: list[tuple[str, InboundEvent, str | None, Member, Check | str]] = [
     ("objection in the channel", said("objection trop tôt"), "general", BOB, reaches("consent#1", Command)),
     ("objection #2 by number", said("objection #2 trop tôt"), "general", BOB, reaches("consent#2", Command)),
     ("objection in a round's thread", said("objection trop tôt", thread="$p2"), "general", BOB,
-     reaches("consent#2", Command, thread_ref="proposal:v1:comite")),
+     reaches("consent#2", Command, thread_ref=Ref(role="proposal", version=1, channel="comite"))),
     ("the election's step, in its channel", said("objection non", channel="bureau"), "bureau", BOB,
      reaches("election#1", Command)),
     ("objection in the other channel", said("objection motif", channel="comite"), "comite", BOB,
@@ -179,9 +182,9 @@ ROWS: list[tuple[str, InboundEvent, str | None, Member, Check | str]] = [
                                                          sender="bob", target="$x", choices=["consent"]),
      "general", BOB, is_a(Ignore)),
     ("a reply in a round's thread", wrote("je trouve ça bien", thread="$p1"), "general", BOB,
-     reaches("consent#1", Replied, ref="proposal:v1:general")),
+     reaches("consent#1", Replied, ref=Ref(role="proposal", version=1, channel="general"))),
     ("an expected private answer", wrote("mon-secret", direct=True), "dm", BOB,
-     reaches("draw#1", Replied, ref="secret:bob")),
+     reaches("draw#1", Replied, ref=Ref(role="secret", member="bob"))),
     ("a private message nobody waits for", wrote("coucou", direct=True), "dm", ALICE, is_a(Ignore)),
     ("a plain message in the channel", wrote("bonjour à tous"), "general", BOB, is_a(Ignore)),
     ("a room the network did not bind", said("objection non"), None, BOB, is_a(Ignore)),

@@ -23,6 +23,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    Ref,
     Replied,
     SetTimer,
     Started,
@@ -180,7 +181,7 @@ def test_subcommands_in_french_and_english() -> None:
 def test_start_announces_hashes_quotas_and_asks_for_chance() -> None:
     st, (actions,) = run([(start(quotas=PER_TERRITORY, role="délégué"), T0)])
     post, timer = actions
-    assert isinstance(post, Post) and post.ref == "announce" and [c.id for c in post.choices] == ["contribute"]
+    assert isinstance(post, Post) and post.ref == Ref(role="announce") and [c.id for c in post.choices] == ["contribute"]
     shown = text(post)
     assert st.record is not None
     for h in (st.record.hashes.pool, st.record.hashes.quotas, st.record.hashes.lottery, st.record.hashes.draw):
@@ -238,7 +239,7 @@ def test_assisted_contribution_by_button_and_private_reply() -> None:
         (Replied(member=MEMBERS["p03"], ref="secret:p03", channel="dm", text="  le chat dort  "), T0),
     ], state=st)
     (dm,) = ask
-    assert isinstance(dm, DirectMessage) and dm.expects_reply and dm.ref == "secret:p03"
+    assert isinstance(dm, DirectMessage) and dm.expects_reply and dm.ref == Ref(role="secret", member="p03")
     post, thanks = answer
     assert commitment_of("le chat dort") in text(post) and "le chat dort" not in text(post)
     assert isinstance(thanks, DirectMessage) and thanks.member == "p03"

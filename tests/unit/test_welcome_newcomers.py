@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.kernel.model import DirectMessage, Joined, Left, Post, Record, Started
+from bot.kernel.model import DirectMessage, Joined, Left, Post, Record, Ref, Started
 from bot.kernel.scenario import RitualSummary
 from scenarios.meeting import KIND as MEETING
 from scenarios.welcome import KIND as WELCOME
@@ -49,7 +49,7 @@ def test_a_newcomer_is_greeted_once_and_not_again_on_rejoin() -> None:
     sim = greeter(open_rituals=[next_meeting_summary()])
     first = sim.send(Joined(member=EVE, channel="general"))
     greeting = [a for a in first if isinstance(a, Post)]
-    assert [(p.channel, p.ref) for p in greeting] == [("general", "welcome|eve")]
+    assert [(p.channel, p.ref) for p in greeting] == [("general", Ref(role="welcome", member="eve"))]
     assert text(greeting[0]) == (
         "👋 Bienvenue Eve ! Vous avez rejoint le réseau Tiers-Lieux du Val.\n"
         "\n"

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.kernel.refs import Ref
 from bot.store import schema as t
 from bot.store.repositories.sql import chunks, insert
 from bot.store.rows import MessageRef, ReactionRow, RefDelivered
@@ -22,11 +23,11 @@ class SqlRefs:
         r = (await self.conn.execute(select(t.message_refs).where(
             t.message_refs.c.platform == platform, t.message_refs.c.platform_message_id == message_id,
             t.message_refs.c.network_id == network_id))).first()
-        return None if r is None else MessageRef(r.ritual_id, r.ref, r.channel_key, dict(r.choices or {}))
+        return None if r is None else MessageRef(r.ritual_id, Ref.decode(r.ref), r.channel_key, dict(r.choices or {}))
 
-    async def platform_id(self, ritual_id: int | None, ref: str, channel: str) -> tuple[bool, str | None]:
+    async def platform_id(self, ritual_id: int | None, ref: Ref, channel: str) -> tuple[bool, str | None]:
         r = (await self.conn.execute(select(t.message_refs.c.platform_message_id).where(
-            t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
+            t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref.encode(),
             t.message_refs.c.channel_key == channel))).first()
         return (False, None) if r is None else (True, r[0] or None)
 
@@ -34,7 +35,7 @@ class SqlRefs:
         if not rows:
             return
         ins = insert(self.conn, t.message_refs)
-        values = [{"network_id": network_id, "ritual_id": r.ritual_id, "ref": r.ref, "channel_key": r.channel,
+        values = [{"network_id": network_id, "ritual_id": r.ritual_id, "ref": r.ref.encode(), "channel_key": r.channel,
                    "platform": r.platform, "platform_channel": r.platform_channel,
                    "platform_message_id": r.platform_message_id, "choices": dict(r.choices)} for r in rows]
         await self.conn.execute(ins.on_conflict_do_update(
@@ -42,20 +43,20 @@ class SqlRefs:
             set_={c: ins.excluded[c] for c in ("platform", "platform_channel", "platform_message_id", "choices")}),
             values)
 
-    async def set_choices(self, ritual_id: int, ref: str, channel: str, choices: Mapping[str, str]) -> None:
+    async def set_choices(self, ritual_id: int, ref: Ref, channel: str, choices: Mapping[str, str]) -> None:
         await self.conn.execute(update(t.message_refs).where(
-            t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref,
+            t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref.encode(),
             t.message_refs.c.channel_key == channel).values(choices=dict(choices)))
 
-    async def content(self, ritual_id: int, ref: str, channel: str) -> tuple[str, str | None] | None:
+    async def content(self, ritual_id: int, ref: Ref, channel: str) -> tuple[str, str | None] | None:
         r = (await self.conn.execute(select(t.message_contents.c.text_hash, t.message_contents.c.choices_hash)
                                      .where(t.message_contents.c.ritual_id == ritual_id,
-                                            t.message_contents.c.ref == ref,
+                                            t.message_contents.c.ref == ref.encode(),
                                             t.message_contents.c.channel_key == channel))).first()
         return None if r is None else (r[0], r[1])
 
-    async def put_contents(self, rows: Mapping[tuple[int, str, str], tuple[str, str | None]]) -> None:
-        values = [{"ritual_id": rid, "ref": ref, "channel_key": ch, "text_hash": th, "choices_hash": chh}
+    async def put_contents(self, rows: Mapping[tuple[int, Ref, str], tuple[str, str | None]]) -> None:
+        values = [{"ritual_id": rid, "ref": ref.encode(), "channel_key": ch, "text_hash": th, "choices_hash": chh}
                   for (rid, ref, ch), (th, chh) in rows.items()]
         ins = insert(self.conn, t.message_contents)
         stmt = ins.on_conflict_do_update(
@@ -100,16 +101,16 @@ class SqlInbound:
             t.reactions.c.platform == platform, t.reactions.c.reaction_id == reaction_id))).first()
         return None if r is None else ReactionRow(r.platform, r.reaction_id, r.target, r.key, r.sender)
 
-    async def expect_reply(self, network_id: int, person_id: int, ritual_id: int, ref: str) -> None:
+    async def expect_reply(self, network_id: int, person_id: int, ritual_id: int, ref: Ref) -> None:
         await self.conn.execute(delete(t.pending_replies).where(
             t.pending_replies.c.network_id == network_id, t.pending_replies.c.person_id == person_id))
         await self.conn.execute(t.pending_replies.insert().values(
-            network_id=network_id, person_id=person_id, ritual_id=ritual_id, ref=ref))
+            network_id=network_id, person_id=person_id, ritual_id=ritual_id, ref=ref.encode()))
 
-    async def expected_reply(self, network_id: int, person_id: int) -> tuple[int, str] | None:
+    async def expected_reply(self, network_id: int, person_id: int) -> tuple[int, Ref] | None:
         r = (await self.conn.execute(select(t.pending_replies).where(
             t.pending_replies.c.network_id == network_id, t.pending_replies.c.person_id == person_id))).first()
-        return None if r is None else (int(r.ritual_id), str(r.ref))
+        return None if r is None else (int(r.ritual_id), Ref.decode(str(r.ref)))
 
     async def forget_replies(self, ritual_id: int) -> None:
         await self.conn.execute(delete(t.pending_replies).where(t.pending_replies.c.ritual_id == ritual_id))

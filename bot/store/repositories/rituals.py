@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.kernel.refs import Ref
 from bot.store import schema as t
 from bot.store.repositories.sql import chunks, is_postgres
 from bot.store.rows import Origin, RitualRow, RitualSave, TimerRow, TimerSet
@@ -110,12 +111,12 @@ class SqlTimers:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def replace(self, network_id: int, changes: Mapping[tuple[int, str], TimerSet | None]) -> None:
-        keys = list(changes)
+    async def replace(self, network_id: int, changes: Mapping[tuple[int, Ref], TimerSet | None]) -> None:
+        keys = [(ritual_id, name.encode()) for ritual_id, name in changes]
         for part in chunks(keys):
             await self.conn.execute(delete(t.timers).where(tuple_(t.timers.c.ritual_id, t.timers.c.name).in_(
                 list(part))))
-        rows = [{"network_id": network_id, "ritual_id": s.ritual_id, "name": s.name, "due_at": s.due_at,
+        rows = [{"network_id": network_id, "ritual_id": s.ritual_id, "name": s.name.encode(), "due_at": s.due_at,
                  "payload": s.payload} for s in changes.values() if s is not None]
         if rows:
             await self.conn.execute(insert(t.timers), rows)
@@ -136,7 +137,7 @@ class SqlTimers:
         rows = (await self.conn.execute(q)).all()
         if rows:
             await self.conn.execute(delete(t.timers).where(t.timers.c.id.in_([r.id for r in rows])))
-        return [TimerRow(r.id, r.ritual_id, r.name, r.due_at, dict(r.payload or {})) for r in rows]
+        return [TimerRow(r.id, r.ritual_id, Ref.decode(r.name), r.due_at, dict(r.payload or {})) for r in rows]
 
     async def earliest_per_ritual(self, network_id: int) -> dict[int, datetime]:
         rows = (await self.conn.execute(select(t.timers.c.ritual_id, func.min(t.timers.c.due_at).label("due"))
