@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bot.config import Config
 from bot.engine.directory import People
+from bot.engine.register import record_in_register
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.i18n import Msg
 from bot.kernel.model import (
@@ -201,6 +202,7 @@ class Rituals:
                 await tx.unit.journal.record(self.network_id, ritual.id if ritual else None,
                                              ritual.kind if ritual else "core", ritual.number if ritual else 0,
                                              tx.now, action.kind, action.summary)
+                await record_in_register(tx, self.people, ritual, action)
             elif isinstance(action, Finish):
                 assert ritual is not None
                 ritual.status = "finished"

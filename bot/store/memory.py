@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.kernel.refs import Ref
 from bot.store.memory_people import MemNetworks, MemPeople
+from bot.store.memory_register import MemRegister, RegisterTables
 from bot.store.rows import (
     AccountRow,
     ChannelRow,
@@ -60,6 +61,7 @@ class Data:
     log: list[tuple[int, LogRow]] = field(default_factory=list)
     dead: dict[tuple[str, str], tuple[int, DeadLetterNew]] = field(default_factory=dict)
     kv: dict[tuple[str, str], Any] = field(default_factory=dict)
+    register: RegisterTables = field(default_factory=RegisterTables)
 
     def next_id(self) -> int:
         self.seq += 1
@@ -330,6 +332,7 @@ class MemoryUnit:
         self.outbox = MemOutbox(self)
         self.journal = MemJournal(self)
         self.settings = MemSettings(self)
+        self.register = MemRegister(self)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

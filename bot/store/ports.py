@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.kernel.refs import Ref
+from bot.store.register_rows import PersonAnswers, RegisterEntry, RegisterWrite
 from bot.store.rows import (
     AccountRow,
     ChannelRow,
@@ -190,6 +191,25 @@ class Journal(Protocol):
     async def dead_letter_count(self, network_id: int) -> int: ...
 
 
+class Register(Protocol):
+    """The decision register: decisions, elections, draws and meetings, as their records
+    wrote them (`bot.store.register_projection`), and who may read a members-only register."""
+
+    async def write(self, network_id: int, w: RegisterWrite) -> int:
+        """Put one record in the register; returns its entry's id."""
+        ...
+    async def entries(self, network_id: int, kinds: Sequence[str] | None = None, since: datetime | None = None,
+                      details: bool = True) -> list[RegisterEntry]:
+        """Entries (of these kinds, recorded since), oldest first; with their versions and
+        answers unless `details` is False."""
+        ...
+    async def entry(self, network_id: int, kind: str, number: int, ritual_kind: str | None = None
+                    ) -> RegisterEntry | None: ...
+    async def person_answers(self, network_id: int, person_id: int) -> PersonAnswers: ...
+    async def reader_generation(self, network_id: int, person_id: int) -> int: ...
+    async def bump_reader(self, network_id: int, person_id: int, now: datetime) -> int: ...
+
+
 class Settings(Protocol):
     """Small durable values of the engine (what each configured ritual was last started with)."""
 
@@ -226,6 +246,9 @@ class Unit(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def register(self) -> Register: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: rolled back alone if its block raises."""

@@ -319,3 +319,83 @@ kv = Table(
     Column("value", JSON),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+register_entries = Table(
+    "register_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id")),
+    Column("ritual_kind", String(50), nullable=False),
+    Column("ritual_number", Integer, nullable=False),
+    # "decision", "election", "draw" or "meeting"; `key` tells apart the meetings of one
+    # calendar (an occurrence), empty for the others.
+    Column("kind", String(20), nullable=False),
+    Column("key", String(200), nullable=False, default=""),
+    # The number the register shows: the ritual's own (decision #3), or for a meeting its
+    # order in the network's register.
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("status", String(30), nullable=False),
+    Column("opened_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("counts", JSON, nullable=False, default=dict),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("network_id", "kind", "ritual_kind", "ritual_number", "key", name="uq_register_entries_identity"),
+    Index("ix_register_entries_number", "network_id", "kind", "number"),
+    Index("ix_register_entries_recorded", "network_id", "recorded_at"),
+)
+"""The decision register: one row per decision, election, draw and meeting, projected from the
+rituals' records (`Record`) in the transaction that writes them; `data` keeps what the kind's
+page shows besides the columns (a draw's verifiable record, an election's nominations)."""
+
+register_versions = Table(
+    "register_versions",
+    metadata,
+    Column("entry_id", ForeignKey("register_entries.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text),
+    Column("opened_at", UTCDateTime),
+    Column("deadline", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("outcome", String(30)),
+    Column("counts", JSON, nullable=False, default=dict),
+    Column("objections", JSON, nullable=False, default=list),
+)
+"""Every version of a decision: its text, dates, outcome, counts and objections with reasons."""
+
+register_answers = Table(
+    "register_answers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("entry_id", ForeignKey("register_entries.id"), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    # The person when the directory knows them (their name is read from it, so a forgotten
+    # person shows their pseudonym); `name` only for someone it could not tell.
+    Column("person_id", ForeignKey("persons.id")),
+    Column("name", String(200)),
+    Column("organisation", String(200)),
+    Column("choice", String(30), nullable=False),
+    Column("reason", Text),
+    Column("subject_id", ForeignKey("persons.id")),
+    Column("subject_name", String(200)),
+    Index("ix_register_answers_entry_id", "entry_id"),
+    Index("ix_register_answers_person_id", "person_id"),
+)
+"""Who answered what: consent answers per version (never for an anonymous round), an
+election's nominations and changes (`subject` is the person named), a meeting's attendance."""
+
+register_readers = Table(
+    "register_readers",
+    metadata,
+    Column("network_id", ForeignKey("networks.id"), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Members-only registers: each person's link carries their generation; a new link or
+`registre revoquer` bumps it, and every older link stops opening the register."""

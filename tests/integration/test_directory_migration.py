@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from bot.store import create_engine_for
 from bot.store import schema as t
-from bot.store.migrate import current_revision, upgrade
+from bot.store.migrate import current_revision, head_revision, upgrade
 from tests.harness import BASE_CONFIG, Harness
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ async def test_the_upgraded_store_is_the_codes_and_keeps_what_it_held(store_url:
     engine = create_engine_for(store_url)
     try:
         await upgrade(engine)
-        assert await current_revision(engine) == "0006"
+        assert await current_revision(engine) == head_revision()
         async with engine.connect() as conn:
             diffs = await conn.run_sync(lambda c: compare_metadata(
                 MigrationContext.configure(c, opts={"compare_type": True}), t.metadata))

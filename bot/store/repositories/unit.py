@@ -12,6 +12,7 @@ from bot.store.repositories.journal import SqlJournal, SqlSettings
 from bot.store.repositories.messages import SqlInbound, SqlRefs
 from bot.store.repositories.outbox import SqlOutbox
 from bot.store.repositories.people import SqlNetworks, SqlPeople
+from bot.store.repositories.register import SqlRegister
 from bot.store.repositories.rituals import SqlRituals, SqlTimers
 from bot.store.repositories.sql import is_postgres
 
@@ -30,6 +31,7 @@ class SqlUnit:
         self.outbox = SqlOutbox(conn)
         self.journal = SqlJournal(conn)
         self.settings = SqlSettings(conn)
+        self.register = SqlRegister(conn)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
