@@ -22,6 +22,7 @@ from pydantic import (
 
 from bot.config.directory import Attributes, DirectorySection, attributes_of, check_directory
 from bot.config.problems import ConfigError, ConfigProblem, problems_from
+from bot.config.registre import RegistreSection, registre_env
 from bot.config.values import EnvName, Refusal
 from bot.kernel.i18n import Code, Msg
 from bot.kernel.scenario import Registry
@@ -30,7 +31,8 @@ from bot.secrets import register_secret
 __all__ = [
     "DEFAULT_STORE_URL", "Attributes", "ChannelEntry", "Config", "ConfigError", "ConfigFile", "ConfigProblem",
     "DirectorySection", "EnvNeed",
-    "MemberEntry", "NetworkSection", "OpsSection", "PlatformConfig", "Platforms", "RitualEntry", "StoreSection",
+    "MemberEntry", "NetworkSection", "OpsSection", "PlatformConfig", "Platforms", "RegistreSection", "RitualEntry",
+    "StoreSection",
     "load", "missing_env", "needed_env", "problems_from", "resolve_sqlite_path", "secret", "validate",
 ]
 
@@ -164,6 +166,7 @@ class ConfigFile(_Section):
     network: NetworkSection
     store: StoreSection = StoreSection()
     ops: OpsSection | None = None
+    registre: RegistreSection | None = None
     channels: list[ChannelEntry] = Field(default_factory=list)
     members: list[MemberEntry] = Field(default_factory=list)
     roles: dict[str, list[str]] = Field(default_factory=dict)
@@ -261,6 +264,7 @@ def needed_env(config: Config) -> list[EnvNeed]:
     needs: list[EnvNeed] = []
     if file.store.url_env:
         needs.append(EnvNeed("store.url_env", (file.store.url_env,)))
+    needs += [EnvNeed("registre.secret_env", (name,)) for name in registre_env(file.registre)]
     used = {c.platform for c in file.channels}
     for platform in config.platforms:
         section = config.sections.get(platform.name)

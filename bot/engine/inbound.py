@@ -46,6 +46,7 @@ from bot.kernel.model import (
     PrivateNote,
     Started,
 )
+from bot.kernel.register import RegisterView
 from bot.kernel.scenario import Capabilities, Context, Registry, RitualKind
 from bot.store.rows import ReactionRow
 
@@ -209,7 +210,10 @@ class Inbound:
     async def _query(self, tx: Tx, ev: InboundCommand, q: Query) -> None:
         ctx = Context(network=self.rituals.network_info(with_settings=False), directory=self.people.view(),
                       channels=self.rituals.channel_infos(), log=await self.rituals.read_log(tx),
-                      open_rituals=await self.rituals.open_summaries(tx, exclude=0))
+                      open_rituals=await self.rituals.open_summaries(tx, exclude=0),
+                      # A kind's query (`decisions`) reads every decision, not a window.
+                      register=await self.rituals.read_register(tx, decisions_only=True)
+                      if q.parsed.spec.answer is not None else RegisterView())
         actions: list[Action]
         if q.parsed.spec.answer is not None:
             actions = list(q.parsed.spec.answer(ctx, q.member, q.parsed.args, tx.now))

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot.config import Config
 from bot.engine.directory import People
-from bot.engine.register import record_in_register
+from bot.engine.register import load_register, record_in_register
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.i18n import Msg
 from bot.kernel.model import (
@@ -36,6 +36,7 @@ from bot.kernel.model import (
     ReplyHandle,
     SetTimer,
 )
+from bot.kernel.register import RegisterView
 from bot.kernel.scenario import (
     Capabilities,
     ChannelInfo,
@@ -122,7 +123,19 @@ class Rituals:
         n = self.network
         return NetworkInfo(name=n.name, locale=n.locale, timezone=n.timezone, charter=n.charter,
                            roles=self.people.role_view(),
-                           settings=self.config.kind_defaults if with_settings else {})
+                           settings=self.config.kind_defaults if with_settings else {},
+                           register_url=self.register_url)
+
+    @property
+    def register_url(self) -> str | None:
+        section = self.config.file.registre
+        return section.base_url if section is not None else None
+
+    async def read_register(self, tx: Tx, decisions_only: bool = False) -> RegisterView:
+        """The register for a ritual that reads the log (as far back), or every decision (a query)."""
+        return await load_register(tx, self.people, self.network.locale, self.register_url,
+                                   kinds=("decision",) if decisions_only else None,
+                                   since=None if decisions_only else tx.now - LOG_WINDOW)
 
     async def read_log(self, tx: Tx) -> list[LogEntry]:
         rows = await tx.unit.journal.since(self.network_id, tx.now - LOG_WINDOW)
@@ -155,12 +168,14 @@ class Rituals:
         kind = self.registry.get(ritual.kind)
         entries: Sequence[LogEntry] = ()
         summaries: Sequence[RitualSummary] = ()
+        register = RegisterView()
         if kind.reads_log:
             entries = await self.read_log(tx)
             summaries = await self.open_summaries(tx, exclude=ritual.id)
+            register = await self.read_register(tx)
         return Context(network=self.network_info(), directory=self.people.view(), channels=self.channel_infos(),
                        config=self.options(ritual), ritual_channels=tuple(ritual.channels), ritual_id=ritual.id,
-                       number=ritual.number, log=entries, open_rituals=summaries)
+                       number=ritual.number, log=entries, open_rituals=summaries, register=register)
 
     # -- handling ----------------------------------------------------------------------
 

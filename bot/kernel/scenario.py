@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from bot.kernel.commands import CommandSpec
 from bot.kernel.model import Action, Event, Member
+from bot.kernel.register import RegisterView
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -56,6 +57,9 @@ class NetworkInfo:
     """Role name → member keys ("animateur" among them)."""
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Network-wide options of the config (welcome text, defaults…)."""
+    register_url: str | None = None
+    """Where the network's register is on the web (`[registre] base_url`): outcomes link to
+    their page (`bot.kernel.register.page_link`)."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -127,6 +131,9 @@ class Context:
     """Recent log entries (last weeks), newest last; filled for kinds that declare `reads_log`."""
     open_rituals: Sequence[RitualSummary] = ()
     """Other open rituals' summaries; filled for kinds that declare `reads_log`."""
+    register: RegisterView = field(default_factory=RegisterView)
+    """The decision register: its recent entries for kinds that declare `reads_log` (as far
+    back as `log`), every decision for a kind's query (`decisions`)."""
 
     def capabilities(self, channel: str) -> Capabilities:
         info = self.channels.get(channel)

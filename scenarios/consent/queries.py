@@ -1,4 +1,4 @@
-"""`decisions`: the network's recent outcomes and open rounds, read from the log (pure)."""
+"""`decisions`: the network's outcomes, read from the decision register, and its open rounds (pure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from bot.kernel.i18n import Lines, Msg, When
 from bot.kernel.inputs import DECISIONS_COUNT
 from bot.kernel.model import Action, Member, PrivateNote, ReplyHandle
-from bot.kernel.scenario import Context, LogEntry
+from bot.kernel.register import Entry
+from bot.kernel.scenario import Context
 
 DEFAULT_COUNT = 10
 MAX_COUNT = DECISIONS_COUNT.hi
@@ -32,86 +33,62 @@ def _outcome_word(outcome: Any) -> Msg:
     return Msg(f"consent.outcome.word_{outcome}" if outcome in OUTCOMES else "consent.outcome.word_unknown")
 
 
-def _latest(entries: list[LogEntry]) -> list[LogEntry]:
-    """The last entry of each decision (an amended round logs one entry per outcome)."""
-    seen: dict[tuple[str, int], LogEntry] = {}
-    for e in entries:
-        seen[(e.ritual_kind, e.ritual_number)] = e  # newest last: the later one wins
-    return sorted(seen.values(), key=lambda e: e.at, reverse=True)
+def _latest(entries: list[Entry]) -> list[Entry]:
+    """Decisions, the one whose last record is newest first (an amended round is one entry)."""
+    return sorted(entries, key=lambda e: e.recorded_at, reverse=True)
 
 
-def _line(e: LogEntry) -> Msg:
-    s = e.summary
-    when = _when(s.get("closed_at")) or When(at=e.at, style="short")
-    if s.get("subject") == "election":
-        return Msg(
-            "consent.decisions.line_election",
-            number=int(s.get("number", e.ritual_number)),
-            title=str(s.get("title", "")),
-            outcome=_outcome_word(s.get("outcome")),
-            when=when,
-        )
-    return Msg(
-        "consent.decisions.line",
-        number=int(s.get("number", e.ritual_number)),
-        title=str(s.get("title", "")),
-        version=int(s.get("version", 1)),
-        outcome=_outcome_word(s.get("outcome")),
-        when=when,
-    )
+def _closed(e: Entry) -> When:
+    return When(at=e.closed_at or e.recorded_at, style="short")
 
 
-def _detail(e: LogEntry) -> Msg:
-    s: Mapping[str, Any] = e.summary
-    counts: Mapping[str, Any] = s.get("counts", {})
+def _line(e: Entry) -> Msg:
+    if e.data.get("subject") == "election":
+        return Msg("consent.decisions.line_election", number=e.number, title=e.title,
+                   outcome=_outcome_word(e.status), when=_closed(e))
+    return Msg("consent.decisions.line", number=e.number, title=e.title, version=e.version,
+               outcome=_outcome_word(e.status), when=_closed(e))
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _detail(e: Entry) -> Msg:
+    counts = e.counts
     lines: list[Msg] = [
-        Msg(
-            "consent.decisions.detail_head",
-            number=int(s.get("number", e.ritual_number)),
-            title=str(s.get("title", "")),
-            outcome=_outcome_word(s.get("outcome")),
-            author=str(s.get("author", "")),
-        ),
-        Msg(
-            "consent.outcome.counts",
-            consent=int(counts.get("consent", 0)),
-            concern=int(counts.get("concern", 0)),
-            objection=int(counts.get("objection", 0)),
-            stand_aside=int(counts.get("stand_aside", 0)),
-            answered=int(s.get("answered", 0)),
-            circle=int(s.get("circle_size", 0)),
-        ),
+        Msg("consent.decisions.detail_head", number=e.number, title=e.title, outcome=_outcome_word(e.status),
+            author=str(e.data.get("author") or "")),
+        Msg("consent.outcome.counts", consent=counts.get("consent", 0), concern=counts.get("concern", 0),
+            objection=counts.get("objection", 0), stand_aside=counts.get("stand_aside", 0),
+            answered=_int(e.data.get("answered")), circle=_int(e.data.get("circle_size"))),
     ]
-    names = s.get("names")
-    if isinstance(names, Mapping):
+    if not e.anonymous:
+        answers = e.answers_of()
         for choice in ("consent", "concern", "objection", "stand_aside"):
-            people = [str(n) for n in names.get(choice, [])]
+            people = [a.name for a in answers if a.choice == choice]
             if people:
                 lines.append(Msg(f"consent.outcome.names_{choice}", names=Lines(items=list(people), sep=", ")))
-    elif s.get("anonymous"):
+    else:
         lines.append(Msg("consent.proposal.anonymous"))
-    for o in s.get("objections", []):
-        reason: Msg | str = str(o.get("reason")) if o.get("reason") else Msg("consent.objection.no_reason")
-        if o.get("by"):
-            lines.append(Msg("consent.outcome.objection_line", who=str(o["by"]), reason=reason))
+    current = e.versions[-1] if e.versions else None
+    for o in current.objections if current else ():
+        if o.choice != "objection":
+            continue
+        reason: Msg | str = o.reason if o.reason else Msg("consent.objection.no_reason")
+        if o.by:
+            lines.append(Msg("consent.outcome.objection_line", who=o.by, reason=reason))
         else:
             lines.append(Msg("consent.outcome.objection_line_anonymous", reason=reason))
-    history = s.get("history", [])
-    if len(history) > 1:
+    if len(e.versions) > 1:
         lines.append(Msg("consent.decisions.history_head"))
-        for v in history:
-            lines.append(
-                Msg(
-                    "consent.decisions.history_line",
-                    version=int(v.get("version", 1)),
-                    title=str(v.get("title", "")),
-                    outcome=_outcome_word(v.get("outcome")) if v.get("outcome") != "amended" else Msg("consent.outcome.word_amended"),
-                    when=_when(v.get("closed_at")) or When(at=e.at, style="short"),
-                )
-            )
-    late = s.get("late_answers")
-    if isinstance(late, Mapping) and late.get("count"):
-        lines.append(Msg("consent.outcome.late", count=int(late["count"])))
+        for v in e.versions:
+            lines.append(Msg(
+                "consent.decisions.history_line", version=v.version, title=v.title,
+                outcome=_outcome_word(v.outcome) if v.outcome != "amended" else Msg("consent.outcome.word_amended"),
+                when=When(at=v.closed_at or e.recorded_at, style="short")))
+    if _int(e.data.get("late")):
+        lines.append(Msg("consent.outcome.late", count=_int(e.data.get("late"))))
     return Msg("consent.decisions.detail", lines=Lines(items=list(lines)))
 
 
@@ -124,15 +101,15 @@ def answer_decisions(
     channel: str = "dm",
     reply_to: ReplyHandle | None = None,
 ) -> list[Action]:
-    """The answer to `decisions [#N | count]`, privately to who asked. `ctx.log` holds the
-    log entries (newest last), `ctx.open_rituals` the open rounds' summaries."""
-    entries = [e for e in ctx.log if e.kind == "decision"]
+    """The answer to `decisions [#N | count]`, privately to who asked. `ctx.register` holds
+    every decision of the register, `ctx.open_rituals` the open rounds' summaries."""
+    entries = ctx.register.of_kind("decision")
     text: Msg
     if "number" in args:
         number = int(args["number"])
-        found = [e for e in entries if e.ritual_number == number and e.ritual_kind == "consent"]
+        found = [e for e in entries if e.number == number and e.ritual_kind == "consent"]
         if not found:
-            found = [e for e in entries if int(e.summary.get("number", -1)) == number]
+            found = [e for e in entries if e.number == number]
         text = _detail(found[-1]) if found else Msg("consent.decisions.unknown", number=number)
         return [PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)]
     count = max(1, min(int(args.get("count", DEFAULT_COUNT)), MAX_COUNT))

@@ -28,6 +28,7 @@ from bot.cli.adapters import platform_configs
 from bot.config import (
     ConfigError,
     ConfigFile,
+    RegistreSection,
     StoreSection,
     load,
     missing_env,
@@ -129,6 +130,7 @@ def _env_keys() -> list[tuple[str, type[BaseModel], dict[str, Any]]]:
     """Every `*_env` key of every section, found by looking, so a new one is tested too."""
     minimal: dict[type[BaseModel], dict[str, Any]] = {
         StoreSection: {},
+        RegistreSection: {"visibility": "members", "secret_env": "MAILLAGE_REGISTRE_SECRET"},
         MatrixSection: {"homeserver": "https://m.example.org", "user_id": "@b:example.org",
                         "password_env": "MAILLAGE_MATRIX_PASSWORD"},
         SlackSection: {"client_id_env": "MAILLAGE_SLACK_CLIENT_ID", "client_secret_env": "MAILLAGE_SLACK_CLIENT_SECRET"},
@@ -154,7 +156,7 @@ def test_every_env_key_is_covered() -> None:
     assert {k for k, _, _ in ENV_KEYS} >= {"store.url_env", "matrix.password_env", "matrix.access_token_env",
                                           "matrix.pickle_key_env", "slack.bot_token_env", "slack.app_token_env",
                                           "slack.signing_secret_env", "slack.client_id_env",
-                                          "slack.client_secret_env"}
+                                          "slack.client_secret_env", "registre.secret_env"}
 
 
 TOKEN_TAIL = st.text(string.ascii_letters + string.digits + "-_", min_size=10, max_size=60)

@@ -10,11 +10,13 @@ import pytest
 from bot.kernel.commands import CommandError, Grammar, help_for
 from bot.kernel.i18n import catalog, render_plain
 from bot.kernel.model import PrivateNote, ReplyHandle
-from bot.kernel.scenario import LogEntry, RitualSummary
+from bot.kernel.register import RegisterView
+from bot.kernel.scenario import RitualSummary
 from scenarios import registry
 from scenarios.consent import KIND, ConsentConfig, answer_decisions, check_start, load_config
 from scenarios.consent.round import RoundState
 from scenarios.election import KIND as ELECTION
+from tests.unit.register_support import register_of
 from tests.unit.test_consent_support import (
     ANIM,
     T0,
@@ -123,7 +125,7 @@ def test_check_start_tells_before_creating_anything() -> None:
 # --- decisions --------------------------------------------------------------------------
 
 
-def _log_of_two_rounds() -> tuple[list[LogEntry], list[dict[str, Any]]]:
+def _register_of_two_rounds() -> tuple[RegisterView, list[dict[str, Any]]]:
     ctx, people = one_channel(4)
     d: Driver[RoundState] = Driver(KIND, ctx)
     d.send(start(title="Adopter la charte v2", deadline="vendredi 18h"), T0)
@@ -133,18 +135,18 @@ def _log_of_two_rounds() -> tuple[list[LogEntry], list[dict[str, Any]]]:
     d.send(chose(people[1], "consent", ref="proposal:v2:general"), d.now)
     d.advance(timedelta(days=5))
     recs = records(d.actions)
-    entries = [LogEntry(at=datetime.fromisoformat(r["recorded_at"]), kind="decision", ritual_kind="consent",
-                        ritual_number=1, summary=r) for r in recs]
-    return entries, recs
+    register = register_of([("decision", "consent", 1, datetime.fromisoformat(r["recorded_at"]), r) for r in recs],
+                           people)
+    return register, recs
 
 
 def test_decisions_lists_recent_outcomes_and_open_rounds() -> None:
-    entries, recs = _log_of_two_rounds()
+    register, recs = _register_of_two_rounds()
     assert [r["outcome"] for r in recs] == ["objections", "adopted"]
     ctx, _ = one_channel(4)
     open_round = RitualSummary("consent", 2, "open", {"title": "Budget 2027", "status": "answers",
                                                       "deadline": "2026-12-11T18:00:00+01:00", "answered": 3})
-    ctx = type(ctx)(network=ctx.network, directory=ctx.directory, channels=ctx.channels, log=entries,
+    ctx = type(ctx)(network=ctx.network, directory=ctx.directory, channels=ctx.channels, register=register,
                     open_rituals=[open_round])
     bob = person("bob")
     (note,) = answer_decisions(ctx, bob, {}, T0 + timedelta(days=12), reply_to=HANDLE)
