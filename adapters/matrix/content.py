@@ -110,13 +110,19 @@ def in_thread(content: dict[str, Any], root: str | None) -> dict[str, Any]:
 
 
 def edit(target: str, new_content: Mapping[str, Any]) -> dict[str, Any]:
-    """An m.replace of `target`; clients without edits show the "* new text" fallback."""
+    """An m.replace of `target`; clients without edits show the "* new text" fallback.
+
+    The new content keeps its mentions (they are part of the message), but the edit event's own
+    `m.mentions` is empty: the spec pings only those an edit newly mentions, and the bot's edits
+    (live counts, a meeting's post as it nears) must never ping again those the message named."""
     replacement = {k: v for k, v in new_content.items() if k != "m.relates_to"}
     fallback = dict(replacement)
     if isinstance(fallback.get("body"), str):
         fallback["body"] = "* " + fallback["body"]
     if isinstance(fallback.get("formatted_body"), str):
         fallback["formatted_body"] = "* " + fallback["formatted_body"]
+    if "m.mentions" in fallback:
+        fallback["m.mentions"] = {}
     return {**fallback, "m.new_content": replacement,
             "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
 
