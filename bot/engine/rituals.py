@@ -14,12 +14,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.config import Config
+from bot.engine.answers import acting_member, load_answers, write_answer
 from bot.engine.directory import People
 from bot.engine.register import load_register, record_in_register
 from bot.engine.tx import Ritual, Tx
+from bot.kernel.answers import Answers
 from bot.kernel.i18n import Msg
 from bot.kernel.model import (
     Action,
+    AnonymizeAnswers,
     CancelTimer,
     Chose,
     Command,
@@ -32,6 +35,7 @@ from bot.kernel.model import (
     PrivateNote,
     React,
     Record,
+    RecordAnswer,
     Ref,
     ReplyHandle,
     SetTimer,
@@ -164,8 +168,13 @@ class Rituals:
             return self.config.ritual_options.get(ritual.key.removeprefix(CONFIG_KEY), {})
         return self.config.kind_defaults.get(ritual.kind, {})
 
-    async def context(self, tx: Tx, ritual: Ritual) -> Context:
+    async def context(self, tx: Tx, ritual: Ritual, event: Event | None = None) -> Context:
         kind = self.registry.get(ritual.kind)
+        answers = Answers()
+        if kind.uses_answers and event is not None:
+            member = acting_member(event)
+            answers = await load_answers(tx, self.people, ritual, kind.answers_needed(ritual.state, event, tx.when),
+                                         member)
         entries: Sequence[LogEntry] = ()
         summaries: Sequence[RitualSummary] = ()
         register = RegisterView()
@@ -175,7 +184,8 @@ class Rituals:
             register = await self.read_register(tx)
         return Context(network=self.network_info(), directory=self.people.view(), channels=self.channel_infos(),
                        config=self.options(ritual), ritual_channels=tuple(ritual.channels), ritual_id=ritual.id,
-                       number=ritual.number, log=entries, open_rituals=summaries, register=register)
+                       number=ritual.number, log=entries, open_rituals=summaries, register=register,
+                       answers=answers)
 
     # -- handling ----------------------------------------------------------------------
 
@@ -184,7 +194,7 @@ class Rituals:
         scenario that raises fails its event, which the caller isolates (a dead letter, or for
         CommandError a refusal): the state stays as it was."""
         kind = self.registry.get(ritual.kind)
-        ctx = await self.context(tx, ritual)
+        ctx = await self.context(tx, ritual, event)
         with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
             if kind.cpu_heavy:
                 state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, tx.when)
@@ -218,6 +228,9 @@ class Rituals:
                                              ritual.kind if ritual else "core", ritual.number if ritual else 0,
                                              tx.now, action.kind, action.summary)
                 await record_in_register(tx, self.people, ritual, action)
+            elif isinstance(action, RecordAnswer | AnonymizeAnswers):
+                assert ritual is not None, "only rituals record answers"
+                await write_answer(tx, self.people, ritual, action)
             elif isinstance(action, Finish):
                 assert ritual is not None
                 ritual.status = "finished"

@@ -376,6 +376,34 @@ class Record(_Frozen):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
+class RecordAnswer(_Frozen):
+    """Keep a member's answer as a row of its own (`bot.kernel.answers`): it replaces their
+    current answer to the same question, which stays in the history, timestamped."""
+
+    action: Literal["answer"] = "answer"
+    member: str
+    """Member key of who answers."""
+    topic: str
+    part: int = 0
+    version: int = 1
+    value: str | None
+    """None: the answer is withdrawn."""
+    reason: str | None = None
+    subject: str | None = None
+    """Member key of the person the answer names (a nomination's nominee)."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Small details the ritual needs back (never a person's name or key: forgetting a person
+    must not rewrite JSON)."""
+
+
+class AnonymizeAnswers(_Frozen):
+    """This ritual's answers (of one topic) no longer say who gave them: an anonymous round,
+    once closed, keeps only what was answered."""
+
+    action: Literal["anonymize_answers"] = "anonymize_answers"
+    topic: str | None = None
+
+
 class Finish(_Frozen):
     """This ritual instance is over: it no longer receives events except queries."""
 
@@ -383,9 +411,9 @@ class Finish(_Frozen):
     outcome: str = "done"
 
 
-InternalAction = SetTimer | CancelTimer | Record | Finish
+InternalAction = SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | Finish
 Action = Post | Edit | React | DirectMessage | PrivateNote | OpenForm | InternalAction
 
 
 def is_outbound(a: Action) -> bool:
-    return not isinstance(a, SetTimer | CancelTimer | Record | Finish)
+    return not isinstance(a, SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | Finish)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from bot.kernel.answers import Answers, Need
 from bot.kernel.commands import CommandSpec
-from bot.kernel.model import Action, Event, Member
+from bot.kernel.model import Action, Event, Member, Started, TimerFired
 from bot.kernel.register import RegisterView
 
 S = TypeVar("S", bound=BaseModel)
@@ -89,6 +91,25 @@ class Directory:
         out = [self.members[k] for k in sorted(keys) if k in self.members]
         return [m for m in out if not m.is_bot and not m.opted_out]
 
+    def in_circle(self, key: str, channels: Sequence[str] = (), group: str | None = None) -> bool:
+        """Whether one member counts for a ritual (as `circle` says), without listing the
+        circle: what an answer checks, at a cost that does not grow with the circle."""
+        m = self.members.get(key)
+        if m is None or m.is_bot or m.opted_out:
+            return False
+        if group is not None:
+            return key in self._groups.get(group, frozenset())
+        return any(key in self._channels.get(ch, frozenset()) for ch in channels)
+
+    @cached_property
+    def _channels(self) -> dict[str, frozenset[str]]:
+        # Built once per directory view (the engine keeps one until the directory changes).
+        return {ch: frozenset(keys) for ch, keys in self.channel_members.items()}
+
+    @cached_property
+    def _groups(self) -> dict[str, frozenset[str]]:
+        return {g: frozenset(keys) for g, keys in self.groups.items()}
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -134,6 +155,10 @@ class Context:
     register: RegisterView = field(default_factory=RegisterView)
     """The decision register: its recent entries for kinds that declare `reads_log` (as far
     back as `log`), every decision for a kind's query (`decisions`)."""
+
+    answers: Answers = field(default_factory=Answers)
+    """Members' answers in this ritual, as much as its kind asked for this event
+    (`RitualKind.answers_needed`): the acting member's, or everyone's on rare events."""
 
     def capabilities(self, channel: str) -> Capabilities:
         info = self.channels.get(channel)
@@ -183,8 +208,20 @@ class RitualKind(Generic[S]):
     """Its `handle` may compute for a while (a draw's solver): the engine runs it in a worker
     thread so the platforms' acknowledgements and syncs go on meanwhile."""
 
+    uses_answers: ClassVar[bool] = False
+    """Keeps members' answers as rows (`RecordAnswer`) and reads them from `Context.answers`."""
+
     def bind(self, ctx: Context) -> Scenario[S]:
         raise NotImplementedError
+
+    def answers_needed(self, state: S, event: Event, now: datetime) -> Need:
+        """Which answers the engine loads before `handle` (kinds that use answers): by default
+        the acting member's on a member's event, everyone's on a timer or a start. A kind asks
+        for more on the events that need it (closing, a reminder, an animateur's command), so
+        that an answer's cost does not grow with the circle."""
+        if isinstance(event, TimerFired | Started):
+            return "all"
+        return "member"
 
     def initial_state(self) -> S:
         return self.state_type()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.kernel.refs import Ref
+from bot.store.memory_answers import AnswerTable, MemAnswers
 from bot.store.memory_people import MemNetworks, MemPeople
 from bot.store.memory_register import MemRegister, RegisterTables
 from bot.store.rows import (
@@ -62,6 +63,7 @@ class Data:
     dead: dict[tuple[str, str], tuple[int, DeadLetterNew]] = field(default_factory=dict)
     kv: dict[tuple[str, str], Any] = field(default_factory=dict)
     register: RegisterTables = field(default_factory=RegisterTables)
+    answers: AnswerTable = field(default_factory=AnswerTable)
 
     def next_id(self) -> int:
         self.seq += 1
@@ -333,6 +335,11 @@ class MemoryUnit:
         self.journal = MemJournal(self)
         self.settings = MemSettings(self)
         self.register = MemRegister(self)
+        self.answers = MemAnswers(self)
+
+    @property
+    def answer_table(self) -> AnswerTable:
+        return self.data.answers
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.store.memory_answers import AnswerTable
 from bot.store.rows import AccountRow, ChannelRow, PersonRow, ProfileField, SourceRow
 
 
@@ -23,6 +24,7 @@ class Tables(Protocol):
     roles: set[tuple[int, str, int]]
     sources: dict[tuple[int, str, str], SourceRow]
     replies: dict[tuple[int, int], Any]
+    answers: AnswerTable
 
     def next_id(self) -> int: ...
 
@@ -103,6 +105,7 @@ class MemPeople(_Repo):
         return True
 
     async def merge(self, network_id: int, absorbed: int, into: int) -> None:
+        self.d.answers.merge(absorbed, into)
         for aid, (n, a, shown) in list(self.d.accounts.items()):
             if a.person_id == absorbed:
                 self.d.accounts[aid] = (n, replace(a, person_id=into), shown)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.kernel.refs import Ref
+from bot.store.answer_rows import AnswerNew, AnswerRow
 from bot.store.register_rows import PersonAnswers, RegisterEntry, RegisterWrite
 from bot.store.rows import (
     AccountRow,
@@ -62,7 +63,7 @@ class People(Protocol):
         were (another process, an earlier join)."""
         ...
     async def merge(self, network_id: int, absorbed: int, into: int) -> None:
-        """`absorbed` is `into` from now on: their accounts, channels, roles and awaited reply
+        """`absorbed` is `into` from now on: their accounts, channels, roles, answers and awaited reply
         move there (`into`'s own win where both have one); the absorbed row keeps only its key,
         pointing to `into`."""
         ...
@@ -210,6 +211,28 @@ class Register(Protocol):
     async def bump_reader(self, network_id: int, person_id: int, now: datetime) -> int: ...
 
 
+class Answers(Protocol):
+    """Members' answers, one row each; a changed answer supersedes the previous row."""
+
+    async def record(self, network_id: int, answer: AnswerNew) -> None:
+        """The person's answer to its question: their current one (if any) is superseded at
+        `answer.at`, this one becomes current (a database guarantee: one current each)."""
+        ...
+    async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
+        """The ritual's current answers (withdrawals included), of one person or of everyone,
+        in the order given."""
+        ...
+    async def history(self, ritual_id: int) -> list[AnswerRow]:
+        """Every answer of the ritual, superseded ones too, in the order given."""
+        ...
+    async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
+        """Every answer the person gave in the network (their data), in the order given."""
+        ...
+    async def anonymize(self, ritual_id: int, topic: str | None = None) -> None:
+        """The ritual's answers (of one topic) no longer say who gave them."""
+        ...
+
+
 class Settings(Protocol):
     """Small durable values of the engine (what each configured ritual was last started with)."""
 
@@ -249,6 +272,9 @@ class Unit(Protocol):
 
     @property
     def register(self) -> Register: ...
+
+    @property
+    def answers(self) -> Answers: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: rolled back alone if its block raises."""

@@ -1,4 +1,4 @@
-"""The tables: networks, channels, people and accounts, rituals, inbound ids, outbox, timers, log."""
+"""The tables: networks, channels, people and accounts, rituals, answers, inbound ids, outbox, timers, log."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -399,3 +400,35 @@ register_readers = Table(
 )
 """Members-only registers: each person's link carries their generation; a new link or
 `registre revoquer` bumps it, and every older link stops opening the register."""
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    Column("ritual_id", ForeignKey("rituals.id"), nullable=False),
+    # What is answered ("consent", "rsvp", "attendance", "nomination", "contribution"…), in
+    # which part of the ritual (an election's candidate, a meeting's occurrence; 0 otherwise)
+    # and which version of it (a decision's amendments; 1 otherwise).
+    Column("topic", String(30), nullable=False),
+    Column("part", Integer, nullable=False, default=0),
+    Column("version", Integer, nullable=False, default=1),
+    # Who answered; NULL once an anonymous round has closed. People are referred to by id
+    # only, so forgetting a person never rewrites these rows' text or JSON.
+    Column("person_id", ForeignKey("persons.id")),
+    Column("value", String(200)),
+    Column("reason", Text),
+    Column("subject_id", ForeignKey("persons.id")),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("at", UTCDateTime, nullable=False),
+    Column("superseded_at", UTCDateTime),
+    # One current answer per person and question, whatever the processes: a vote is never
+    # counted twice. Anonymized rows (no person) are distinct for the index.
+    Index("uq_answers_current", "ritual_id", "topic", "part", "version", "person_id", unique=True,
+          sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
+    Index("ix_answers_ritual_person", "ritual_id", "person_id"),
+    Index("ix_answers_person_id", "person_id"),
+)
+"""Members' answers, one row each (`RecordAnswer`): a changed answer supersedes the previous
+row (kept, with `superseded_at`) and adds the new one; a withdrawn answer is a row without a
+value."""

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.repositories.answers import SqlAnswers
 from bot.store.repositories.journal import SqlJournal, SqlSettings
 from bot.store.repositories.messages import SqlInbound, SqlRefs
 from bot.store.repositories.outbox import SqlOutbox
@@ -32,6 +33,7 @@ class SqlUnit:
         self.journal = SqlJournal(conn)
         self.settings = SqlSettings(conn)
         self.register = SqlRegister(conn)
+        self.answers = SqlAnswers(conn)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

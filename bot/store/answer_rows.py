@@ -1,0 +1,45 @@
+"""The answers table's rows: one answer to write, one answer read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """Which question an answer answers, in a ritual: one current answer per person each."""
+
+    topic: str
+    part: int = 0
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class AnswerNew:
+    """A person's answer to write: it supersedes their current answer to the same question."""
+
+    ritual_id: int
+    key: AnswerKey
+    person_id: int
+    value: str | None
+    at: datetime
+    reason: str | None = None
+    subject_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    id: int
+    ritual_id: int
+    key: AnswerKey
+    person_id: int | None
+    """None once an anonymous round has closed."""
+    value: str | None
+    reason: str | None
+    subject_id: int | None
+    data: dict[str, Any]
+    at: datetime
+    superseded_at: datetime | None

@@ -1,0 +1,68 @@
+"""Members' answers, one row each: recorded (superseding the previous one), read back, made
+anonymous, moved to the survivor of a merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store import schema as t
+from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerRow
+
+A = t.answers
+
+
+def _row(r: Any) -> AnswerRow:
+    return AnswerRow(r.id, r.ritual_id, AnswerKey(r.topic, r.part, r.version), r.person_id, r.value, r.reason,
+                     r.subject_id, dict(r.data or {}), r.at, r.superseded_at)
+
+
+class SqlAnswers:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def record(self, network_id: int, answer: AnswerNew) -> None:
+        k = answer.key
+        # Found by the partial unique index (ritual, topic, part, version, person, current).
+        await self.conn.execute(update(A).where(
+            A.c.ritual_id == answer.ritual_id, A.c.topic == k.topic, A.c.part == k.part, A.c.version == k.version,
+            A.c.person_id == answer.person_id, A.c.superseded_at.is_(None)).values(superseded_at=answer.at))
+        await self.conn.execute(insert(A).values(
+            network_id=network_id, ritual_id=answer.ritual_id, topic=k.topic, part=k.part, version=k.version,
+            person_id=answer.person_id, value=answer.value, reason=answer.reason, subject_id=answer.subject_id,
+            data=dict(answer.data), at=answer.at))
+
+    async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
+        q = select(A).where(A.c.ritual_id == ritual_id, A.c.superseded_at.is_(None))
+        if person_id is not None:
+            q = q.where(A.c.person_id == person_id)
+        return [_row(r) for r in (await self.conn.execute(q.order_by(A.c.id))).all()]
+
+    async def history(self, ritual_id: int) -> list[AnswerRow]:
+        rows = (await self.conn.execute(select(A).where(A.c.ritual_id == ritual_id).order_by(A.c.id))).all()
+        return [_row(r) for r in rows]
+
+    async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
+        rows = (await self.conn.execute(select(A).where(A.c.network_id == network_id, A.c.person_id == person_id)
+                                        .order_by(A.c.id))).all()
+        return [_row(r) for r in rows]
+
+    async def anonymize(self, ritual_id: int, topic: str | None = None) -> None:
+        q = update(A).where(A.c.ritual_id == ritual_id, A.c.person_id.is_not(None))
+        if topic is not None:
+            q = q.where(A.c.topic == topic)
+        await self.conn.execute(q.values(person_id=None))
+
+    async def merge(self, absorbed: int, into: int) -> None:
+        """`absorbed`'s answers become `into`'s; where both have a current answer to the same
+        question, `into`'s stands and the other is superseded by it (as of its time)."""
+        b = A.alias("b")
+        same = and_(b.c.person_id == into, b.c.superseded_at.is_(None), b.c.ritual_id == A.c.ritual_id,
+                    b.c.topic == A.c.topic, b.c.part == A.c.part, b.c.version == A.c.version)
+        theirs = select(b.c.at).where(same).scalar_subquery()
+        await self.conn.execute(update(A).where(A.c.person_id == absorbed, A.c.superseded_at.is_(None),
+                                                exists().where(same)).values(superseded_at=theirs))
+        await self.conn.execute(update(A).where(A.c.person_id == absorbed).values(person_id=into))
+        await self.conn.execute(update(A).where(A.c.subject_id == absorbed).values(subject_id=into))
