@@ -136,12 +136,12 @@ def count(result: Result) -> Result:
                 if f is None:
                     continue
                 if d.kind == "post":
-                    f.posts += 1 + d.image
+                    # An image beside a top-level post goes in its thread (the Matrix adapter).
+                    f.posts += 1
+                    f.threads += d.image
                     charge(user, d, "top-level post")
-                    if d.image:
-                        charge(user, d, "image after the post")
                 elif d.kind == "thread":
-                    f.threads += 1
+                    f.threads += 1 + d.image
                 else:
                     f.edits += 1
             if d.kind != "edit":

@@ -92,7 +92,9 @@ class Outbound:
         event_id = await self._post_in(room_id, out, action.text, out.thread_of, action.choices,
                                        action.choice_style, action.notice)
         if action.image is not None:
-            await self._send_image(room_id, out, action.image, out.thread_of)
+            # An image is its own event on Matrix: beside a top-level post it would be a second
+            # post in the room, so it goes in the post's thread (the digest's chart under it).
+            await self._send_image(room_id, out, action.image, out.thread_of or event_id)
         return Delivery(event_id, channel=out.channel)
 
     async def _perform_edit(self, out: Outgoing) -> Delivery:

@@ -187,9 +187,12 @@ async def test_edit_react_and_image(world: World) -> None:
 
     image = Image(png_b64=base64.b64encode(_png(4, 3)).decode(), alt=text("graphique"),
                   filename="participation.png")
-    await world.adapter.perform(post("with-image", world.room, "résumé", image=image))
+    summary = (await world.adapter.perform(post("with-image", world.room, "résumé", image=image))).message_id
     [(_, img)] = await world.bob.wait_for(lambda r, e: isinstance(e, RoomMessageImage))
     assert img.url.startswith("mxc://") and img.source["content"]["info"]["w"] == 4
+    # Not a second post in the room: the image is in the thread of the message it goes with.
+    relation = img.source["content"]["m.relates_to"]
+    assert (relation["rel_type"], relation["event_id"]) == ("m.thread", summary)
 
 
 async def test_direct_message_opens_then_reuses_one_room(world: World) -> None:
