@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.kernel.i18n import Lines, Mention, Msg
+from bot.kernel.i18n import Lines, Msg
 from bot.kernel.model import Action, Event, Post, Record, Ref, SetTimer, Started, TimerFired
 from bot.kernel.recurrence import Recurrence, RRuleText, TimeOfDay
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
@@ -51,8 +51,9 @@ class CharterReminder:
             if not people:
                 continue
             label = Msg("core.charter.role_animateur") if role == "animateur" else role
+            # Names, not mentions: a monthly reminder must not ping everyone who holds a role.
             lines.append(Msg("core.charter.role_line", role=label,
-                             people=Lines(items=[Mention(member=p.key, name=p.name) for p in people], sep=", ")))
+                             people=Lines(items=[p.name for p in people], sep=", ")))
         charter: Msg | str = self.ctx.network.charter or Msg("core.charter.no_charter")
         return Msg("core.charter.post", network=self.ctx.network.name, charter=charter,
                    roles=Lines(items=list(lines)) if lines else Msg("core.charter.no_roles"))
