@@ -26,8 +26,9 @@ class DigestConfig(BaseModel):
     scope: Literal["network", "channel"] = "network"
     """"network": the same digest in every channel; "channel": each channel gets the news
     that concern it (entries that name no channel go everywhere)."""
-    when_empty: Literal["say", "silent"] = "say"
-    """A week with nothing: one line saying so, or no message at all."""
+    when_empty: Literal["say", "silent"] = "silent"
+    """A week with nothing: no message at all (the default: a message saying there is nothing
+    to say still costs everyone's attention), or one line saying so."""
     chart: bool = True
     max_items: int = Field(default=5, ge=1, le=20)
     """Items per section before "… and N more" (the digest must fit on one screen)."""

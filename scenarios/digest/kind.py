@@ -20,6 +20,7 @@ from bot.kernel.model import (
     Event,
     Image,
     Post,
+    PrivateNote,
     Ref,
     SetTimer,
     Started,
@@ -90,7 +91,11 @@ class Digest:
                     st.posted += 1
                 self._schedule(st, now, out)
             case Command(name=SUMMARY.name):
-                out.extend(self.digest_for(event.channel, now, always=True, member=event.member.key))
+                # Asked by a member, the digest answers them alone; only an animateur posts it
+                # in a channel, where everyone would see it once more.
+                public = event.member.is_animateur and event.channel != "dm"
+                out.extend(self.digest_for(event.channel, now, always=True, member=event.member.key,
+                                           private=not public))
             case _:
                 pass
         return st, out
@@ -110,7 +115,7 @@ class Digest:
         return out
 
     def digest_for(self, channel: str, now: datetime, *, always: bool, member: str | None = None,
-                   valid_until: datetime | None = None) -> list[Action]:
+                   valid_until: datetime | None = None, private: bool = False) -> list[Action]:
         start = now - timedelta(days=self.config.days)
         ahead = now + timedelta(days=self.config.ahead_days)
         scope = channel if self.config.scope == "channel" and channel != "dm" else None
@@ -119,18 +124,21 @@ class Digest:
             if self.config.when_empty == "silent" and not always:
                 return []
             text = Msg("digest.empty", network=self.ctx.network.name)
-            return [self._send(channel, text, None, member, valid_until)]
+            return [self._send(channel, text, None, member, valid_until, private)]
         rows = self.rows(content)
         text = self.message(content, rows)
         image: Image | None = None
-        if self.config.chart and rows and self.ctx.capabilities(channel).images:
+        if self.config.chart and rows and not private and self.ctx.capabilities(channel).images:
             image = self.image(rows)
-        return [self._send(channel, text, image, member, valid_until)]
+        return [self._send(channel, text, image, member, valid_until, private)]
 
     def _send(self, channel: str, text: Msg, image: Image | None, member: str | None,
-              valid_until: datetime | None) -> Action:
-        if channel == "dm" and member is not None:
-            return DirectMessage(member=member, text=text)
+              valid_until: datetime | None, private: bool) -> Action:
+        if member is not None and (private or channel == "dm"):
+            # Privately, the figures are in the text: no chart.
+            if channel == "dm":
+                return DirectMessage(member=member, text=text)
+            return PrivateNote(member=member, channel=channel, text=text)
         return Post(channel=channel, text=text, image=image, valid_until=valid_until)
 
     def rows(self, c: Content) -> list[tuple[Param, Figures]]:

@@ -127,6 +127,7 @@ name = "Comité"
 id = "hebdo"
 kind = "digest"
 channels = ["general"]
+when_empty = "say"
 """
     async with Harness(config, store_url, START, tmp_path) as h:
         await h.say("[comite] alice: !reseau resume")

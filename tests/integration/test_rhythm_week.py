@@ -110,7 +110,10 @@ async def test_a_week_of_meetings_welcome_and_digest(store_url: str, tmp_path: P
         minutes = await h.say("dave: !reseau reunion cr https://pad.example.org/ag")
         assert any(s.kind == "edit" and "pad.example.org/ag" in s.text for s in minutes)
 
-        now = await h.say("bob: !reseau resume")
+        # A member's `resume` answers them alone; an animateur's is posted in the channel.
+        mine = await h.say("bob: !reseau resume")
+        assert [(s.kind, s.recipient) for s in mine] == [("note", "bob")] and "présence 3/4" in mine[0].text
+        now = await h.say("alice: !reseau resume")
         assert [s.kind for s in now] == ["post"] and "présence 3/4" in now[0].text
 
         attendance = await _log(h, "attendance")

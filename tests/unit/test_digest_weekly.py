@@ -12,7 +12,7 @@ import pytest
 from PIL import Image as PILImage
 
 from bot.kernel.i18n import Msg
-from bot.kernel.model import DirectMessage, Joined, Post, Ref, SetTimer, Started
+from bot.kernel.model import DirectMessage, Joined, Post, PrivateNote, Ref, SetTimer, Started
 from bot.kernel.scenario import Capabilities, LogEntry, RitualSummary
 from scenarios.digest import KIND as DIGEST
 from scenarios.digest.chart import ANSWERS_COLOUR, PRESENCE_COLOUR, size_for
@@ -182,26 +182,30 @@ def test_member_content_is_inert_on_both_platforms() -> None:
 
 
 def test_a_week_with_nothing_says_so_in_one_line_or_stays_silent() -> None:
-    quiet = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))
+    quiet = Sim(DIGEST, context({**DIGEST_CONFIG, "when_empty": "say"}), paris(2026, 3, 20, 17, 0))
     quiet.send(Started())
     out = [a for a in quiet.run_until(FRIDAY) if isinstance(a, Post)]
     assert [text(p) for p in out] == ["📰 Résumé de la semaine — Tiers-Lieux du Val : rien de neuf cette semaine."]
 
-    silent = Sim(DIGEST, context({**DIGEST_CONFIG, "when_empty": "silent"}), paris(2026, 3, 20, 17, 0))
+    silent = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))  # silent by default
     silent.send(Started())
     assert [a for a in silent.run_until(FRIDAY) if isinstance(a, Post)] == []
-    # Asked for, it always answers.
+    # Asked for, it always answers (bob privately: he is not an animateur).
     asked = silent.send(command(BOB, "resume"))
-    assert [text(p) for p in asked if isinstance(p, Post)] == [
+    assert [text(p) for p in asked if isinstance(p, PrivateNote)] == [
         "📰 Résumé de la semaine — Tiers-Lieux du Val : rien de neuf cette semaine."]
 
 
-def test_resume_posts_the_last_seven_days_now_where_it_is_asked() -> None:
+def test_resume_answers_a_member_privately_and_an_animateur_in_the_channel() -> None:
     log, open_rituals = simulated_week()
     sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals), paris(2026, 3, 26, 8, 30))
     sim.send(Started())
-    out = sim.send(command(BOB, "resume"))
-    assert [type(a).__name__ for a in out] == ["Post"]
+    mine = sim.send(command(BOB, "resume"))
+    # A member's `resume` answers them alone: the figures are in the text, no chart, no post.
+    assert [(type(a).__name__, getattr(a, "member", None)) for a in mine] == [("PrivateNote", "bob")]
+    out = sim.send(command(ALICE, "resume"))
+    assert [type(a).__name__ for a in out] == ["Post"] and out[0].image is not None  # type: ignore[union-attr]
+    assert text(mine[0]) == text(out[0])  # type: ignore[arg-type]
     body = text(out[0])  # type: ignore[arg-type]
     assert body.startswith("📰 Résumé de la semaine — Tiers-Lieux du Val, du jeudi 19 mars au jeudi 26 mars")
     assert "@\u2060room" not in body  # recorded at 9:00 on Thursday: not yet
@@ -214,7 +218,7 @@ def test_no_image_where_the_platform_cannot_show_one_the_figures_are_in_the_text
     log, open_rituals = simulated_week()
     sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals,
                               capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
-    out = sim.send(command(BOB, "resume"))
+    out = sim.send(command(ALICE, "resume"))
     assert isinstance(out[0], Post) and out[0].image is None
     assert "Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)" in text(out[0])
 
@@ -225,7 +229,7 @@ def test_a_late_digest_is_skipped_never_doubled() -> None:
     out = sim.run_until(paris(2026, 3, 28, 9, 0), down_until=paris(2026, 3, 28, 9, 0))  # 17 h late
     assert [a for a in out if isinstance(a, Post)] == []
     assert [a for a in out if isinstance(a, SetTimer)] == [SetTimer(name="weekly", due_at=paris(2026, 4, 3, 16, 0))]
-    sim2 = Sim(DIGEST, context(DIGEST_CONFIG), paris(2026, 3, 20, 17, 0))
+    sim2 = Sim(DIGEST, context({**DIGEST_CONFIG, "when_empty": "say"}), paris(2026, 3, 20, 17, 0))
     sim2.send(Started())
     out2 = sim2.run_until(paris(2026, 3, 27, 20, 0), down_until=paris(2026, 3, 27, 20, 0))  # 4 h late
     assert len([a for a in out2 if isinstance(a, Post)]) == 1
