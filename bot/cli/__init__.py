@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from bot.cli import calendar, config, db, demo, draw, run, schedule
+from bot.cli import calendar, config, db, demo, draw, registre, run, schedule
 from bot.cli.adapters import Launch
 from bot.cli.base import locale_of, say
 from bot.cli.help import Parser, locale_in, localize
@@ -40,6 +40,7 @@ def parser(launch: Launch | None = None, locale: str | None = None) -> argparse.
     db.register(sub)
     demo.register(sub)
     draw.register(sub)
+    registre.register(sub)
     return localize(p, locale or locale_in(()))
 
 

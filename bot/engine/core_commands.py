@@ -1,4 +1,4 @@
-"""The engine's own commands: help generated from the declarations, profile, personal data."""
+"""The engine's own commands: help generated from the declarations, profile, personal data, register links."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.engine.people_commands import (
     answer_profile,
     show,
 )
+from bot.engine.register_commands import REGISTER_COMMANDS, answer_register
 from bot.engine.tx import Tx
 from bot.kernel.commands import (
     ArgSpec,
@@ -42,7 +43,7 @@ FORGET = CommandSpec(
     name="oublie-moi", aliases=("forget-me",), route="query", summary_key="core.profile.summary_forget",
     args=(ArgSpec("confirm", "words", "core.profile.arg_confirm", required=False),), in_dm=True,
 )
-CORE_COMMANDS: tuple[CommandSpec, ...] = (HELP, PROFILE, MY_DATA, FORGET, *PEOPLE_COMMANDS)
+CORE_COMMANDS: tuple[CommandSpec, ...] = (HELP, PROFILE, MY_DATA, FORGET, *PEOPLE_COMMANDS, *REGISTER_COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ async def answer_core(q: CoreQuery, people: People, tx: Tx) -> Sequence[Action]:
         return await _my_data(q, people, tx)
     if spec is FORGET:
         return await _forget(q, people, tx)
+    if spec in REGISTER_COMMANDS:
+        return await answer_register(spec, q.member, q.channel, q.reply_to, people, tx)
     raise CommandError(Msg("core.cmd.see_help"))
 
 
@@ -84,14 +87,11 @@ async def _my_data(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
     pid = people.person_by_key[q.member.key]
     person = people.persons[pid]
     accounts = Lines(items=[Code(text=f"{p}:{u}") for p, _, u in person.accounts], sep=", ")
-    events = await tx.unit.journal.count(people.network_id)
-    answers = 0
-    for state in await tx.unit.rituals.states(people.network_id):
-        # Ritual states are JSON: count those that mention this member's key at all.
-        if person.key in str(state):
-            answers += 1
+    # From the register: the decisions, elections, draws and meetings that name the person,
+    # and their answers there (a round still open is recorded when it closes).
+    mine = await tx.unit.register.person_answers(people.network_id, pid)
     return _note(q, Msg("core.profile.my_data", accounts=accounts, profile=show(people, person, q.ctx.network.locale),
-                        events=int(events), answers=answers))
+                        events=mine.entries, answers=mine.answers))
 
 
 async def _forget(q: CoreQuery, people: People, tx: Tx) -> list[Action]:

@@ -137,7 +137,7 @@ class Rituals:
 
     async def read_register(self, tx: Tx, decisions_only: bool = False) -> RegisterView:
         """The register for a ritual that reads the log (as far back), or every decision (a query)."""
-        return await load_register(tx, self.people, self.network.locale, self.register_url,
+        return await load_register(tx.unit, self.people, self.network.locale, self.register_url,
                                    kinds=("decision",) if decisions_only else None,
                                    since=None if decisions_only else tx.now - LOG_WINDOW)
 

@@ -84,6 +84,9 @@ class Entry:
     data: Mapping[str, Any] = field(default_factory=dict)
     versions: Sequence[Version] = ()
     answers: Sequence[Answered] = ()
+    named: Sequence[str] = ()
+    """Whom the entry puts in a role, as shown today: a draw's final panel (its panel until
+    settled), the person elected."""
     link: str | None = None
 
     @property

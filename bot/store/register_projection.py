@@ -263,7 +263,7 @@ def _meeting(kind: str, base: dict[str, Any], s: Mapping[str, Any], people: Peop
             kind="meeting", **base, key=key, title=_str(s.get("title")), opened_at=_at(s.get("start")),
             counts={"present": len(present), "expected": len(everyone)},
             data={"by_organisation": dict(table) if isinstance(table, Mapping) else {},
-                  "attendance_source": _str(s.get("source"))},
+                  "attendance_source": _str(s.get("source")), "attendance_at": base["recorded_at"].isoformat()},
             answers={1: answers})
     data: dict[str, Any] = {
         "series": _str(s.get("series")),

@@ -19,6 +19,7 @@ from prometheus_client.core import (
 
 from bot.adapter import Adapter
 from bot.engine import FIRE_LAG_BUCKETS, Engine
+from bot.web.register.site import RegisterSite
 
 log = logging.getLogger("maillage.ops")
 
@@ -226,6 +227,10 @@ class OpsServer:
         # The meetings calendar members subscribe to (the first network's, and each by id).
         app.router.add_get("/calendar.ics", self._calendar)
         app.router.add_get("/calendar/{network_id}.ics", self._calendar)
+        # The first network's register: its pages and export under /registre (`[registre]`).
+        if self.engines:
+            e = self.engines[0]
+            RegisterSite(e.store, e.config, e.network_id, e.registry, e.clock.now).add_routes(app)
         return app
 
     async def _calendar(self, request: web.Request) -> web.Response:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.store.migrate import head_revision
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,7 +55,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(cfg, "utf-8")
     res = run("db", "upgrade", "-c", str(tmp_path / "c.toml"))
     assert res.returncode == 0, res.stderr
-    assert "→ 0006" in res.stdout and (tmp_path / "maillage.db").exists()
+    assert f"→ {head_revision()}" in res.stdout and (tmp_path / "maillage.db").exists()
 
 
 def test_calendar_export_from_the_config_alone(tmp_path: Path) -> None:

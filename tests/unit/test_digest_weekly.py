@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -13,11 +15,12 @@ from PIL import Image as PILImage
 
 from bot.kernel.i18n import Msg
 from bot.kernel.model import DirectMessage, Joined, Post, PrivateNote, Ref, SetTimer, Started
-from bot.kernel.scenario import Capabilities, LogEntry, RitualSummary
+from bot.kernel.scenario import Capabilities, Context, LogEntry, RitualSummary
 from scenarios.digest import KIND as DIGEST
 from scenarios.digest.chart import ANSWERS_COLOUR, PRESENCE_COLOUR, size_for
 from scenarios.meeting import KIND as MEETING
 from scenarios.welcome import KIND as WELCOME
+from tests.unit.register_support import register_of
 from tests.unit.test_meeting_support import (
     ALICE,
     BOB,
@@ -43,8 +46,21 @@ EVERYONE = {**MEMBERS, "eve": EVE}
 FRIDAY = paris(2026, 3, 27, 16, 0)
 
 
-def entry(at: Any, kind: str, ritual: str, **summary: Any) -> LogEntry:
-    return LogEntry(at=at, kind=kind, ritual_kind=ritual, ritual_number=1, summary=summary)
+def entry(at: Any, kind: str, ritual: str, number: int = 1, **summary: Any) -> LogEntry:
+    return LogEntry(at=at, kind=kind, ritual_kind=ritual, ritual_number=number, summary=summary)
+
+
+REGISTER_KINDS = ("decision", "draw", "election", "meeting", "attendance", "minutes")
+
+
+def digest_context(config: Mapping[str, Any], *, log: Sequence[LogEntry] = (), **kw: Any) -> Context:
+    """A digest's context as the engine builds it: what the register keeps of the records
+    (projected as the engine projects them), the rest of the log (welcomes) as it is."""
+    members = kw.get("members", EVERYONE)
+    ctx = context(config, log=[e for e in log if e.kind not in REGISTER_KINDS], **kw)
+    register = register_of([(e.kind, e.ritual_kind, e.ritual_number, e.at, dict(e.summary))
+                            for e in log if e.kind in REGISTER_KINDS], list(members.values()))
+    return replace(ctx, register=register)
 
 
 @cache
@@ -69,18 +85,20 @@ def simulated_week() -> tuple[list[LogEntry], list[RitualSummary]]:
     welcome.now = paris(2026, 3, 26, 11, 0)
     welcome.send(Joined(member=EVE, channel="general"))  # rejoin: greeted once, counted once
 
+    # As the rituals record them: a round's counts, names by choice and where it ran; a
+    # draw's panel; an election's outcome.
     others = [
-        entry(paris(2026, 3, 18, 12, 0), "decision", "consent", title="Last week's decision",
+        entry(paris(2026, 3, 18, 12, 0), "decision", "consent", 1, title="Last week's decision",
               outcome="adopted", circle_size=4, answered=4),
-        entry(paris(2026, 3, 23, 18, 0), "decision", "consent", title="Charte graphique", outcome="amended",
+        entry(paris(2026, 3, 23, 18, 0), "decision", "consent", 2, title="Charte graphique", outcome="amended",
               circle_size=4, answered=1),
-        # As the consent round records it: counts, names by choice, and where it ran.
-        entry(paris(2026, 3, 25, 18, 0), "decision", "consent", title="Charte graphique", outcome="adopted",
+        entry(paris(2026, 3, 25, 18, 0), "decision", "consent", 2, title="Charte graphique", outcome="adopted",
               circle_size=4, answered=3, channels=["general"],
               names={"consent": ["Alice", "Bob"], "concern": ["Chloe"], "objection": [], "stand_aside": []}),
-        entry(paris(2026, 3, 26, 9, 0), "decision", "consent", title="@room <b>x</b>", outcome="objections",
-              circle=["alice", "bob", "chloe", "dan"], consented=["alice"], objected=["bob"]),
-        entry(paris(2026, 3, 26, 12, 0), "draw", "sortition", title="Délégué·e au conseil", selected=["chloe"]),
+        entry(paris(2026, 3, 26, 9, 0), "decision", "consent", 3, title="@room <b>x</b>", outcome="objections",
+              circle_size=4, answered=2, channels=["general"], names={"consent": ["Alice"], "objection": ["Bob"]}),
+        entry(paris(2026, 3, 26, 12, 0), "draw", "draw", role="Délégué·e au conseil", status="done",
+              panel=["chloe"], final_panel=["chloe"]),
         entry(paris(2026, 3, 27, 10, 0), "election", "election", role="Trésorerie", title="Trésorerie",
               outcome="elected", elected="Bob"),
     ]
@@ -98,7 +116,7 @@ def simulated_week() -> tuple[list[LogEntry], list[RitualSummary]]:
 
 def weekly_digest(**config: Any) -> tuple[Sim, list[Post]]:
     log, open_rituals = simulated_week()
-    sim = Sim(DIGEST, context({**DIGEST_CONFIG, **config}, log=log, open_rituals=open_rituals),
+    sim = Sim(DIGEST, digest_context({**DIGEST_CONFIG, **config}, log=log, open_rituals=open_rituals),
               paris(2026, 3, 20, 17, 0))
     sim.send(Started())
     out = sim.run_until(FRIDAY)
@@ -198,7 +216,7 @@ def test_a_week_with_nothing_says_so_in_one_line_or_stays_silent() -> None:
 
 def test_resume_answers_a_member_privately_and_an_animateur_in_the_channel() -> None:
     log, open_rituals = simulated_week()
-    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals), paris(2026, 3, 26, 8, 30))
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=open_rituals), paris(2026, 3, 26, 8, 30))
     sim.send(Started())
     mine = sim.send(command(BOB, "resume"))
     # A member's `resume` answers them alone: the figures are in the text, no chart, no post.
@@ -216,7 +234,7 @@ def test_resume_answers_a_member_privately_and_an_animateur_in_the_channel() -> 
 
 def test_no_image_where_the_platform_cannot_show_one_the_figures_are_in_the_text() -> None:
     log, open_rituals = simulated_week()
-    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals,
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=open_rituals,
                               capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
     out = sim.send(command(ALICE, "resume"))
     assert isinstance(out[0], Post) and out[0].image is None
@@ -236,9 +254,9 @@ def test_a_late_digest_is_skipped_never_doubled() -> None:
 
 
 def test_long_sections_are_capped() -> None:
-    log = [entry(paris(2026, 3, 23, 9, i), "decision", "consent", title=f"Décision {i}", outcome="adopted")
+    log = [entry(paris(2026, 3, 23, 9, i), "decision", "consent", i + 1, title=f"Décision {i}", outcome="adopted")
            for i in range(9)]
-    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log), FRIDAY)
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log), FRIDAY)
     body = text(sim.send(command(BOB, "resume"))[0])  # type: ignore[arg-type]
     assert "• Décision 4 : adoptée ✅ (lundi 23 mars)\n… et 4 de plus" in body
     assert "Décision 5" not in body
@@ -246,11 +264,11 @@ def test_long_sections_are_capped() -> None:
 
 def test_per_channel_scope_shows_each_channel_its_news() -> None:
     log = [
-        entry(paris(2026, 3, 23, 9, 0), "decision", "consent", title="Pour le comité", outcome="adopted",
+        entry(paris(2026, 3, 23, 9, 0), "decision", "consent", 1, title="Pour le comité", outcome="adopted",
               channels=["comite"]),
-        entry(paris(2026, 3, 23, 10, 0), "decision", "consent", title="Pour tous", outcome="adopted"),
+        entry(paris(2026, 3, 23, 10, 0), "decision", "consent", 2, title="Pour tous", outcome="adopted"),
     ]
-    ctx = context({"channels": ["general", "comite"], "scope": "channel"}, log=log,
+    ctx = digest_context({"channels": ["general", "comite"], "scope": "channel"}, log=log,
                   channels={"general": ["alice", "bob"], "comite": ["alice"]})
     sim = Sim(DIGEST, ctx, FRIDAY - timedelta(hours=1))
     sim.send(Started())
@@ -271,7 +289,7 @@ def test_schedule_shows_the_digest_firings_in_local_time() -> None:
 
 def test_english_digest() -> None:
     log, open_rituals = simulated_week()
-    sim = Sim(DIGEST, context(DIGEST_CONFIG, log=log, open_rituals=open_rituals, locale="en"), FRIDAY)
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=open_rituals, locale="en"), FRIDAY)
     out = sim.send(command(BOB, "resume"))
     body = text(out[0], "en")  # type: ignore[arg-type]
     assert body.startswith("📰 Weekly digest — Tiers-Lieux du Val, from Friday 20 March to Friday 27 March")

@@ -19,6 +19,7 @@ from bot.engine.people_commands import (
     ROLE_REMOVE,
 )
 from bot.engine.profiles import FieldWord, Who
+from bot.engine.register_commands import REGISTER, REGISTER_REVOKE
 from bot.kernel.commands import CommandError, CommandSpec, Grammar, help_for, help_index
 from bot.kernel.i18n import render_plain
 from scenarios import registry
@@ -73,6 +74,9 @@ GRAMMAR = Grammar(SPECS)
     ("role donner console:chloe animatrice", ROLE_GIVE, {"who": Who("console:chloe", ("console", "chloe")),
                                                         "role": "animatrice"}),
     ("rôle retirer @bob délégué au comité", ROLE_REMOVE, {"who": Who("@bob", None), "role": "délégué au comité"}),
+    # the register: a personal link, and cancelling every link
+    ("registre", REGISTER, {}),
+    ("register revoke", REGISTER_REVOKE, {}),
 ])
 def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dict[str, Any]) -> None:
     parsed = GRAMMAR.parse(typed)
