@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.kernel.answers import Need
 from bot.kernel.commands import CommandError, fold
 from bot.kernel.i18n import Msg, When
 from bot.kernel.inputs import WHEN, check_length
@@ -34,7 +35,7 @@ from scenarios.consent.commands import (
 )
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import MAX_AHEAD, DeadlineError, parse_deadline
-from scenarios.consent.round import OVER, RoundMachine, RoundState
+from scenarios.consent.round import OVER, RoundMachine, RoundState, answers_needed
 
 
 def typed_deadline(text: str, now: datetime, tz: ZoneInfo, default_time: time,
@@ -167,7 +168,7 @@ class ConsentScenario:
         self.machine = RoundMachine(ctx, self.cfg)
 
     def handle(self, state: RoundState, event: Event, now: datetime) -> tuple[RoundState, list[Action]]:
-        new, acts = self._dispatch(state, event, now)
+        new, acts = self._dispatch(self.machine.synced(state), event, now)
         if new.is_over and not state.is_over:
             acts.append(Finish(outcome=new.status))
         return new, acts
@@ -228,9 +229,13 @@ class ConsentRound(RitualKind[RoundState]):
         "before it; reminders over an hour late are skipped",
     )
     commands = COMMANDS
+    uses_answers = True
 
     def bind(self, ctx: Context) -> Scenario[RoundState]:
         return ConsentScenario(ctx)
+
+    def answers_needed(self, state: RoundState, event: Event, now: datetime) -> Need:
+        return answers_needed(state, event, now)
 
     def channels(self, state: RoundState) -> Sequence[str] | None:
         return state.channels or None
@@ -246,7 +251,7 @@ class ConsentRound(RitualKind[RoundState]):
             "status": state.status,
             "outcome": state.outcome,
             "deadline": state.deadline.isoformat() if state.deadline else None,
-            "answered": len(state.answers),
-            "counts": state.counts(),
+            "answered": state.answered,
+            "counts": dict(state.counts),
             "over": state.status in OVER,
         }

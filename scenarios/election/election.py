@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.kernel.answers import Need
 from bot.kernel.commands import CommandError, fold
 from bot.kernel.i18n import Code, Lines, Mention, Msg, When
 from bot.kernel.inputs import TEXT, shown, too_long
@@ -39,6 +40,7 @@ from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError
 from scenarios.consent.kind import resolve_channels, round_command, typed_deadline
 from scenarios.consent.round import RoundMachine, RoundState
+from scenarios.consent.round import answers_needed as round_answers_needed
 from scenarios.election.commands import (
     COMMANDS,
     DECLINE,
@@ -168,6 +170,8 @@ class ElectionScenario:
         self.machine = RoundMachine(ctx, self.consent_cfg.model_copy(update={"duration": self.cfg.consent, "questions": None}))
 
     def handle(self, state: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
+        if state.round is not None and (synced := self.machine.synced(state.round)) is not state.round:
+            state = state.model_copy(update={"round": synced})
         new, acts = self._dispatch(state, event, now)
         if new.is_over and not state.is_over:
             acts.append(Finish(outcome=new.phase))
@@ -206,13 +210,7 @@ class ElectionScenario:
         return st, []
 
     def _is_round_event(self, st: ElectionState, event: Event) -> bool:
-        if st.round is None:
-            return False
-        if isinstance(event, TimerFired):
-            return st.round.owns_timer(event.name)
-        if isinstance(event, Replied | Chose):
-            return st.round.version_of(event.ref) is not None
-        return False
+        return st.round is not None and _is_round_event(st.round, event)
 
     # steps ----------------------------------------------------------------------
 
@@ -567,9 +565,25 @@ class Election(RitualKind[ElectionState]):
         "it; reminders over an hour late are skipped",
     )
     commands = COMMANDS
+    uses_answers = True
 
     def bind(self, ctx: Context) -> Scenario[ElectionState]:
         return ElectionScenario(ctx)
+
+    def answers_needed(self, state: ElectionState, event: Event, now: datetime) -> Need:
+        """The consent round's needs for its events; everyone's answers for the animateur's
+        and the proposed person's moves (they close or cancel a round)."""
+        rnd = state.round
+        if rnd is not None and state.phase == "consent":
+            if isinstance(event, Replied | Chose | TimerFired) and _is_round_event(rnd, event):
+                return round_answers_needed(rnd, event, now)
+            if isinstance(event, Command) and event.name in ROUND_COMMANDS:
+                return round_answers_needed(rnd, event, now)
+        if isinstance(event, Command) and event.name in (NEXT.name, PROPOSE.name, DECLINE.name):
+            return "all"
+        if isinstance(event, Replied) and event.ref.role == "proposed":
+            return "all"  # a decline by private message
+        return super().answers_needed(state, event, now)
 
     def channels(self, state: ElectionState) -> Sequence[str] | None:
         return state.channels or None
@@ -587,6 +601,14 @@ class Election(RitualKind[ElectionState]):
             "deadline": _next_deadline(state),
             "proposed": state.attempts[-1].nominee_name if state.attempts else None,
         }
+
+
+def _is_round_event(rnd: RoundState, event: Event) -> bool:
+    if isinstance(event, TimerFired):
+        return rnd.owns_timer(event.name)
+    if isinstance(event, Replied | Chose):
+        return rnd.version_of(event.ref) is not None
+    return False
 
 
 def _next_deadline(state: ElectionState) -> str | None:

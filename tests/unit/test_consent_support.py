@@ -4,7 +4,7 @@ and a driver that keeps the state as JSON between events (as the store does)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from bot.kernel.scenario import (
     NetworkInfo,
     RitualKind,
 )
+from tests.answer_book import AnswerBook
 
 HANDLE = ReplyHandle(platform="console", channel="c")
 """A private answer's way back, passed through untouched."""
@@ -100,7 +101,8 @@ def one_channel(n: int = 5, caps: Capabilities = MATRIX, **kw: Any) -> tuple[Con
 @dataclass
 class Driver(Generic[S]):
     """Feeds events at instants; the state goes through JSON between events; timers are
-    kept so `advance` fires them in order at their due time (or late, after downtime)."""
+    kept so `advance` fires them in order at their due time (or late, after downtime);
+    answers are kept as rows, and each event's context holds those its kind asks for."""
 
     kind: RitualKind[S]
     ctx: Context
@@ -109,6 +111,7 @@ class Driver(Generic[S]):
     timers: dict[Ref, SetTimer] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     finished: str | None = None
+    book: AnswerBook = field(default_factory=AnswerBook)
 
     def __post_init__(self) -> None:
         if not self.state_json:
@@ -123,8 +126,11 @@ class Driver(Generic[S]):
             assert at >= self.now, "time goes forward"
             self.now = at
         assert self.finished is None, f"finished ({self.finished}) rituals get no events"
-        state, acts = self.kind.bind(self.ctx).handle(self.state, event, self.now)
+        state = self.state
+        ctx = replace(self.ctx, answers=self.book.view(self.kind, state, event, self.now))
+        state, acts = self.kind.bind(ctx).handle(state, event, self.now)
         self.state_json = state.model_dump_json()
+        self.book.keep(acts, self.now)
         for a in acts:
             if isinstance(a, SetTimer):
                 self.timers[a.name] = a
@@ -155,7 +161,8 @@ class Driver(Generic[S]):
     def restart(self) -> Driver[S]:
         """A new process: the same JSON state and timers (the store), a fresh binding; the
         actions seen so far stay for the assertions."""
-        return Driver(self.kind, self.ctx, self.state_json, self.now, dict(self.timers), self.actions, self.finished)
+        return Driver(self.kind, self.ctx, self.state_json, self.now, dict(self.timers), self.actions, self.finished,
+                      self.book)
 
 
 # --- events -------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def test_step4_the_proposed_person_may_decline() -> None:
     assert not any(a.action == "set_timer" for a in acts)  # type: ignore[union-attr]
     # Answers on the declined proposal no longer count.
     acts = d.send(chose(BOB, "consent", ref="candidate1:v1:general"), d.now)
-    assert d.state.round.answers == {}  # type: ignore[union-attr]
+    assert d.state.round.answered == 0 and d.book.everyone(part=1) == []  # type: ignore[union-attr]
     # Another person is proposed: a new round with its own refs.
     d.send(cmd(ANIM, "election proposer", who="bob"), d.now + timedelta(hours=1))
     assert d.state.round is not None and (d.state.round.ref_scope, d.state.round.ref_n) == ("candidate", 2)
@@ -260,7 +260,8 @@ def test_step4_objections_then_amendment_then_elected() -> None:
 def test_step4_objection_command_and_withdrawal_are_delegated() -> None:
     d = proposed()
     d.send(cmd(M3, "objection", reason="pas assez d'expérience"), d.now)
-    assert d.state.round is not None and d.state.round.answers["m03"].reason == "pas assez d'expérience"
+    answer = d.book.current("m03", part=1)
+    assert answer is not None and answer.reason == "pas assez d'expérience"
     d.send(cmd(ANIM, "retirer"), d.now + timedelta(hours=1))
     assert d.state.phase == "proposing" and d.state.attempts[-1].outcome == "withdrawn"
     assert [r["outcome"] for r in records(d.actions, "decision")] == ["withdrawn"]
