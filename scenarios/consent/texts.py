@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.kernel.i18n import Code, Lines, Mention, Msg, When
+from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, When
 from bot.kernel.model import Member, PrivateNote, ReplyHandle
+from bot.kernel.register import page_link
 from bot.kernel.scenario import Context
 from scenarios.consent.config import ConsentConfig
 from scenarios.consent.state import CHOICE_IDS, RoundState
@@ -136,6 +137,9 @@ class RoundTexts:
             parts.append(Msg("consent.outcome.late", count=st.late))
         if st.closed_late_by:
             parts.append(Msg("consent.outcome.closed_late", deadline=When(at=st.closed_at or deadline_of(st))))
+        page = page_link(self.ctx.network.register_url, "election" if st.subject == "election" else "decision", st.number)
+        if page:
+            parts.append(Msg("consent.page.outcome", link=Link(url=page)))
         return Msg("consent.outcome.body", lines=Lines(items=list(parts)))
 
     def _objection_lines(self, st: RoundState) -> Lines:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from bot.kernel.commands import CommandSpec
-from bot.kernel.i18n import Lines, Msg, Param, Renderer, When
+from bot.kernel.i18n import Lines, Link, Msg, Param, Renderer, When
 from bot.kernel.model import (
     Action,
     Command,
@@ -55,6 +55,11 @@ class DigestState(BaseModel):
     last_posted: datetime | None = None
     posted: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
+
+
+def _linked(item: Msg, link: str | None) -> Msg:
+    """An item with its page in the register, when the register is on the web."""
+    return Msg("digest.page.linked", item=item, link=Link(url=link)) if link else item
 
 
 def percent(part: int, whole: int) -> int:
@@ -168,8 +173,8 @@ class Digest:
         n = self.config.max_items
         if c.decided:
             items: list[Param] = [
-                Msg("digest.decided.item", title=d.title, outcome=self._outcome(d.outcome),
-                    at=When(at=d.at, style="day"))
+                _linked(Msg("digest.decided.item", title=d.title, outcome=self._outcome(d.outcome),
+                            at=When(at=d.at, style="day")), d.link)
                 for d in c.decided[:n]
             ]
             sections.append(Msg("digest.section.decided", items=self._capped(items, len(c.decided))))
@@ -190,8 +195,8 @@ class Digest:
             for s in c.selections[:n]:
                 people: Param = (Lines(items=list(s.people), sep=", ") if s.people
                                  else self._outcome(s.outcome or ""))
-                items.append(Msg(f"digest.selection.{s.kind}",
-                                 title=s.title or Msg("digest.selection.untitled"), people=people))
+                items.append(_linked(Msg(f"digest.selection.{s.kind}",
+                                         title=s.title or Msg("digest.selection.untitled"), people=people), s.link))
             sections.append(Msg("digest.section.selections", items=self._capped(items, len(c.selections))))
         if c.meetings:
             items = [

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.kernel.commands import fold
-from bot.kernel.i18n import Code, Lines, Mention, Msg, When
+from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, When
 from bot.kernel.inputs import SECRET, too_long
 from bot.kernel.model import (
     Action,
@@ -30,6 +30,7 @@ from bot.kernel.model import (
     Started,
     TimerFired,
 )
+from bot.kernel.register import page_link
 from bot.kernel.scenario import CatchUp, Context, LogEntry, RitualKind, Scenario
 from scenarios.sortition.commands import CLOSE, COMMANDS, COMMIT, PROBABILITY, REVEAL
 from scenarios.sortition.draw import Exclusion, feasible, plan_draw
@@ -196,6 +197,11 @@ class DrawScenario:
 
     def mentions(self, keys: Sequence[str]) -> Lines:
         return Lines(items=[self.mention(k) for k in keys], sep=", ")
+
+    def with_page(self, message: Msg) -> Msg:
+        """The message, and the draw's page in the register when it is on the web."""
+        page = page_link(self.ctx.network.register_url, "draw", self.ctx.number)
+        return Msg("sortition.page.linked", message=message, link=Link(url=page)) if page else message
 
     def heading(self, state: DrawState) -> Msg:
         if state.title:
@@ -542,7 +548,7 @@ class DrawScenario:
             ticket=r.ticket + 1,
             size=r.lottery.size,
         )
-        actions: list[Action] = [Post(channel=state.channel or "", text=result)]
+        actions: list[Action] = [Post(channel=state.channel or "", text=self.with_page(result))]
         actions.append(Record(kind="draw", summary=self.summary(state, "drawn")))
         state, asks = self.ask(state, r.panel, now)
         return state, actions + asks
@@ -656,13 +662,13 @@ class DrawScenario:
         actions += [
             Post(
                 channel=state.channel or "",
-                text=Msg(
+                text=self.with_page(Msg(
                     "sortition.final" if complete else "sortition.final_incomplete",
                     heading=self.heading(state),
                     panel=Lines(items=[self.mention(m) for m in r.final_panel]),
                     count=len(r.final_panel),
                     k=r.k,
-                ),
+                )),
             ),
             Record(kind="draw", summary=self.summary(state, "done" if complete else "incomplete")),
             Finish(outcome="done" if complete else "incomplete"),

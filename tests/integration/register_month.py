@@ -61,6 +61,13 @@ rotation = 1
 change = "1j"
 
 [[rituals]]
+id = "resume"
+kind = "digest"
+channels = ["general"]
+rrule = "FREQ=WEEKLY;BYDAY=FR"
+time = "16:00"
+
+[[rituals]]
 id = "reunions"
 kind = "meeting"
 channels = ["general"]
@@ -93,6 +100,8 @@ class Month:
     final_panel: list[str] = field(default_factory=list)
     present: dict[int, set[str]] = field(default_factory=dict)
     """Meeting number → who came."""
+    posts: list[str] = field(default_factory=list)
+    """Everything the bot posted in the channel, in order."""
 
 
 def _proposal(out: list[Sent]) -> str:
@@ -182,4 +191,5 @@ async def run_month(store_url: str, tmp: Path, visibility: str = "public", secre
         await h.advance_to(day(28, 9))
         # Hugo asks to be forgotten: the register shows a pseudonym wherever he was.
         await h.say("[dm] hugo: !reseau oublie-moi confirmer")
+        m.posts = [s.text for s in h.sent if s.kind == "post"]
     return m

@@ -163,6 +163,16 @@ async def test_every_page_in_a_browser(browser: Any, served: Served, tmp_path: P
         await context.close()
 
 
+def test_chat_links_outcomes_draws_and_the_digest_to_their_pages(served: Served) -> None:
+    posts = [plain(p) for p in served.month.posts]
+    site = "https://reseau.example.org/registre"
+    assert any("Adopter la charte v2" in p and f"Le détail dans le registre : {site}/decisions/1" in p for p in posts)
+    assert any(f"Le détail dans le registre : {site}/elections/1" in p for p in posts)
+    drawn = [p for p in posts if f"Le procès-verbal dans le registre : {site}/tirages/1" in p]
+    assert len(drawn) == 2, "the result and the final panel"
+    assert any("Résumé de la semaine" in p and f"{site}/decisions/2" in p for p in posts)
+
+
 async def test_addresses_that_are_no_page_get_400_or_404_and_the_record_verifies(served: Served) -> None:
     async with aiohttp.ClientSession() as http:
         for path, status in (("/registre/decisions/0", 400), ("/registre/decisions/abc", 400),

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.engine.register import named_in
 from bot.kernel.model import Member
-from bot.kernel.register import Answered, Entry, Objected, RegisterView, Version
+from bot.kernel.register import Answered, Entry, Objected, RegisterView, Version, page_link
 from bot.store.memory import MemoryStore
 from bot.store.register_projection import PeopleIndex, Someone, project
 
@@ -18,7 +18,7 @@ Recorded = tuple[str, str, int, datetime, dict[str, Any]]
 """(record kind, ritual kind, ritual number, when, summary)."""
 
 
-def register_of(recorded: Sequence[Recorded], members: Sequence[Member]) -> RegisterView:
+def register_of(recorded: Sequence[Recorded], members: Sequence[Member], base_url: str | None = None) -> RegisterView:
     people = PeopleIndex([Someone(i, m.key, m.name, m.organisation) for i, m in enumerate(members, 1)])
     by_id = {i: m for i, m in enumerate(members, 1)}
     by_key = {m.key: m for m in members}
@@ -47,7 +47,9 @@ def register_of(recorded: Sequence[Recorded], members: Sequence[Member]) -> Regi
             entries.append(Entry(kind=r.kind, ritual_kind=r.ritual_kind, number=r.number, title=r.title,
                                  status=r.status, recorded_at=r.recorded_at, opened_at=r.opened_at,
                                  closed_at=r.closed_at, anonymous=r.anonymous, counts=dict(r.counts),
-                                 data=dict(r.data), versions=versions, answers=answers, named=named))
+                                 data=dict(r.data), versions=versions, answers=answers, named=named,
+                                 link=page_link(base_url, "election" if r.ritual_kind == "election" else r.kind,
+                                                r.ritual_number if r.ritual_kind == "election" else r.number)))
         return RegisterView(entries=tuple(entries))
 
     return asyncio.run(run())
