@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import tomllib
 import zipfile
 from collections import Counter
@@ -15,6 +16,7 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -100,7 +102,7 @@ async def test_every_page_in_a_browser(browser: Any, served: Served, tmp_path: P
         response = await page.goto(served.url + "/registre")
         assert response is not None and response.status == 200
         text = await _check_page(page, "index", tmp_path)
-        assert plain(await page.inner_text("h1")) == "Registre de Réseau des tiers-lieux"
+        assert plain(await page.inner_text("h1")) == "Registre du réseau « Réseau des tiers-lieux »"
         assert "Nous coopérons pour que chaque territoire" in text
         found = [(plain(await a.inner_text()), await a.get_attribute("href"))
                  for a in await page.query_selector_all("main table a")]
@@ -187,6 +189,18 @@ async def test_addresses_that_are_no_page_get_400_or_404_and_the_record_verifies
             record = json.loads(await r.read())
     verdict = verify_record(record)
     assert verdict.ok, verdict.problems
+
+
+async def test_no_address_under_the_register_gets_a_500(served: Served) -> None:
+    rng = random.Random(7)
+    alphabet = "aé09-_.%/~!'()*,;=:@#? \u00a0"
+    paths = ["/registre/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(200)]
+    paths += [f"/registre/{folder}/{junk}" for folder in ("decisions", "tirages", "elections", "reunions")
+              for junk in ("1.json", "-1", "1e3", "٣", "00001", "1" * 30, "%2e%2e", "1/2")]
+    async with aiohttp.ClientSession() as http:
+        for path in paths:
+            async with http.get(served.url + quote(path, safe="/")) as r:
+                assert r.status in (200, 400, 404), (path, r.status)
 
 
 def _read(folder: Path, name: str) -> list[dict[str, str]]:

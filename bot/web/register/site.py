@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from html import unescape
 from typing import Any
@@ -41,6 +41,7 @@ WINDOW = 600.0
 """Seconds over which refused links are counted."""
 MAX_NUMBER = 1_000_000
 FOLDERS = {path: kind for kind, path in PAGE_PATHS.items()}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Tries:
@@ -102,12 +103,25 @@ class RegisterSite:
         return key
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(ROOT, self.index)
-        app.router.add_get(ROOT + "/", self.index)
-        app.router.add_get(ACCESS_PATH + "{token}", self.access)
-        app.router.add_get(ROOT + "/export.zip", self.export)
-        app.router.add_get(ROOT + "/{folder}/{number}", self.page)
-        app.router.add_get(ROOT + "/{tail:.*}", self.unknown)
+        app.router.add_get(ROOT, self._safely(self.index))
+        app.router.add_get(ROOT + "/", self._safely(self.index))
+        app.router.add_get(ACCESS_PATH + "{token}", self._safely(self.access))
+        app.router.add_get(ROOT + "/export.zip", self._safely(self.export))
+        app.router.add_get(ROOT + "/{folder}/{number}", self._safely(self.page))
+        app.router.add_get(ROOT + "/{tail:.*}", self._safely(self.unknown))
+
+    def _safely(self, handler: Handler) -> Handler:
+        """A failure (the store down, a record the pages cannot read) is a page saying the
+        register does not answer, logged with its traceback: never a bare 500."""
+        async def run(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except web.HTTPException:
+                raise
+            except Exception:
+                log.exception("the register could not answer %s", request.path)
+                return self.error(503, "error.unavailable", "error.unavailable_text")
+        return run
 
     # --- responses ------------------------------------------------------------------
 
@@ -173,13 +187,13 @@ class RegisterSite:
             status = await self._check(token)
         except Exception:
             log.exception("the register could not check a link")
-            return self.error(503, "error.title")
+            return self.error(503, "error.unavailable", "error.unavailable_text")
         if status == "ok":
             return None
         self.tries.failed(who)
         return self.forbidden("error.expired" if status == "expired" else "error.tampered")
 
-    async def access(self, request: web.Request) -> web.Response:
+    async def access(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         refused = await self._refused(request, token)
         if refused is not None:
