@@ -165,13 +165,17 @@ class Engine:
             for (_, fut), res in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(res)
-            self._outbox_ready.set()
+            # The sender is woken by the commit when the batch wrote to the outbox
+            # (`_after_commit`): an answer that sends nothing costs no claim transaction.
 
     @_network_scoped
     async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
-        await self.people.fresh(self.store)
         self.stats["batches"] += 1
         async with self.store.unit() as unit:
+            # Whether another process changed the directory, read in the batch's own
+            # transaction: one event, one transaction, not a read transaction before it.
+            if await unit.networks.directory_version(self.network_id) != self.people.version:
+                await self.people.load(unit)
             tx = Tx(unit, self.clock.now())
             results = await self.inbound.batch(tx, events)
             await tx.flush(self.network_id)

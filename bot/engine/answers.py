@@ -1,5 +1,5 @@
 """Members' answers between the store's rows (person ids) and what rituals see (member keys):
-the view loaded for one event, and a ritual's `RecordAnswer` written in its transaction."""
+the view loaded for one event, and a ritual's `RecordAnswer` kept for its transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from bot.engine.directory import People
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.answers import Answer, Answers, Need
 from bot.kernel.model import AnonymizeAnswers, Chose, Command, Event, Reacted, RecordAnswer, Replied
-from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerRow
+from bot.store.answer_rows import Anonymize, AnswerKey, AnswerNew, AnswerRow
 
 
 def acting_member(event: Event) -> str | None:
@@ -16,17 +16,36 @@ def acting_member(event: Event) -> str | None:
 
 
 async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, member: str | None) -> Answers:
-    """The answers `need` says, as the transaction sees them (answers recorded by earlier
-    events of the same batch included)."""
+    """The answers `need` says, as the transaction sees them: answers recorded by earlier
+    events of the same batch included (a member's own are laid over what the store holds;
+    everyone's are read after writing them)."""
     if need == "none" or (need == "member" and member is None):
         return Answers()
     if need == "member":
         assert member is not None
         pid = people.person_by_key.get(member)
-        rows = [] if pid is None else await tx.unit.answers.current(ritual.id, pid)
+        if pid is None:
+            return Answers((), "member", member)
+        rows = _overlay(await tx.unit.answers.current(ritual.id, pid), tx, ritual.id, pid)
         return Answers([_seen(people, r) for r in rows], "member", member)
+    await tx.write_answers(people.network_id)
     rows = await (tx.unit.answers.history(ritual.id) if need == "history" else tx.unit.answers.current(ritual.id))
     return Answers([_seen(people, r) for r in rows], need)
+
+
+def _overlay(rows: list[AnswerRow], tx: Tx, ritual_id: int, pid: int) -> list[AnswerRow]:
+    """A person's current answers in a ritual with this transaction's pending ones applied."""
+    out = list(rows)
+    for op in tx.answer_ops:
+        if op.ritual_id != ritual_id:
+            continue
+        if isinstance(op, Anonymize):
+            out = [r for r in out if op.topic not in (None, r.key.topic)]
+        elif op.person_id == pid:
+            out = [r for r in out if r.key != op.key]
+            out.append(AnswerRow(0, ritual_id, op.key, pid, op.value, op.reason, op.subject_id, dict(op.data), op.at,
+                                 None))
+    return out
 
 
 def _key_of(people: People, pid: int | None) -> str | None:
@@ -42,14 +61,14 @@ def _seen(people: People, r: AnswerRow) -> Answer:
                   superseded_at=r.superseded_at)
 
 
-async def write_answer(tx: Tx, people: People, ritual: Ritual, action: RecordAnswer | AnonymizeAnswers) -> None:
+def keep_answer(tx: Tx, people: People, ritual: Ritual, action: RecordAnswer | AnonymizeAnswers) -> None:
+    """Kept for the transaction's flush, in order with the others (`Tx.write_answers`)."""
     if isinstance(action, AnonymizeAnswers):
-        await tx.unit.answers.anonymize(ritual.id, action.topic)
+        tx.answer_ops.append(Anonymize(ritual.id, action.topic))
         return
     pid = people.person_by_key.get(action.member)
     if pid is None:
         raise LookupError(f"an answer by {action.member}, whom the directory does not know")
     subject = people.person_by_key.get(action.subject) if action.subject is not None else None
-    await tx.unit.answers.record(people.network_id, AnswerNew(
-        ritual.id, AnswerKey(action.topic, action.part, action.version), pid, action.value, tx.when,
-        action.reason, subject, dict(action.data)))
+    tx.answer_ops.append(AnswerNew(ritual.id, AnswerKey(action.topic, action.part, action.version), pid, action.value,
+                                   tx.when, action.reason, subject, dict(action.data)))

@@ -103,14 +103,17 @@ class Inbound:
         answer; an event that fails deterministically is rolled back alone, recorded as a dead
         letter and answered, and the rest of the batch commits. Only the store failing (a
         transient error) fails the batch, which is then not acknowledged."""
-        try:
-            async with tx.unit.savepoint():
-                # The sender is a fact of the directory whatever becomes of their event.
-                pid = await self.people.ensure_account(tx.unit, ev.platform, ev.account_scope, ev.sender,
-                                                       ev.sender_name, tx.now)
-        except Exception as exc:
-            await self._failed(tx, ev, exc, None)
-            return
+        pid = self.people.person_of(ev.platform, ev.account_scope, ev.sender)
+        if pid is None:
+            # A savepoint only when there is something to write: a known sender costs nothing.
+            try:
+                async with tx.unit.savepoint():
+                    # The sender is a fact of the directory whatever becomes of their event.
+                    pid = await self.people.ensure_account(tx.unit, ev.platform, ev.account_scope, ev.sender,
+                                                           ev.sender_name, tx.now)
+            except Exception as exc:
+                await self._failed(tx, ev, exc, None)
+                return
         mark = tx.mark()
         generation = self.people.generation
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.config import Config
-from bot.engine.answers import acting_member, load_answers, write_answer
+from bot.engine.answers import acting_member, keep_answer, load_answers
 from bot.engine.directory import People
 from bot.engine.register import load_register, record_in_register
 from bot.engine.tx import Ritual, Tx
@@ -230,7 +230,7 @@ class Rituals:
                 await record_in_register(tx, self.people, ritual, action)
             elif isinstance(action, RecordAnswer | AnonymizeAnswers):
                 assert ritual is not None, "only rituals record answers"
-                await write_answer(tx, self.people, ritual, action)
+                keep_answer(tx, self.people, ritual, action)
             elif isinstance(action, Finish):
                 assert ritual is not None
                 ritual.status = "finished"

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.kernel.refs import Ref
+from bot.store.answer_rows import AnswerNew, AnswerOp
 from bot.store.ports import Unit
 from bot.store.rows import Origin, OutboxNew, ReactionRow, RitualSave, TimerSet
 
@@ -56,6 +57,9 @@ class Tx:
     """(ritual, timer name) → the timer to set, or None to cancel; written together at flush."""
     contents: dict[ContentKey, tuple[str, str | None]] = field(default_factory=dict)
     """What each ritual message says as decided in this transaction (text and choices hashes)."""
+    answer_ops: list[AnswerOp] = field(default_factory=list)
+    """Answers recorded (and made anonymous) in this transaction, in order, written together
+    (`bot.engine.answers` overlays them on what it reads meanwhile)."""
 
     @property
     def when(self) -> datetime:
@@ -71,7 +75,8 @@ class Tx:
             outbox=self.outbox, timers_changed=self.timers_changed,
             # Copies, not lengths: a read inside the event may have written (and so cleared)
             # the pending rows within the savepoint that is about to be rolled back.
-            outbox_rows=list(self.outbox_rows), timer_ops=dict(self.timer_ops), contents=dict(self.contents))
+            outbox_rows=list(self.outbox_rows), timer_ops=dict(self.timer_ops), contents=dict(self.contents),
+            answer_ops=list(self.answer_ops))
 
     def restore(self, mark: Mark) -> None:
         for rid in list(self.rituals):
@@ -88,6 +93,7 @@ class Tx:
         self.outbox_rows = mark.outbox_rows
         self.timer_ops = mark.timer_ops
         self.contents = mark.contents
+        self.answer_ops = mark.answer_ops
 
     async def write_pending(self, network_id: int) -> None:
         """Write the outbox entries, timer changes and message contents decided so far, a
@@ -103,6 +109,20 @@ class Tx:
         if self.contents:
             await self.unit.refs.put_contents(self.contents)
             self.contents = {}
+        await self.write_answers(network_id)
+
+    async def write_answers(self, network_id: int) -> None:
+        """The answers recorded so far: a few statements for a batch of events, in order."""
+        ops, self.answer_ops = self.answer_ops, []
+        run: list[AnswerNew] = []
+        for op in ops:
+            if isinstance(op, AnswerNew):
+                run.append(op)
+                continue
+            await self.unit.answers.record(network_id, run)
+            run = []
+            await self.unit.answers.anonymize(op.ritual_id, op.topic)
+        await self.unit.answers.record(network_id, run)
 
     async def flush(self, network_id: int) -> None:
         await self.write_pending(network_id)
@@ -126,3 +146,4 @@ class Mark:
     outbox_rows: list[OutboxNew]
     timer_ops: dict[tuple[int, Ref], TimerSet | None]
     contents: dict[ContentKey, tuple[str, str | None]]
+    answer_ops: list[AnswerOp]

@@ -31,6 +31,18 @@ class AnswerNew:
 
 
 @dataclass(frozen=True)
+class Anonymize:
+    """The ritual's answers (of one topic) no longer say who gave them."""
+
+    ritual_id: int
+    topic: str | None = None
+
+
+AnswerOp = AnswerNew | Anonymize
+"""What a transaction writes to the answers, in order."""
+
+
+@dataclass(frozen=True)
 class AnswerRow:
     id: int
     ritual_id: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -43,15 +44,17 @@ class MemAnswers:
     def t(self) -> AnswerTable:
         return self.unit.answer_table
 
-    async def record(self, network_id: int, answer: AnswerNew) -> None:
+    async def record(self, network_id: int, answers: Sequence[AnswerNew]) -> None:
         t = self.t
-        for i, (n, r) in enumerate(t.rows):
-            if (r.ritual_id, r.key, r.person_id) == (answer.ritual_id, answer.key, answer.person_id) \
-                    and r.superseded_at is None:
-                t.rows[i] = (n, replace(r, superseded_at=answer.at))
-        t.seq += 1
-        t.rows.append((network_id, AnswerRow(t.seq, answer.ritual_id, answer.key, answer.person_id, answer.value,
-                                             answer.reason, answer.subject_id, dict(answer.data), answer.at, None)))
+        for answer in answers:
+            for i, (n, r) in enumerate(t.rows):
+                if (r.ritual_id, r.key, r.person_id) == (answer.ritual_id, answer.key, answer.person_id) \
+                        and r.superseded_at is None:
+                    t.rows[i] = (n, replace(r, superseded_at=answer.at))
+            t.seq += 1
+            t.rows.append((network_id, AnswerRow(t.seq, answer.ritual_id, answer.key, answer.person_id, answer.value,
+                                                 answer.reason, answer.subject_id, dict(answer.data), answer.at,
+                                                 None)))
 
     async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
         return [r for _, r in self.t.rows if r.ritual_id == ritual_id and r.superseded_at is None

@@ -214,9 +214,10 @@ class Register(Protocol):
 class Answers(Protocol):
     """Members' answers, one row each; a changed answer supersedes the previous row."""
 
-    async def record(self, network_id: int, answer: AnswerNew) -> None:
-        """The person's answer to its question: their current one (if any) is superseded at
-        `answer.at`, this one becomes current (a database guarantee: one current each)."""
+    async def record(self, network_id: int, answers: Sequence[AnswerNew]) -> None:
+        """People's answers, in the order given: each supersedes the person's current answer
+        to its question (kept, with the new answer's time) and becomes current (a database
+        guarantee: one current each). A few statements for the whole sequence."""
         ...
     async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
         """The ritual's current answers (withdrawals included), of one person or of everyone,

@@ -56,11 +56,11 @@ def _at(minutes: int) -> datetime:
 async def test_a_changed_answer_supersedes_the_previous_one_which_stays(store: StorePort) -> None:
     nid, rid, ada, bea, _ = await _network(store)
     async with store.unit() as unit:
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, ada, "consent", _at(1)))
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, bea, "objection", _at(2), reason="trop tôt"))
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, ada, "objection", _at(3), data={"asked": True}))
-        await unit.answers.record(nid, AnswerNew(rid, AnswerKey("consent", 0, 2), ada, "consent", _at(4)))
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, bea, None, _at(5)))  # withdrawn
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "consent", _at(1))])
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, bea, "objection", _at(2), reason="trop tôt")])
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "objection", _at(3), data={"asked": True})])
+        await unit.answers.record(nid, [AnswerNew(rid, AnswerKey("consent", 0, 2), ada, "consent", _at(4))])
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, bea, None, _at(5))])  # withdrawn
     async with store.reading() as unit:
         current = await unit.answers.current(rid)
         assert [(r.person_id, r.key.version, r.value, r.reason, r.data) for r in current] == [
@@ -78,13 +78,31 @@ async def test_a_changed_answer_supersedes_the_previous_one_which_stays(store: S
         assert [r.value for r in await unit.answers.of_person(nid, bea)] == ["objection", None]
 
 
+async def test_answers_given_and_changed_in_one_call_keep_their_order(store: StorePort) -> None:
+    nid, rid, ada, bea, _ = await _network(store)
+    async with store.unit() as unit:
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "consent", _at(1))])
+    async with store.unit() as unit:
+        # What one transaction of several events writes: Ada changes her mind twice, Bea answers.
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "concern", _at(2)),
+                                        AnswerNew(rid, CONSENT, bea, "consent", _at(3)),
+                                        AnswerNew(rid, CONSENT, ada, "objection", _at(4), reason="non")])
+    async with store.reading() as unit:
+        assert [(r.person_id, r.value, r.at, r.superseded_at) for r in await unit.answers.history(rid)] == [
+            (ada, "consent", _at(1), _at(2)),
+            (ada, "concern", _at(2), _at(4)),
+            (bea, "consent", _at(3), None),
+            (ada, "objection", _at(4), None),
+        ]
+
+
 async def test_anonymized_answers_keep_what_was_answered_not_who(store: StorePort) -> None:
     nid, rid, ada, bea, cid = await _network(store)
     async with store.unit() as unit:
         for pid, value in ((ada, "consent"), (bea, "consent"), (cid, "objection")):
-            await unit.answers.record(nid, AnswerNew(rid, CONSENT, pid, value, _at(1), reason="non" if pid == cid
-                                                     else None))
-        await unit.answers.record(nid, AnswerNew(rid, AnswerKey("late"), ada, "consent", _at(2)))
+            await unit.answers.record(nid, [AnswerNew(rid, CONSENT, pid, value, _at(1), reason="non" if pid == cid
+                                                     else None)])
+        await unit.answers.record(nid, [AnswerNew(rid, AnswerKey("late"), ada, "consent", _at(2))])
         await unit.answers.anonymize(rid, "consent")
     async with store.reading() as unit:
         rows = await unit.answers.current(rid)
@@ -98,10 +116,10 @@ async def test_a_merge_keeps_the_survivors_answer_and_moves_the_others(store: St
     nid, rid, ada, bea, cid = await _network(store)
     version2 = AnswerKey("consent", 0, 2)
     async with store.unit() as unit:
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, ada, "consent", _at(1)))
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, bea, "objection", _at(2)))
-        await unit.answers.record(nid, AnswerNew(rid, version2, bea, "concern", _at(3)))
-        await unit.answers.record(nid, AnswerNew(rid, AnswerKey("nomination"), cid, "x", _at(4), subject_id=bea))
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "consent", _at(1))])
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, bea, "objection", _at(2))])
+        await unit.answers.record(nid, [AnswerNew(rid, version2, bea, "concern", _at(3))])
+        await unit.answers.record(nid, [AnswerNew(rid, AnswerKey("nomination"), cid, "x", _at(4), subject_id=bea)])
         await unit.people.merge(nid, bea, ada)
     async with store.reading() as unit:
         current = await unit.answers.current(rid)
@@ -117,7 +135,7 @@ async def test_the_database_refuses_two_current_answers_of_one_person(store: Sto
         pytest.skip("a guarantee of the SQL store's unique index")
     nid, rid, ada, _, _ = await _network(store)
     async with store.unit() as unit:
-        await unit.answers.record(nid, AnswerNew(rid, CONSENT, ada, "consent", _at(1)))
+        await unit.answers.record(nid, [AnswerNew(rid, CONSENT, ada, "consent", _at(1))])
     row = {"network_id": nid, "ritual_id": rid, "topic": "consent", "part": 0, "version": 1, "person_id": ada,
            "value": "objection", "data": {}, "at": _at(2)}
     with pytest.raises(IntegrityError):

@@ -3,9 +3,11 @@ anonymous, moved to the survivor of a merge."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
@@ -23,16 +25,30 @@ class SqlAnswers:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def record(self, network_id: int, answer: AnswerNew) -> None:
-        k = answer.key
-        # Found by the partial unique index (ritual, topic, part, version, person, current).
+    async def record(self, network_id: int, answers: Sequence[AnswerNew]) -> None:
+        if not answers:
+            return
+        first: dict[tuple[int, AnswerKey, int], datetime] = {}
+        later: list[datetime | None] = [None] * len(answers)
+        last: dict[tuple[int, AnswerKey, int], int] = {}
+        for i, a in enumerate(answers):
+            who = (a.ritual_id, a.key, a.person_id)
+            first.setdefault(who, a.at)
+            if who in last:
+                later[last[who]] = a.at  # given and changed within the same transaction
+            last[who] = i
+        # The stored current answers, found by the partial unique index.
         await self.conn.execute(update(A).where(
-            A.c.ritual_id == answer.ritual_id, A.c.topic == k.topic, A.c.part == k.part, A.c.version == k.version,
-            A.c.person_id == answer.person_id, A.c.superseded_at.is_(None)).values(superseded_at=answer.at))
-        await self.conn.execute(insert(A).values(
-            network_id=network_id, ritual_id=answer.ritual_id, topic=k.topic, part=k.part, version=k.version,
-            person_id=answer.person_id, value=answer.value, reason=answer.reason, subject_id=answer.subject_id,
-            data=dict(answer.data), at=answer.at))
+            A.c.ritual_id == bindparam("b_ritual"), A.c.topic == bindparam("b_topic"), A.c.part == bindparam("b_part"),
+            A.c.version == bindparam("b_version"), A.c.person_id == bindparam("b_person"),
+            A.c.superseded_at.is_(None)).values(superseded_at=bindparam("b_at")),
+            [{"b_ritual": r, "b_topic": k.topic, "b_part": k.part, "b_version": k.version, "b_person": p, "b_at": at}
+             for (r, k, p), at in first.items()])
+        await self.conn.execute(insert(A), [
+            {"network_id": network_id, "ritual_id": a.ritual_id, "topic": a.key.topic, "part": a.key.part,
+             "version": a.key.version, "person_id": a.person_id, "value": a.value, "reason": a.reason,
+             "subject_id": a.subject_id, "data": dict(a.data), "at": a.at, "superseded_at": later[i]}
+            for i, a in enumerate(answers)])
 
     async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
         q = select(A).where(A.c.ritual_id == ritual_id, A.c.superseded_at.is_(None))
