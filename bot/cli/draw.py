@@ -101,7 +101,8 @@ async def run_command(args: argparse.Namespace) -> int:
         by_id = {p.id: p for p in people}
         unknown = sorted(set(args.exclude) - set(by_id))
         if unknown:
-            raise SortitionError(Msg("sortition.cli.unknown_exclude", ids=Code(text=", ".join(unknown))))
+            raise SortitionError(Msg("sortition.cli.unknown_exclude", count=len(unknown),
+                                         ids=Code(text=", ".join(unknown))))
         excluded = [Exclusion(by_id[i], "excluded") for i in sorted(set(args.exclude))]
         plan = plan_draw(people, quotas, args.k, excluded)
     except SortitionError as e:

@@ -25,6 +25,7 @@ from bot.config.problems import ConfigError, ConfigProblem, problems_from
 from bot.config.registre import RegistreSection, registre_env
 from bot.config.values import EnvName, Refusal
 from bot.kernel.i18n import Code, Msg
+from bot.kernel.i18n.names import split_article
 from bot.kernel.scenario import Registry
 from bot.secrets import register_secret
 
@@ -46,6 +47,10 @@ class _Section(BaseModel):
 class NetworkSection(_Section):
     name: str
     locale: Literal["fr", "en"] = "fr"
+    name_with_article: str | None = None
+    """The name as a sentence says it, its article first ("le Réseau des tiers-lieux", "la
+    Fédération…", "l'Atelier…", "les Tiers-lieux…"): messages then say "du Réseau…", "au
+    Réseau…"; without it, "du réseau « Réseau des tiers-lieux »"."""
     timezone: str = "Europe/Paris"
     charter: str = ""
     command_prefix: str = "!reseau"
@@ -59,6 +64,13 @@ class NetworkSection(_Section):
             raise Refusal(Msg("config.err.timezone", value=value)) from None
         return value
 
+
+    @field_validator("name_with_article")
+    @classmethod
+    def _article(cls, value: str | None) -> str | None:
+        if value is not None and split_article(value.strip()) is None:
+            raise Refusal(Msg("config.err.name_with_article", value=value))
+        return value.strip() if value is not None else None
 
 class StoreSection(_Section):
     url: str = DEFAULT_STORE_URL

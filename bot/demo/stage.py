@@ -88,7 +88,8 @@ class Stage:
         """The network's config, as its file would hold it; paths are relative to the demo's
         directory, the bot's password is read from `BOT_PASSWORD_ENV`."""
         return {
-            "network": {"name": self.t("demo.script.network"), "locale": self.locale,
+            "network": {"name": self.t("demo.script.network"),
+                        "name_with_article": self.t("demo.script.network_with_article"), "locale": self.locale,
                         "timezone": TZ, "charter": self.t("demo.script.charter")},
             "store": {"url": "sqlite+aiosqlite:///maillage.db"},
             "matrix": {"homeserver": base_url, "user_id": self.bot_user,

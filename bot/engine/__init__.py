@@ -81,7 +81,8 @@ class Engine:
         self.grammar = self.router.grammar
         spec_kind = self.router.spec_kind
         net = config.network
-        self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
+        self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter,
+                                   name_with_article=net.name_with_article)
         self.process_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stats: dict[str, int] = {"handled": 0, "duplicates": 0, "sent": 0, "timers": 0, "batches": 0,
                                       "dead_letters": 0}

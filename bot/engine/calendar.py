@@ -19,7 +19,8 @@ async def network_calendar(store: StorePort, config: Config, registry: Registry,
     series and one-off meetings), each from its state in the store (or from its config alone
     when it never ran); None when no ritual has a calendar."""
     net = config.network
-    info = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
+    info = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter,
+                       name_with_article=net.name_with_article)
     async with store.reading() as unit:
         nid = await unit.networks.find(net.name)
         states: dict[str, object] = {}

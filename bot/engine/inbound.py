@@ -245,7 +245,7 @@ class Inbound:
                    else await self.people.leave(tx.unit, m.channel, pid))
         if not changed:
             return
-        if m.joined and (invitation := await invite(self.people, tx, pid, self.rituals.network.name)) is not None:
+        if m.joined and (invitation := await invite(self.people, tx, pid, self.rituals.network.proper)) is not None:
             # A member at once; asked once, privately, to complete their profile.
             await self.rituals.apply(tx, None, [invitation], f"invite:{pid}", None)
         member = self.people.member(self.people.persons[pid])

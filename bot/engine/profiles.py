@@ -16,7 +16,7 @@ from bot.engine.directory import ANIMATEUR, People, Person
 from bot.engine.seeding import config_value
 from bot.engine.tx import Tx
 from bot.kernel.commands import CommandError, fold
-from bot.kernel.i18n import Code, Lines, Msg, Param
+from bot.kernel.i18n import Code, Lines, Msg, Param, ProperName
 from bot.kernel.inputs import NAME, TITLE, check_length, shown
 from bot.kernel.model import DirectMessage
 from bot.store.rows import ProfileField, RitualSave, SourceRow
@@ -323,7 +323,7 @@ class Editor:
         return True
 
 
-def invitation(people: People, pid: int, network: str) -> DirectMessage | None:
+def invitation(people: People, pid: int, network: ProperName) -> DirectMessage | None:
     """What to say, once and privately, to someone who joins with an incomplete profile."""
     person = people.persons[pid]
     if person.invited or person.is_bot or person.opted_out:
@@ -347,7 +347,7 @@ def invitation(people: People, pid: int, network: str) -> DirectMessage | None:
                                                      lines=Lines(items=lines)))
 
 
-async def invite(people: People, tx: Tx, pid: int, network: str) -> DirectMessage | None:
+async def invite(people: People, tx: Tx, pid: int, network: ProperName) -> DirectMessage | None:
     """The invitation, if it is still due: recorded in the store in the same transaction, so a
     rejoin or another process does not send it again."""
     message = invitation(people, pid, network)

@@ -79,7 +79,8 @@ class Rituals:
         self.people = people
         self.capabilities = capabilities
         net = config.network
-        self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter)
+        self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter,
+                                   name_with_article=net.name_with_article)
 
     @property
     def network_id(self) -> int:
@@ -126,7 +127,7 @@ class Rituals:
     def network_info(self, with_settings: bool = True) -> NetworkInfo:
         n = self.network
         return NetworkInfo(name=n.name, locale=n.locale, timezone=n.timezone, charter=n.charter,
-                           roles=self.people.role_view(),
+                           name_with_article=n.name_with_article, roles=self.people.role_view(),
                            settings=self.config.kind_defaults if with_settings else {},
                            register_url=self.register_url)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from bot.kernel.answers import Answers, Need
 from bot.kernel.commands import CommandSpec
+from bot.kernel.i18n import ProperName
 from bot.kernel.model import Action, Event, Member, Started, TimerFired
 from bot.kernel.register import RegisterView
 
@@ -59,6 +60,8 @@ class NetworkInfo:
     """Role name → member keys ("animateur" among them)."""
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Network-wide options of the config (welcome text, defaults…)."""
+    name_with_article: str | None = None
+    """The name as sentences say it ("le Réseau des tiers-lieux"): see `proper`."""
     register_url: str | None = None
     """Where the network's register is on the web (`[registre] base_url`): outcomes link to
     their page (`bot.kernel.register.page_link`)."""
@@ -66,6 +69,11 @@ class NetworkInfo:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def proper(self) -> ProperName:
+        """The network's name for a sentence: `{network:of}` says "du Réseau des tiers-lieux"."""
+        return ProperName(name=self.name, with_article=self.name_with_article)
 
 
 @dataclass(frozen=True)

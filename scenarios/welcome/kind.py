@@ -109,7 +109,7 @@ class Welcome:
         if self.config.next_meeting:
             sections.append(self.next_meeting(channel, now))
         sections.append(Msg("welcome.help"))
-        return Msg("welcome.greeting", who=Mention(member=key, name=name), network=net.name,
+        return Msg("welcome.greeting", who=Mention(member=key, name=name), network=net.proper,
                    sections=Lines(items=sections))
 
     def roles(self) -> Msg:

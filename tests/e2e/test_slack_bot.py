@@ -432,7 +432,7 @@ async def test_a_bare_decision_opens_the_proposal_form_and_its_submission_starts
 ) -> None:
     async with slack_bot(tmp_path, monkeypatch) as s:
         await s.command("bob", "decision")  # not an animateur: refused, no form
-        assert any("seuls les animateurs" in t for t in s.ephemeral_to("bob"))
+        assert any("seule l'équipe d'animation" in t for t in s.ephemeral_to("bob"))
         assert s.fake.views(team_id=TEAM) == {}
 
         await s.command("alice", "decision")

@@ -72,6 +72,6 @@ async def test_a_date_of_next_year_is_shown_with_its_year(sqlite_url: str, tmp_p
         await h.say("bob: !reseau ordre-du-jour Budget")
         out = await h.say("bob: !reseau ordre-du-jour")
         text = "\n".join(s.text for s in out).replace("\u00a0", " ").replace("\u202f", " ")
-        # The next meeting is in 2027: its agenda cut-off, a short date ("sam. 19 juin à 10:00"
+        # The next meeting is in 2027: its agenda cut-off, a short date ("sam. 19 juin à 10 h"
         # within the year), says 2027 when read in December 2026.
-        assert re.search(r"\b(lun|mar|mer|jeu|ven|sam|dim)\. \d+ [a-zéû]+\.? 2027 à \d\d:\d\d", text), text
+        assert re.search(r"\b(lun|mar|mer|jeu|ven|sam|dim)\. \d+(er)? [a-zéû]+\.? 2027 à \d+ h", text), text

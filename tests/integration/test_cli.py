@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.store.migrate import head_revision
+from tests.spaces import spaces
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,11 +39,11 @@ def test_config_check_names_file_key_and_expectation(tmp_path: Path) -> None:
 def test_schedule_lists_firings_in_local_time() -> None:
     res = run("schedule", "-c", str(ROOT / "config.example.toml"), "--from", "2026-03-01T00:00", "--count", "3")
     assert res.returncode == 0, res.stderr
-    lines = [ln for ln in res.stdout.splitlines() if "charte" in ln]
-    # First Monday of March, April, May 2026 at 09:00 Paris time, before and after the DST change.
-    assert "lundi 2 mars 2026 à 09:00" in lines[0]
-    assert "lundi 6 avril 2026 à 09:00" in lines[1]
-    assert "lundi 4 mai 2026 à 09:00" in lines[2]
+    lines = [spaces(ln) for ln in res.stdout.splitlines() if "charte" in ln]
+    # First Monday of March, April, May 2026 at 9:00 Paris time, before and after the DST change.
+    assert "lundi 2 mars 2026 à 9 h" in lines[0]
+    assert "lundi 6 avril 2026 à 9 h" in lines[1]
+    assert "lundi 4 mai 2026 à 9 h" in lines[2]
 
 
 def test_schedule_rejects_a_bad_date() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.kernel.model import InboundCommand
 from bot.store import schema as t
 from tests.harness import BASE_CONFIG, Harness
+from tests.spaces import spaces
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKLY_CHARTER = BASE_CONFIG + """
@@ -62,7 +63,7 @@ async def test_unknown_command_and_missing_argument_get_clear_answers(store_url:
     start = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
     async with Harness(BASE_CONFIG, store_url, start, tmp_path) as h:
         out = await h.say("bob: !reseau bonjour")
-        assert len(out) == 1 and "Je ne connais pas la commande « bonjour »" in out[0].text
+        assert len(out) == 1 and "Je ne connais pas la commande « bonjour »" in spaces(out[0].text)
         out = await h.say("bob: !reseau aidee")
         assert "Vouliez-vous dire aide" in out[0].text
         out = await h.say('bob: !reseau aide "pas fermé')
@@ -81,7 +82,7 @@ async def test_help_is_generated_and_in_the_members_language(store_url: str, tmp
         out = await h.say("bob: !reseau help")
         assert "Maillage commands" in out[0].text
         out = await h.say("alice: !reseau aide aide")
-        assert "Ouverte à tous les membres" in out[0].text
+        assert "Ouverte à chaque membre du réseau" in out[0].text
 
 
 async def test_non_member_cannot_drive_rituals(store_url: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.store import schema as t
 from tests.harness import BASE_CONFIG, Harness
+from tests.spaces import spaces
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
@@ -29,7 +30,7 @@ IN_GENERAL = {"general": ["alice", "bob", "chloe"]}
 
 
 def _notes(out: list[Any], who: str) -> list[str]:
-    return [s.text for s in out if s.recipient == who and s.kind in ("note", "dm")]
+    return [spaces(s.text) for s in out if s.recipient == who and s.kind in ("note", "dm")]
 
 
 async def _decisions(h: Harness) -> list[dict[str, Any]]:
@@ -53,9 +54,9 @@ async def test_a_newcomer_joins_fills_their_profile_votes_and_is_drawn(store_url
 
         # Organisation and territory by chat; the value is the network's spelling.
         out = await h.say("emma: !reseau profil organisation « Aliso »")
-        assert _notes(out, "emma") == ["C'est noté\u00a0: organisation = Aliso."]
+        assert _notes(out, "emma") == ["C'est noté : organisation = Aliso."]
         out = await h.say("emma: !reseau profil territoire creuse")
-        assert _notes(out, "emma") == ["C'est noté\u00a0: territoire = Creuse."]
+        assert _notes(out, "emma") == ["C'est noté : territoire = Creuse."]
         (profile,) = _notes(await h.say("emma: !reseau profil"), "emma")
         assert "Organisation : Aliso" in profile and "territoire = Creuse, college = —" in profile
 
@@ -89,23 +90,23 @@ async def test_a_newcomer_joins_fills_their_profile_votes_and_is_drawn(store_url
 async def test_refusals_name_what_is_allowed_in_the_members_language(store_url: str, tmp_path: Path) -> None:
     async with Harness(CONFIG, store_url, MONDAY, tmp_path) as h:
         (answer,) = _notes(await h.say("bob: !reseau profil couleur bleu"), "bob")
-        assert answer == ("Je ne connais pas le champ «\u00a0couleur\u00a0». Champs possibles\u00a0: "
+        assert answer == ("Je ne connais pas le champ « couleur ». Champs possibles : "
                           "nom, organisation, langue, territoire, college.")
         (answer,) = _notes(await h.say("bob: !reseau profil territoire Bretagne"), "bob")
-        assert answer == ("«\u00a0Bretagne\u00a0» n'est pas une valeur possible pour territoire. "
-                          "Valeurs possibles\u00a0: Nord, Sud, Creuse.")
+        assert answer == ("« Bretagne » n'est pas une valeur possible pour territoire. "
+                          "Valeurs possibles : Nord, Sud, Creuse.")
         (answer,) = _notes(await h.say("bob: !reseau profil territoire"), "bob")
-        assert "Il manque la valeur de «\u00a0territoire\u00a0»" in answer and "profil territoire …" in answer
+        assert "Il manque la valeur de « territoire »" in answer and "profil territoire …" in answer
         for command in ("membre ajouter Zoé", "membre corriger chloe territoire Nord", "membre fusionner bob chloe",
                         "role donner @bob animateur", "role retirer @alice animateur"):
             (answer,) = _notes(await h.say(f"bob: !reseau {command}"), "bob")
-            assert answer.startswith("Désolé, seuls les animateurs et animatrices"), answer
+            assert answer.startswith("Désolé, seule l'équipe d'animation"), answer
         await h.say("bob: !reseau profil langue en")
         (answer,) = _notes(await h.say("bob: !reseau profile territoire Bretagne"), "bob")
         assert answer == "“Bretagne” is not a possible value for territoire. Possible values: Nord, Sud, Creuse."
         h.clock.advance(timedelta(minutes=1))  # past the flood guard: ten commands were typed at once
         (answer,) = _notes(await h.say("bob: !reseau member add Zoé"), "bob")
-        assert answer.startswith("Sorry, only the network's animateurs")
+        assert answer.startswith("Sorry, only the network's facilitators")
         # Nothing was changed by any of them.
         (profile,) = _notes(await h.say("bob: !reseau profile"), "bob")
         assert "territoire = Sud" in profile
@@ -119,13 +120,13 @@ async def test_animateurs_manage_people_and_roles_seen_by_every_process(store_ur
         out = await a.say('alice: !reseau membre ajouter « Emma Durand » organisation=« aliso » compte=console:emma')
         assert _notes(out, "alice") == ["Emma Durand est dans l'annuaire, avec l'identifiant emma-durand."]
         out = await a.say("alice: !reseau membre corriger emma-durand territoire Nord")
-        assert _notes(out, "alice") == ["C'est noté pour Emma Durand\u00a0: territoire = Nord."]
+        assert _notes(out, "alice") == ["C'est noté pour Emma Durand : territoire = Nord."]
         out = await a.say("alice: !reseau role donner @Emma délégué")
-        assert _notes(out, "alice") == ["C'est fait\u00a0: Emma Durand a le rôle «\u00a0délégué\u00a0»."]
+        assert _notes(out, "alice") == ["C'est fait : Emma Durand a le rôle « délégué »."]
         out = await a.say("alice: !reseau role donner @chloe animatrice")
-        assert _notes(out, "alice") == ["C'est fait\u00a0: Chloé a le rôle «\u00a0animation\u00a0»."]
+        assert _notes(out, "alice") == ["C'est fait : Chloé a le rôle « animation »."]
         out = await a.say("alice: !reseau membre corriger bob organisation -")
-        assert _notes(out, "alice") == ["C'est noté pour Bob\u00a0: organisation = —."]
+        assert _notes(out, "alice") == ["C'est noté pour Bob : organisation = —."]
 
         # Another process sharing the store follows without a restart: Emma, known by her
         # account, joins through it and is asked only for what her profile lacks.
@@ -138,15 +139,15 @@ async def test_animateurs_manage_people_and_roles_seen_by_every_process(store_ur
         assert "territoire = Nord" in profile and "Rôles : délégué" in profile
         # Chloé animates now, in the other process too.
         out = await b.say("chloe: !reseau role retirer @alice animateur")
-        assert _notes(out, "chloe") == ["C'est fait\u00a0: Alice n'a plus le rôle «\u00a0animation\u00a0»."]
+        assert _notes(out, "chloe") == ["C'est fait : Alice n'a plus le rôle « animation »."]
         (answer,) = _notes(await a.say("alice: !reseau membre ajouter Zoé"), "alice")
-        assert answer.startswith("Désolé, seuls les animateurs"), answer
+        assert answer.startswith("Désolé, seule l'équipe d'animation"), answer
         (answer,) = _notes(await a.say("chloe: !reseau role retirer chloe animateur"), "chloe")
-        assert answer == ("Chloé est la seule personne qui anime le réseau\u00a0: donnez d'abord ce rôle à "
+        assert answer == ("Chloé est la seule personne qui anime le réseau : donnez d'abord ce rôle à "
                           "quelqu'un d'autre.")
         # The spelling the network uses: "ALISO" is Emma's organisation, not a new one.
         out = await b.say("bob: !reseau profil organisation ALISO")
-        assert _notes(out, "bob") == ["C'est noté\u00a0: organisation = aliso."]
+        assert _notes(out, "bob") == ["C'est noté : organisation = aliso."]
 
 
 async def test_a_config_reload_does_not_overwrite_a_chat_edit(store_url: str, tmp_path: Path,
@@ -197,8 +198,8 @@ async def test_a_person_merged_after_their_invitation_is_not_invited_again(store
         assert _notes(await h.say("+farid"), "farid"), "invited as a newcomer"
         await h.say("alice: !reseau membre ajouter « Farid Benali »")
         out = await h.say("alice: !reseau membre fusionner farid-benali @farid")
-        assert _notes(out, "alice") == ["C'est fait\u00a0: farid et Farid Benali ne font plus qu'une personne, "
-                                        "Farid Benali. Ses comptes\u00a0: console:farid."]
+        assert _notes(out, "alice") == ["C'est fait : farid et Farid Benali ne font plus qu'une personne, "
+                                        "Farid Benali. Ses comptes : console:farid."]
         await h.say("-farid")
         assert not _notes(await h.say("+farid"), "farid")
         (profile,) = _notes(await h.say("farid: !reseau profil"), "farid")

@@ -14,6 +14,7 @@ from bot.store import create_engine_for
 from bot.store import schema as t
 from bot.store.migrate import current_revision, head_revision, upgrade
 from tests.harness import BASE_CONFIG, Harness
+from tests.spaces import spaces
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -72,7 +73,7 @@ async def test_the_upgraded_store_is_the_codes_and_keeps_what_it_held(store_url:
     start = datetime(2026, 1, 5, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
     async with Harness(BASE_CONFIG, store_url, start, tmp_path) as h:
         out = await h.say("alice: !reseau profil")
-        assert "Organisation : La Ruche" in out[0].text and "territoire = Nord" in out[0].text
+        assert "Organisation : La Ruche" in spaces(out[0].text) and "territoire = Nord" in out[0].text
         assert "animation" in out[0].text
         assert h.store is not None
         async with h.store.read() as conn:

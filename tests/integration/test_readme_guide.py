@@ -13,6 +13,7 @@ from adapters.console import ConsoleAdapter
 from bot.adapter import Delivery, Outgoing
 from bot.kernel.i18n import Msg, catalog, keys_used
 from tests.harness import Harness
+from tests.spaces import spaces
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text("utf-8")
@@ -148,8 +149,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_schedule_lists_the_meeting_series_and_the_digest() -> None:
     res = cli("schedule", "-c", str(ROOT / "config.example.toml"), "--from", "2026-12-01T09:00", "--count", "40")
     assert res.returncode == 0, res.stderr
-    assert "réunion « Comité de pilotage »" in res.stdout and "« Plénière du réseau »" in res.stdout
-    assert "resume (digest) : résumé hebdomadaire" in res.stdout
+    shown = spaces(res.stdout)
+    assert "réunion « Comité de pilotage »" in shown and "« Plénière du réseau »" in shown
+    assert "resume (digest) : résumé hebdomadaire" in shown
     assert "charte (charter)" in res.stdout
 
 

@@ -16,6 +16,7 @@ from bot.store import schema as t
 from scenarios.sortition.record import verify_record
 from scenarios.sortition.seed import commitment_of
 from tests.harness import Harness
+from tests.spaces import spaces
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
@@ -66,7 +67,7 @@ async def test_a_draw_from_command_to_complete_panel(store_url: str, tmp_path: P
     async with Harness(CONFIG, store_url, MONDAY, tmp_path) as h:
         out = await h.say('alice: !reseau tirage 3 territoire=1 structure<=1 role "délégué"')
         (announce,) = [s for s in out if s.kind == "post" and s.choices]
-        assert "délégué" in announce.text and "chaque territoire : exactement 1" in announce.text
+        assert "délégué" in announce.text and "chaque territoire : exactement 1" in spaces(announce.text)
         assert "contribute" in announce.choices
 
         # Bob contributes through the button and a private phrase; Chloé with her own commitment.

@@ -224,7 +224,7 @@ def test_a_closed_input_is_said_and_the_bot_runs_on(tmp_path: Path, bots: list[B
         source = {"devnull": subprocess.DEVNULL, "closed": None, "file": script}[stdin]
         bot = Bot(console_config(tmp_path), stdin=source, close_stdin=stdin == "closed")
     bots.append(bot)
-    bot.wait_for(r"L'entrée standard est fermée : la console ne lit plus de lignes", where="out")
+    bot.wait_for(r"L'entrée standard est fermée\s:\sla console ne lit plus de lignes", where="out")
     if stdin == "file":  # what was in the file was read, and is answered (after the notice, maybe)
         bot.wait_for(r"Commandes de Maillage", where="out")
         bot.wait_for(r"Ligne non comprise.*sans deux-points", where="out")

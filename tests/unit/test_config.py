@@ -10,6 +10,7 @@ from bot.cli.adapters import platform_configs
 from bot.config import ConfigError, load
 from bot.kernel.i18n import render_plain
 from scenarios import registry
+from tests.spaces import spaces
 
 GOOD = """
 [network]
@@ -43,7 +44,7 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
     path.write_text(text, "utf-8")
     with pytest.raises(ConfigError) as err:
         load(path, registry(), platform_configs())
-    return [render_plain(m) for m in err.value.messages()]
+    return [spaces(render_plain(m)) for m in err.value.messages()]
 
 
 def test_example_config_is_valid() -> None:
@@ -64,7 +65,7 @@ def test_good_config(tmp_path: Path) -> None:
     (('time = "09:00"', 'time = "neuf heures"'), "rituals[0].time", "HH:MM"),
     (('kind = "charter"', 'kind = "charte"'), "rituals[0].kind", "inconnu"),
     (('channels = ["general"]', 'channels = ["bureau"]'), "rituals[0].channels[0]", "non déclaré"),
-    (('animateurs = ["alice"]', 'animateurs = ["zoe"]'), "roles.animateurs[0]", "ni un membre"),
+    (('animateurs = ["alice"]', 'animateurs = ["zoe"]'), "roles.animateurs[0]", "ni une personne déclarée"),
     (('platform = "console"', 'platform = "irc"'), "channels[0].platform", "attendue parmi"),
     (('name = "Réseau"', 'nom = "Réseau"'), "network.name", "manquante"),
 ])

@@ -37,6 +37,7 @@ from bot.config import (
 from bot.config.values import check_env_name, looks_like_secret
 from bot.kernel.i18n import render_plain
 from scenarios import registry
+from tests.spaces import spaces
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "config.example.toml").read_text("utf-8")
@@ -65,7 +66,7 @@ def check(capsys: pytest.CaptureFixture[str], path: Path, *options: str) -> tupl
     code = cli.main([*options, "config", "check", "-c", str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    return code, out, err
+    return code, spaces(out), spaces(err)
 
 
 def write(tmp_path: Path, text: str, name: str = "reseau.toml") -> Path:
@@ -77,7 +78,7 @@ def write(tmp_path: Path, text: str, name: str = "reseau.toml") -> Path:
 def problems(raw: dict[str, Any], name: str = "reseau.toml") -> list[str]:
     with pytest.raises(ConfigError) as err:
         validate(raw, REGISTRY, Path(name), PLATFORMS)
-    return [render_plain(m, "fr") for m in err.value.messages()]
+    return [spaces(render_plain(m, "fr")) for m in err.value.messages()]
 
 
 # ------------------------------------------------------------------ one account, one member
@@ -112,7 +113,7 @@ def test_an_account_belongs_to_one_member_whatever_the_layout(accounts: list[lis
     for i, accs in enumerate(accounts):
         for j, acc in enumerate(accs):
             if owner.setdefault(acc, i) != i:
-                expected.append(f"members[{i}].accounts[{j}] : le compte « {acc} » est déjà celui du membre "
+                expected.append(f"members[{i}].accounts[{j}] : le compte « {acc} » est déjà celui de "
                                 f"« p{owner[acc]} » (members[{owner[acc]}])")
     if not expected:
         validate(raw, REGISTRY, Path("reseau.toml"), PLATFORMS)
@@ -218,7 +219,7 @@ def _section_error(model: type[BaseModel], base: dict[str, Any], field: str, val
 
     with pytest.raises(ValidationError) as err:
         model.model_validate({**base, field: value})
-    return [render_plain(p.msg, "fr") for p in problems_from(err.value, "reseau.toml")]
+    return [spaces(render_plain(p.msg, "fr")) for p in problems_from(err.value, "reseau.toml")]
 
 
 def assert_refused(key: tuple[str, type[BaseModel], dict[str, Any]], value: str) -> None:
@@ -313,7 +314,7 @@ def test_a_directory_is_refused_by_the_program(tmp_path: Path) -> None:
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
-    assert f"{tmp_path} : — : c'est un dossier : le chemin d'un fichier TOML est attendu" in res.stderr
+    assert f"{tmp_path} : — : c'est un dossier : le chemin d'un fichier TOML est attendu" in spaces(res.stderr)
 
 
 @pytest.mark.parametrize(("exc", "words"), [
@@ -459,7 +460,7 @@ def test_run_without_matrix_credentials_says_which_variables(capsys: pytest.Capt
     monkeypatch.delenv("MAILLAGE_TEST_MATRIX_PASSWORD", raising=False)
     path = network(tmp_path, matrix=True)
     code = cli.main(["run", "-c", str(path)])
-    _, err = capsys.readouterr()
+    err = spaces(capsys.readouterr().err)
     assert code == 2 and "Traceback" not in err
     line = next(ln for ln in err.splitlines() if " : matrix.password_env : " in ln)
     assert line.startswith(str(path)) and "MAILLAGE_TEST_MATRIX_PASSWORD" in line

@@ -16,6 +16,7 @@ from scenarios import registry
 from scenarios.consent import KIND, ConsentConfig, answer_decisions, check_start, load_config
 from scenarios.consent.round import RoundState
 from scenarios.election import KIND as ELECTION
+from tests.spaces import spaces
 from tests.unit.register_support import register_of
 from tests.unit.test_consent_support import (
     ANIM,
@@ -151,13 +152,13 @@ def test_decisions_lists_recent_outcomes_and_open_rounds() -> None:
     bob = person("bob")
     (note,) = answer_decisions(ctx, bob, {}, T0 + timedelta(days=12), reply_to=HANDLE)
     assert isinstance(note, PrivateNote) and note.member == "bob" and note.reply_to == HANDLE
-    fr = render_plain(note.text, "fr")
-    assert "#2 « Budget 2027 » — réponses jusqu'au ven. 11 déc. à 18:00 (3 pour l'instant)" in fr
+    fr = spaces(render_plain(note.text, "fr"))
+    assert "#2 « Budget 2027 » — réponses jusqu'au ven. 11 déc. à 18 h (3 réponses pour l'instant)" in fr
     # One line per decision: the latest outcome of the amended round.
     assert fr.count("« Charte v2.1 » (v2) — adoptée") == 1 and "objections à intégrer" not in fr
     assert "Recent decisions" in render_plain(note.text, "en")
     (detail,) = answer_decisions(ctx, bob, {"number": 1}, T0)
-    text = render_plain(detail.text, "fr")
+    text = spaces(render_plain(detail.text, "fr"))
     assert "Décision #1 « Charte v2.1 »" in text and "Consentement : Bob" in text
     assert "v1 « Adopter la charte v2 » — objections à intégrer" in text
     assert "v2 « Charte v2.1 » — adoptée" in text

@@ -226,8 +226,8 @@ def test_the_proposal_states_phase_local_deadline_and_how_to_answer() -> None:
     assert [(c.id, c.emoji) for c in post.choices] == [
         ("consent", "✅"), ("concern", "⚠️"), ("objection", "✋"), ("stand_aside", "🙊")]
     fr = texts([post], "fr")[0]
-    assert "questions de clarification jusqu'au mardi 24 novembre 2026 à 10:00" in fr
-    assert "jusqu'au vendredi 27 novembre 2026 à 18:00" in fr
+    assert "questions de clarification jusqu'au mardi 24 novembre 2026 à 10 h" in fr
+    assert "jusqu'au vendredi 27 novembre 2026 à 18 h" in fr
     assert "✋ objection" in fr and "Seule votre dernière réponse compte" in fr
     en = texts([post], "en")[0]
     assert "until Friday 27 November 2026 at 18:00" in en
@@ -254,7 +254,7 @@ def test_default_deadline_and_phases_from_the_config() -> None:
     assert st.deadline == T0 + timedelta(days=5) and st.questions_until == T0 + timedelta(hours=12)
     assert [t.due_at for t in of(acts, SetTimer) if t.name.role == "remind"] == [T0 + timedelta(days=5, hours=-6)]
     note = [n for n in of(acts, PrivateNote) if n.text.key == "consent.started"]
-    assert note and "samedi 28 novembre 2026 à 10:00" in texts(note)[0]
+    assert note and "samedi 28 novembre 2026 à 10 h" in texts(note)[0]
 
 
 def test_a_questions_deadline_can_be_given() -> None:

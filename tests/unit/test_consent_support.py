@@ -41,6 +41,7 @@ from bot.kernel.scenario import (
     RitualKind,
 )
 from tests.answer_book import AnswerBook
+from tests.spaces import spaces
 
 HANDLE = ReplyHandle(platform="console", channel="c")
 """A private answer's way back, passed through untouched."""
@@ -202,7 +203,7 @@ def texts(actions: Iterable[Action], locale: str = "fr") -> list[str]:
     out: list[str] = []
     for a in actions:
         for msg in _msgs(a):
-            out.append(render_plain(msg, locale))
+            out.append(spaces(render_plain(msg, locale)))
     return out
 
 

@@ -26,11 +26,11 @@ def nb(text: str) -> str:
 
 
 @pytest.mark.parametrize(("style", "locale", "this_year", "next_year"), [
-    ("short", "fr", "mar. 12 janv. à 18:00", "mar. 12 janv. 2027 à 18:00"),
+    ("short", "fr", "mar. 12 janv. à 18 h", "mar. 12 janv. 2027 à 18 h"),
     ("day", "fr", "mardi 12 janvier", "mardi 12 janvier 2027"),
     ("short", "en", "Tue 12 Jan at 18:00", "Tue 12 Jan 2027 at 18:00"),
     ("day", "en", "Tuesday 12 January", "Tuesday 12 January 2027"),
-    ("datetime", "fr", "mardi 12 janvier 2027 à 18:00", "mardi 12 janvier 2027 à 18:00"),
+    ("datetime", "fr", "mardi 12 janvier 2027 à 18 h", "mardi 12 janvier 2027 à 18 h"),
 ])
 def test_the_year_shows_when_it_is_not_the_readers(style: str, locale: str, this_year: str, next_year: str) -> None:
     assert nb(format_when(MEETING, style, locale, PARIS, now=datetime(2027, 1, 2, tzinfo=UTC))) == this_year

@@ -131,15 +131,15 @@ Décisions
 • @\u2060room <b>x</b> : non adoptée (objections) (jeudi 26 mars)
 
 En cours
-• Secrétariat — échéance mar. 31 mars à 12:00
-• Budget 2027 — échéance ven. 3 avr. à 18:00 — 2 réponse(s)
+• Secrétariat — échéance mar. 31 mars à 12 h
+• Budget 2027 — échéance ven. 3 avr. à 18 h — 2 réponses
 
 Tirages au sort et élections
 🎲 Délégué·e au conseil : Chloe
 🗳 Trésorerie : Bob
 
 Réunions à venir (14 prochains jours)
-• mar. 7 avr. à 18:30 — AG extraordinaire (la mairie)
+• mar. 7 avr. à 18 h 30 — AG extraordinaire (la mairie)
 
 Bienvenue à Eve
 
@@ -235,7 +235,7 @@ def test_resume_answers_a_member_privately_and_an_animateur_in_the_channel() -> 
 def test_no_image_where_the_platform_cannot_show_one_the_figures_are_in_the_text() -> None:
     log, open_rituals = simulated_week()
     sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=open_rituals,
-                              capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
+                                     capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
     out = sim.send(command(ALICE, "resume"))
     assert isinstance(out[0], Post) and out[0].image is None
     assert "Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)" in text(out[0])

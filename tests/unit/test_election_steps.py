@@ -68,7 +68,7 @@ def test_step1_the_call_is_public_and_each_member_is_asked_privately() -> None:
     (call,) = of(acts, Post)
     fr = texts([call])[0]
     assert "Élection sans candidat #1 : délégué au comité régional" in fr
-    assert "nominations en privé" in fr and "jeudi 26 novembre 2026 à 18:00" in fr
+    assert "nominations en privé" in fr and "jeudi 26 novembre 2026 à 18 h" in fr
     invites = of(acts, DirectMessage)
     assert sorted(i.member for i in invites) == sorted(m.key for m in people)
     assert all(i.expects_reply and i.ref == Ref(scope="election", role="invite", member=i.member) for i in invites)
@@ -134,7 +134,7 @@ def test_step2_every_nomination_is_revealed_with_its_reason() -> None:
     assert fr.index("M02 (2)") < fr.index("Bob (1)")
     assert "Bob : « elle connaît le comité »" in fr and "M03 : « elle a de l'expérience »" in fr
     assert "M02 : « il est disponible »" in fr
-    assert "tour de changement" in fr and "vendredi 27 novembre 2026 à 18:00" in fr
+    assert "tour de changement" in fr and "vendredi 27 novembre 2026 à 18 h" in fr
     assert d.state.phase == "changing"
     # The nominators are asked privately whether they want to change.
     asked = [a.member for a in of(d.actions, DirectMessage) if a.text.key == "election.change_invite"]
@@ -217,7 +217,7 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     assert election["elected"] == "M02" and election["outcome"] == "elected"
     assert [n["nominee"] for n in election["nominations"]] == ["M02", "Bob", "M02"]
     assert election["attempts"] == [{"nominee": "M02", "at": election["attempts"][0]["at"], "outcome": "adopted"}]
-    assert any("M02 est élu(e) délégué au comité régional" in t for t in texts(acts))
+    assert any("M02 est élu·e délégué au comité régional" in t for t in texts(acts))
     assert any("M02 is elected délégué au comité régional" in t for t in texts(acts, "en"))
 
 

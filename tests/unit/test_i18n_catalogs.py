@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.kernel.i18n import HTML, LOCALES, Msg, Renderer, catalog, escape_member_text
+from bot.kernel.i18n import HTML, LOCALES, Msg, Renderer, catalog, escape_member_text, parameters
 from tests.markups import MARKUPS
 
 ROOT = Path(__file__).resolve().parents[2]
-_FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
 def test_french_and_english_have_the_same_keys() -> None:
@@ -25,7 +24,7 @@ def test_french_and_english_have_the_same_keys() -> None:
 def test_translations_take_the_same_parameters() -> None:
     fr, en = catalog("fr"), catalog("en")
     different = {k: (fr[k], en[k]) for k in fr if k in en
-                 and set(_FIELD.findall(fr[k])) != set(_FIELD.findall(en[k]))
+                 and parameters(fr[k]) != parameters(en[k])
                  and k != "core.help.command_word"}
     assert different == {}
 

@@ -69,7 +69,7 @@ def test_eight_weeks_of_a_monthly_meeting_across_the_spring_change() -> None:
     assert [r.summary["start"] for r in held] == ["2026-02-24T18:00:00+01:00", "2026-03-31T18:00:00+02:00"]
     # Said the French way, in local time, on both sides of the change.
     march = next(p for p in posts(e.action for e in sim.emitted) if p.ref == mref("main.20260331", "r", 0))
-    assert "mardi 31 mars 2026 à 18:00" in text(march)
+    assert "mardi 31 mars 2026 à 18 h" in text(march)
     assert "dans 7 jours" in text(march)
     assert "Maison des associations" in text(march)
     # The April meeting is already on the calendar (summary for the digest), at 18:00 too.
@@ -113,7 +113,7 @@ def test_rsvp_changes_and_the_last_reminder_lists_who_answered_what() -> None:
 
     day_before = posts(sim.run_until(paris(2026, 3, 30, 18, 0)))
     assert [p.ref for p in day_before] == [mref("main.20260331", "r", 1)]
-    assert "1 présent·es, 1 absent·es, 0 peut-être" in text(day_before[0])
+    assert "1 présent·e, 1 absent·e, 0 peut-être" in text(day_before[0])
 
     last = posts(sim.run_until(paris(2026, 3, 31, 17, 0)))
     body = text(last[0])
@@ -128,7 +128,7 @@ def test_a_button_answer_is_acknowledged_privately_a_reaction_is_not() -> None:
     assert notes(sim.send(chose(BOB, "main.20260331|r0", "yes"))) == []
     acks = notes(sim.send(chose(BOB, "main.20260331|r0", "no", via="button")))
     assert len(acks) == 1 and acks[0].member == "bob"
-    assert text(acks[0]) == "C'est noté : Absent·e pour « Comité » (mardi 31 mars 2026 à 18:00)."
+    assert text(acks[0]) == "C'est noté : Absent·e pour « Comité » (mardi 31 mars 2026 à 18 h)."
 
 
 def test_personal_reminders_skip_those_absent_and_those_who_muted_the_series() -> None:
@@ -175,16 +175,16 @@ def test_agenda_items_appear_in_reminders_until_the_cut_off_then_go_to_the_next_
     sim = started(MONTHLY, paris(2026, 3, 20, 9, 0))
     ack = notes(sim.send(command(BOB, "ordre-du-jour", text="Budget 2027")))
     assert text(ack[0]) == ("C'est noté : « Budget 2027 » est à l'ordre du jour de « Comité » "
-                            "(mardi 31 mars 2026 à 18:00).")
+                            "(mardi 31 mars 2026 à 18 h).")
     week_before = posts(sim.run_until(paris(2026, 3, 24, 18, 0)))
     assert "Ordre du jour\n1. Budget 2027 (Bob)\nD'autres points ?" in text(week_before[0])
-    assert "jusqu'au lun. 30 mars à 18:00" in text(week_before[0])
+    assert "jusqu'au lun. 30 mars à 18 h" in text(week_before[0])
 
     # Cut-off: one day before. An item sent later goes to the April meeting, and Chloe is told.
     sim.run_until(paris(2026, 3, 30, 18, 30))
     late = notes(sim.send(command(CHLOE, "ordre-du-jour", text="Fête de l'été")))
     assert text(late[0]) == ("L'ordre du jour de « Comité » du mardi 31 mars est clos : « Fête de l'été » "
-                             "est ajouté à la réunion suivante, mardi 28 avril 2026 à 18:00.")
+                             "est ajouté à la réunion suivante, mardi 28 avril 2026 à 18 h.")
     last = posts(sim.run_until(paris(2026, 3, 31, 17, 0)))
     assert "1. Budget 2027 (Bob)" in text(last[0])
     assert "Fête" not in text(last[0]) and "D'autres points" not in text(last[0])
@@ -199,10 +199,10 @@ def test_agenda_without_text_shows_it_and_a_one_off_past_its_cut_off_refuses() -
         "Aucune réunion n'est prévue ici pour l'instant.")
     sim.send(command(ALICE, "reunion", title="AG extraordinaire", text="demain à 18h à la mairie"))
     shown = text(notes(sim.send(command(BOB, "ordre-du-jour")))[0])
-    assert shown.startswith("📅 « AG extraordinaire », mardi 5 mai 2026 à 18:00")
+    assert shown.startswith("📅 « AG extraordinaire », mardi 5 mai 2026 à 18 h")
     sim.run_until(paris(2026, 5, 4, 18, 1))
     refused = text(notes(sim.send(command(BOB, "ordre-du-jour", text="Divers")))[0])
-    assert refused.startswith("L'ordre du jour de « AG extraordinaire » est clos depuis lun. 4 mai à 18:00")
+    assert refused.startswith("L'ordre du jour de « AG extraordinaire » est clos depuis lun. 4 mai à 18 h")
 
 
 # --- one-off meetings by command ---------------------------------------------------------
@@ -216,7 +216,7 @@ def test_an_animateur_schedules_a_one_off_in_french() -> None:
     assert len(announce) == 1 and announce[0].ref == mref("once-1", "new")
     body = text(announce[0])
     assert body.startswith("📅 Nouvelle réunion : Comité (proposée par Alice)")
-    assert "🗓 vendredi 12 décembre 2025 à 18:00\n📍 la Maison des associations" in body
+    assert "🗓 vendredi 12 décembre 2025 à 18 h\n📍 la Maison des associations" in body
     # Created three days ahead: the 7-day reminder is not sent at all, the others are planned.
     assert {n: t.astimezone(TZ).strftime("%d %H:%M") for n, t in sim.timers.items()} == {
         mref("once-1", "r", 1): "11 18:00", mref("once-1", "r", 2): "12 17:00", mref("once-1", "p", 0): "11 18:00",
@@ -239,7 +239,7 @@ def test_a_one_off_that_cannot_be_read_gets_a_short_answer(typed: str, expected:
 def test_only_animateurs_schedule_meetings() -> None:
     sim = started({"channels": ["general"]}, paris(2025, 12, 9, 10, 0))
     out = sim.send(command(BOB, "reunion", title="Comité", text="demain à 18h"))
-    assert [text(n) for n in notes(out)] == ["Seuls les animateurs et animatrices peuvent programmer une réunion."]
+    assert [text(n) for n in notes(out)] == ["Seule l'équipe d'animation peut programmer une réunion."]
 
 
 # --- after the meeting ---------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_attendance_is_asked_corrected_and_recorded_with_the_page_of_record() ->
     ask = posts(sim.run_until(paris(2026, 3, 31, 20, 0)))[-1]
     assert ask.ref == mref("main.20260331", "att")
     assert "D'après vos réponses : Alice, Bob." in text(ask)
-    assert "jusqu'au mer. 1 avr. à 20:00" in text(ask)
+    assert "jusqu'au mer. 1er avr. à 20 h" in text(ask)
 
     sim.send(chose(BOB, ask.ref, "missed"))  # Bob could not come after all
     sim.send(chose(CHLOE, ask.ref, "came"))  # Chloe did
@@ -277,7 +277,7 @@ def test_attendance_is_asked_corrected_and_recorded_with_the_page_of_record() ->
     page = edits(closed)
     assert [(e.ref, e.choices) for e in page] == [(mref("main.20260331", "att"), [])]
     assert text(page[0]) == (
-        "📋 Réunion : Comité\n🗓 mardi 31 mars 2026 à 18:00\n📍 Maison des associations\n"
+        "📋 Réunion : Comité\n🗓 mardi 31 mars 2026 à 18 h\n📍 Maison des associations\n"
         "Présent·es (2) : Alice, Chloe\nOrdre du jour\n1. Budget 2027 (Bob)\n"
         "📝 Compte rendu : pas encore publié (ajoutez-le avec reunion cr <lien>).")
 
@@ -285,7 +285,7 @@ def test_attendance_is_asked_corrected_and_recorded_with_the_page_of_record() ->
     out = sim.send(command(DAN, "reunion cr", url="https://pad.example.org/comite-mars"))
     assert "📝 Compte rendu : https://pad.example.org/comite-mars" in text(edits(out)[0])
     assert [a.summary["url"] for a in out if isinstance(a, Record)] == ["https://pad.example.org/comite-mars"]
-    assert text(notes(out)[0]) == "Merci ! Le compte rendu est lié à « Comité » (mardi 31 mars 2026 à 18:00)."
+    assert text(notes(out)[0]) == "Merci ! Le compte rendu est lié à « Comité » (mardi 31 mars 2026 à 18 h)."
     fiche = text(notes(sim.send(command(BOB, "reunion fiche")))[0])
     assert fiche.startswith("📋 Réunion : Comité") and "pad.example.org" in fiche
 
@@ -388,10 +388,10 @@ def test_an_animateur_cancels_the_next_meeting_and_the_series_goes_on() -> None:
     from scenarios.meeting.ics import build_calendar
 
     sim = started(MONTHLY, paris(2026, 3, 20, 9, 0))
-    assert "seuls" in text(notes(sim.send(command(BOB, "reunion annuler")))[0]).lower()
+    assert "seule l'équipe d'animation" in text(notes(sim.send(command(BOB, "reunion annuler")))[0]).lower()
     out = sim.send(command(ALICE, "reunion annuler", reason="la salle est prise"))
     assert [text(p) for p in posts(out)] == [
-        "🚫 Réunion annulée : Comité, mardi 31 mars 2026 à 18:00 (annulée par Alice). Raison : la salle est prise"]
+        "🚫 Réunion annulée : Comité, mardi 31 mars 2026 à 18 h (annulée par Alice). Raison : la salle est prise"]
     assert not any(name.key == "main.20260331" for name in sim.timers)
     assert [u["start"] for u in KIND.summarize(sim.state)["upcoming"]] == ["2026-04-28T18:00:00+02:00"]  # type: ignore[arg-type,index]
     # Agenda items now go to April; no reminder for March.

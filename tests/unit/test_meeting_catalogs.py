@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.kernel.i18n import catalog, catalog_files
+from bot.kernel.i18n import catalog, catalog_files, parameters
 from scenarios.digest.kind import KNOWN_OUTCOMES
 from scenarios.meeting.messages import ATTENDANCE_EMOJI, RSVP_EMOJI
 
 DOMAINS = ("meeting", "digest", "welcome")
 SOURCES = Path(__file__).resolve().parents[2] / "scenarios"
-FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
 def domain_keys(locale: str, domain: str) -> dict[str, str]:
@@ -27,7 +26,7 @@ def test_french_and_english_have_the_same_keys_and_parameters(domain: str) -> No
     fr, en = domain_keys("fr", domain), domain_keys("en", domain)
     assert fr and set(fr) == set(en)
     for key in fr:
-        assert set(FIELD.findall(fr[key])) == set(FIELD.findall(en[key])), key
+        assert parameters(fr[key]) == parameters(en[key]), key
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

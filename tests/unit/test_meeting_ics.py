@@ -11,6 +11,7 @@ from bot.kernel.i18n import Msg, has_key, render_plain
 from bot.kernel.model import Started
 from scenarios.meeting import KIND
 from scenarios.meeting.ics import build_calendar
+from tests.spaces import spaces
 from tests.unit.test_meeting_support import ALICE, BOB, TZ, Sim, command, context, paris
 
 CONFIG = {
@@ -49,7 +50,7 @@ def test_the_calendar_has_the_series_its_agenda_and_the_one_off() -> None:
     override = by_kind["override"]
     assert override["uid"] == series["uid"]
     assert override.decoded("recurrence-id") == paris(2026, 3, 31, 18, 0)
-    assert str(override["description"]) == 'Ordre du jour :\n1. Budget 2027; vote, "urgent"'
+    assert str(override["description"]) == 'Ordre du jour\u00a0:\n1. Budget 2027; vote, "urgent"'
 
     single = by_kind["single"]
     assert str(single["summary"]) == "AG extraordinaire"
@@ -99,4 +100,4 @@ def test_schedule_lists_reminders_meetings_and_attendance_in_local_time() -> Non
     assert render_plain(Msg(got[3][1])) == "réunion"
     assert render_plain(Msg(got[0][1]), "en") == "reminder in the channel"
     detailed = KIND.schedule(config, TZ, paris(2026, 3, 20, 0, 0), 1)
-    assert render_plain(detailed[0][1]) == "rappel de « Comité » (mardi 31 mars 2026 à 18:00)"
+    assert spaces(render_plain(detailed[0][1])) == "rappel de « Comité » (mardi 31 mars 2026 à 18 h)"

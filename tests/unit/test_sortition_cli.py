@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import draw as cli_draw
+from tests.spaces import spaces
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sortition"
 POOL = str(DATA / "pool40.csv")
@@ -33,7 +34,7 @@ async def test_run_prints_panel_and_every_probability_then_verify_replays(
     out = tmp_path / "tirage.json"
     code = await main("draw", "run", "--pool", POOL, "--quotas", QUOTAS, "-k", "3",
                       "--seed", "dés 3 5 6", "--seed", "loto 4 8 15", "--out", str(out))
-    shown = capsys.readouterr().out
+    shown = spaces(capsys.readouterr().out)
     assert code == 0
     record = json.loads(out.read_text("utf-8"))
     assert f"Panel : {', '.join(record['final_panel'])}" in shown
@@ -86,7 +87,7 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (POOL, "attribute,value,min,max\nterritoire,*,2,1\n", "3", "le minimum dépasse le maximum"),
         (POOL, "attribute,value,min,max\nterritoire,*,1,1\nterritoire,Nord,2,2\n", "3", "Quotas contradictoires"),
         (POOL, "attribute,value,min,max\nterritoire,*,2,2\n", "3", "les minimums additionnés font 6 pour 3 places"),
-        ("id,territoire\nx,Nord\ny\n", None, "1", "ligne 3 : 1 valeur(s) au lieu de 2"),
+        ("id,territoire\nx,Nord\ny\n", None, "1", "ligne 3 : 1 valeur au lieu de 2"),
         ("nom,territoire\nx,Nord\n", None, "1", "n'a pas de colonne id"),
         (POOL, "attribute,value,min,max\ngenre,femme,un,2\n", "3", "« un » n'est pas un nombre entier"),
         ("absent.csv", None, "1", "Fichier introuvable"),
@@ -103,7 +104,7 @@ async def test_bad_input_gets_a_clear_message(
     if quotas is not None:
         argv += ["--quotas", quotas if not quotas.startswith("attribute") else _write(tmp_path, "q.csv", quotas)]
     assert await main(*argv) == 2
-    err = capsys.readouterr().err
+    err = spaces(capsys.readouterr().err)
     assert expected in err, err
 
 

@@ -35,6 +35,7 @@ from scenarios.sortition.commands import COMMANDS
 from scenarios.sortition.record import verify_record
 from scenarios.sortition.ritual import DrawConfig, DrawState
 from scenarios.sortition.seed import commitment_of
+from tests.spaces import spaces
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -92,7 +93,7 @@ def cmd(member: Member, name: str, **args: Any) -> Command:
 
 def text(a: Action) -> str:
     assert isinstance(a, Post | PrivateNote | DirectMessage)
-    return render_plain(a.text)
+    return spaces(render_plain(a.text))
 
 
 def quota(attribute: str, lo: int, hi: int | None, value: str | None = None) -> dict[str, Any]:

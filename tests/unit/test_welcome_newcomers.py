@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,10 +30,12 @@ EVE = member("eve", "Coop Beta")
 PEOPLE = {**MEMBERS, "eve": EVE, "mallory": member("mallory", None, name="@channel <i>Mallory</i>")}
 
 
-def greeter(config: dict[str, Any] | None = None, open_rituals: list[RitualSummary] | None = None) -> Sim:
+def greeter(config: dict[str, Any] | None = None, open_rituals: list[RitualSummary] | None = None,
+            name_with_article: str | None = None) -> Sim:
     ctx = context({"channels": ["general", "comite"], **(config or {})}, members=PEOPLE,
                   channels={"general": sorted(PEOPLE), "comite": ["alice", "bob"], "off-topic": []},
                   open_rituals=open_rituals or [])
+    ctx = replace(ctx, network=replace(ctx.network, name_with_article=name_with_article))
     sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))
     assert sim.send(Started()) == []
     return sim
@@ -46,12 +49,12 @@ def next_meeting_summary() -> RitualSummary:
 
 
 def test_a_newcomer_is_greeted_once_and_not_again_on_rejoin() -> None:
-    sim = greeter(open_rituals=[next_meeting_summary()])
+    sim = greeter(open_rituals=[next_meeting_summary()], name_with_article="les Tiers-Lieux du Val")
     first = sim.send(Joined(member=EVE, channel="general"))
     greeting = [a for a in first if isinstance(a, Post)]
     assert [(p.channel, p.ref) for p in greeting] == [("general", Ref(role="welcome", member="eve"))]
     assert text(greeting[0]) == (
-        "👋 Bienvenue Eve ! Vous avez rejoint le réseau Tiers-Lieux du Val.\n"
+        "👋 Bienvenue Eve ! Vous avez rejoint les Tiers-Lieux du Val.\n"
         "\n"
         "Notre charte\n"
         "Nous coopérons pour que chaque tiers-lieu du territoire vive.\n"
@@ -59,7 +62,7 @@ def test_a_newcomer_is_greeted_once_and_not_again_on_rejoin() -> None:
         "Qui fait quoi\n"
         "• animation : Alice\n"
         "\n"
-        "Prochaine réunion : Comité, mardi 31 mars 2026 à 18:00 (Maison des associations).\n"
+        "Prochaine réunion : Comité, mardi 31 mars 2026 à 18 h (Maison des associations).\n"
         "\n"
         "Pour voir ce que je sais faire, tapez aide.")
     assert [a.summary for a in first if isinstance(a, Record)] == [
@@ -94,7 +97,7 @@ def test_the_network_own_words_and_a_greeting_by_direct_message() -> None:
     out = sim.send(Joined(member=EVE, channel="comite"))
     assert isinstance(out[0], DirectMessage) and out[0].member == "eve"
     assert text(out[0]) == (
-        "👋 Bienvenue Eve ! Vous avez rejoint le réseau Tiers-Lieux du Val.\n\nIci on se tutoie !\n\n"
+        "👋 Bienvenue Eve ! Vous avez rejoint le réseau « Tiers-Lieux du Val ».\n\nIci on se tutoie !\n\n"
         "Prochaine réunion : aucune n'est prévue pour l'instant.\n\nPour voir ce que je sais faire, tapez aide.")
 
 
@@ -115,9 +118,9 @@ def test_next_meeting_prefers_the_channel_joined() -> None:
     ]})
     sim = greeter(open_rituals=[summary])
     comite = text(next(a for a in sim.send(Joined(member=EVE, channel="comite")) if isinstance(a, Post)))
-    assert "Prochaine réunion : Comité, mardi 10 mars 2026 à 18:00." in comite
+    assert "Prochaine réunion : Comité, mardi 10 mars 2026 à 18 h." in comite
     general = text(next(a for a in sim.send(Joined(member=BOB, channel="general")) if isinstance(a, Post)))
-    assert "Prochaine réunion : Café, jeudi 5 mars 2026 à 09:00." in general
+    assert "Prochaine réunion : Café, jeudi 5 mars 2026 à 9 h." in general
 
 
 def test_english_greeting_and_keys_in_both_catalogs() -> None:
@@ -126,7 +129,7 @@ def test_english_greeting_and_keys_in_both_catalogs() -> None:
     ctx = context({"channels": ["general"]}, members=PEOPLE, locale="en")
     sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))
     out = sim.send(Joined(member=EVE, channel="general"))
-    assert text(out[0], "en").startswith("👋 Welcome Eve! You have joined the Tiers-Lieux du Val network.")  # type: ignore[arg-type]
+    assert text(out[0], "en").startswith("👋 Welcome Eve! You have joined Tiers-Lieux du Val.")  # type: ignore[arg-type]
     assert {k for k in used_keys(out) if not (has_key(k, "fr") and has_key(k, "en"))} == set()
 
 

@@ -18,10 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.kernel.i18n.markup import HTML as HTML
 from bot.kernel.i18n.markup import PLAIN as PLAIN
 from bot.kernel.i18n.markup import Markup as Markup
+from bot.kernel.i18n.names import FORMS, with_preposition
+from bot.kernel.i18n.templates import Field as Placeholder
+from bot.kernel.i18n.templates import Nodes, Plural, TemplateError, parse
+from bot.kernel.i18n.templates import parameters as parameters
+from bot.kernel.i18n.templates import selectors as selectors
+from bot.kernel.i18n.typography import french_punctuation, french_time
 
 LOCALES: tuple[str, ...] = ("fr", "en")
 DEFAULT_LOCALE = "fr"
-
 
 
 class _Param(BaseModel):
@@ -66,6 +71,17 @@ class Mention(_Param):
     name: str
 
 
+class ProperName(_Param):
+    """A name said with its article in sentences (the network's): `{network:art}` "le Réseau
+    des tiers-lieux", `{network:of}` "du Réseau…", `{network:to}` "au Réseau…"; `{network}`
+    is the bare name (a heading). Without `with_article`, the catalog's `core.network.*`
+    words say it ("du réseau « … »")."""
+
+    t: Literal["proper"] = "proper"
+    name: str
+    with_article: str | None = None
+
+
 class Link(_Param):
     """A link; the label is member content unless it is a Msg."""
 
@@ -106,7 +122,7 @@ class Msg(_Param):
 
 
 Param = Annotated[
-    Union[str, int, float, When, Day, Month, Duration, Mention, Link, Code, Lines, Msg],  # noqa: UP007
+    Union[str, int, float, When, Day, Month, Duration, Mention, ProperName, Link, Code, Lines, Msg],  # noqa: UP007
     Field(union_mode="smart"),
 ]
 Lines.model_rebuild()
@@ -194,9 +210,9 @@ def escape_member_text(text: str, markup: Markup) -> str:
 
 # --- templates --------------------------------------------------------------
 
-_FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 _HOLE = re.compile("\x00(\\d+)\x00")
 
+# Times are "HH:mm" here; in French they are said "18 h" and "18 h 30" (typography.french_time).
 _DATE_PATTERNS: dict[str, dict[str, str]] = {
     "fr": {
         "datetime": "EEEE d MMMM y 'à' HH:mm",
@@ -219,6 +235,14 @@ _DATE_PATTERNS: dict[str, dict[str, str]] = {
         "month": "LLLL y",
     },
 }
+_CLOCK = "HH:mm"
+
+
+def _pattern(style: str, locale: str, day: int) -> str:
+    pattern = _DATE_PATTERNS[locale][style]
+    if locale == "fr" and day == 1:
+        pattern = pattern.replace("d MMM", "d'er' MMM")  # "1er décembre"
+    return pattern
 
 
 # Styles that leave the year out: they show it when the instant is in another year than the
@@ -232,12 +256,21 @@ def format_when(at: datetime, style: str, locale: str, tz: ZoneInfo, now: dateti
     reference instant: a date in another year than its own carries its year."""
     if at.tzinfo is None:
         raise ValueError("naive datetime in a message: every instant must be timezone-aware")
-    if style in _YEARLESS and now is not None and at.astimezone(tz).year != now.astimezone(tz).year:
+    local = at.astimezone(tz)
+    if style in _YEARLESS and now is not None and local.year != now.astimezone(tz).year:
         style = f"{style}+year"
-    pattern = _DATE_PATTERNS[locale][style]
+    pattern = _pattern(style, locale, local.day)
+    if locale == "fr" and pattern.endswith(_CLOCK):
+        head = pattern.removesuffix(_CLOCK)
+        return (format_datetime(at, head, tzinfo=tz, locale=locale) if head else "") + french_time(local)
     if style == "time":
         return format_time(at, pattern, tzinfo=tz, locale=locale)
     return format_datetime(at, pattern, tzinfo=tz, locale=locale)
+
+
+def format_day(on: date, locale: str) -> str:
+    """A calendar day ("mercredi 1er décembre 2027")."""
+    return format_date(on, _pattern("date", locale, on.day), locale=locale)
 
 
 MentionRenderer = Callable[[Mention, Markup], str]
@@ -278,20 +311,51 @@ class Renderer:
         return self._fill(template, msg.params)
 
     def _fill(self, template: str, params: Mapping[str, Param]) -> str:
-        # Templates are trusted, parameters are not: the template's own markup (**bold**, which
-        # may span a parameter) is applied with each parameter held by an inert placeholder,
-        # then the placeholders are replaced by the parameters, escaped for the format.
+        # Templates are trusted, parameters are not: the template's own text (its plural
+        # branches chosen) gets French typography and its markup (**bold**, which may span a
+        # parameter) with each parameter held by an inert placeholder; then the placeholders
+        # are replaced by the parameters, escaped for the format and left as they were typed.
         values: list[str] = []
 
-        def hold(m: re.Match[str]) -> str:
-            name = m.group(1)
+        def given(name: str) -> Param:
             if name not in params:
                 raise MissingKey(f"parameter {name!r} missing for template {template!r}")
-            values.append(self.param(params[name]))
-            return f"\x00{len(values) - 1}\x00"
+            return params[name]
 
-        marked = self.markup.template(_FIELD.sub(hold, template))
+        def text(nodes: Nodes) -> str:
+            out: list[str] = []
+            for node in nodes:
+                if isinstance(node, str):
+                    out.append(node)
+                elif isinstance(node, Placeholder):
+                    values.append(self.field(given(node.name), node.form))
+                    out.append(f"\x00{len(values) - 1}\x00")
+                else:
+                    out.append(text(self.branch(node, given(node.name))))
+            return "".join(out)
+
+        filled = text(parse(template))
+        if self.locale == "fr":
+            filled = french_punctuation(filled)
+        marked = self.markup.template(filled)
         return _HOLE.sub(lambda m: values[int(m.group(1))], marked)
+
+    def branch(self, plural: Plural, value: Param) -> Nodes:
+        """The branch of a plural selector for `value`, a number."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"plural selector {plural.name!r} needs a number, not {value!r}")
+        return plural.branch(value, self.locale)
+
+    def field(self, value: Param, form: str | None) -> str:
+        """One parameter, in the form the template asks (`{network:of}`)."""
+        if form is None:
+            return self.param(value)
+        if form not in FORMS or not isinstance(value, ProperName):
+            raise TemplateError(f"form {form!r} of {value!r}: only a ProperName takes one of {FORMS}")
+        said = with_preposition(value.with_article, form, self.locale) if value.with_article else None
+        if said is not None:
+            return self.markup.escape(said)
+        return self.render(Msg(f"core.network.{form}", name=value.name))
 
     def param(self, value: Param) -> str:
         match value:
@@ -306,7 +370,7 @@ class Renderer:
             case When(at=at, style=style):
                 return format_when(at, style, self.locale, self.tz, self.now)
             case Day(on=on):
-                return format_date(on, _DATE_PATTERNS[self.locale]["date"], locale=self.locale)
+                return format_day(on, self.locale)
             case Month(year=year, month=month):
                 return format_date(date(year, month, 1), _DATE_PATTERNS[self.locale]["month"], locale=self.locale)
             case Duration(seconds=s):
@@ -315,6 +379,8 @@ class Renderer:
                 )
             case Mention():
                 return self.mention(value, self.markup)
+            case ProperName(name=name):
+                return self.markup.escape(name)
             case Link(url=url, label=label):
                 return self.markup.link(url, label)
             case Code(text=text):
