@@ -48,3 +48,14 @@ def test_a_deadline_asked_for_18h_is_18h00(typed: str) -> None:
     assert found == datetime(2027, 2, 5, 18, 0, tzinfo=PARIS)
     assert spaces(render_plain(Msg("consent.answer.ack", what="la décision #1", choice="consentement",
                                    deadline=When(at=found)))).endswith("jusqu'au vendredi 5 février 2027 à 18 h.")
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("dans 1 heure", datetime(2027, 2, 1, 11, 0, tzinfo=PARIS)),
+    ("dans 2 jours", datetime(2027, 2, 3, 10, 0, tzinfo=PARIS)),
+    ("dans 3 jours à 18h", datetime(2027, 2, 4, 18, 0, tzinfo=PARIS)),
+])
+def test_a_deadline_in_so_long_falls_on_the_minute_its_messages_show(typed: str, expected: datetime) -> None:
+    # Said at 10:00:42: the round closes at 11:00:00, the "11 h" its messages show, not at 11:00:42.
+    found = parse_deadline(typed, MONDAY, PARIS)
+    assert found == expected and found.second == 0 and found.microsecond == 0

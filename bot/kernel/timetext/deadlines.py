@@ -56,6 +56,14 @@ def _next_at(wall: time, end_of_day: bool, now_local: datetime, zone: ZoneInfo) 
     return found if found > now_local else at(day + timedelta(days=1), wall, zone)
 
 
+def _on_the_minute(found: datetime, now_local: datetime) -> datetime:
+    """An elapsed deadline ("dans 1 heure" said at 17:00:42) on its minute (18:00:00): the
+    instant the round closes is the one its messages show ("18 h"), not a few seconds after;
+    unless that minute is already past ("dans 30 s")."""
+    whole = found.replace(second=0, microsecond=0)
+    return whole if whole > now_local else found
+
+
 def _read(raw: str, now_local: datetime, zone: ZoneInfo, default_time: time) -> datetime | None:
     t = strip_leading(normal(raw))
     for token in (raw, t):
@@ -72,7 +80,7 @@ def _read(raw: str, now_local: datetime, zone: ZoneInfo, default_time: time) -> 
     after_mark = t.split(None, 1)[1] if marked and " " in t else ""
     if marked and clock is None and (span := read_span(after_mark, "deadline")) is not None:
         # "dans 3 jours", "in 2 hours", "dans 1h30": elapsed time from now.
-        return elapsed(now_local, span.delta, zone)
+        return _on_the_minute(elapsed(now_local, span.delta, zone), now_local)
     rest = strip_leading(clock.without(t)) if clock is not None else t
     words = rest.split()
     if not words:
@@ -80,7 +88,7 @@ def _read(raw: str, now_local: datetime, zone: ZoneInfo, default_time: time) -> 
     found = find_day(words, 0, today)
     if found is None or found.end != len(words):
         if marked and (span := read_span(after_mark, "deadline")) is not None:
-            return elapsed(now_local, span.delta, zone)  # "dans 2 jours et 3 heures"
+            return _on_the_minute(elapsed(now_local, span.delta, zone), now_local)  # "dans 2 jours et 3 heures"
         part, end = find_part(words, 0)
         if part is not None and end == len(words) and clock is None:
             return _next_at(part, False, now_local, zone)  # "le soir", "matin"
