@@ -68,7 +68,10 @@ class MemRegister:
         else:
             entry = replace(found, data={**found.data, **w.data})
         versions = {v.version: v for v in entry.versions}
-        versions.update({v.version: v for v in w.versions})
+        for v in w.versions:
+            # A later record lists past versions without their text: the one recorded stays.
+            kept = versions.get(v.version)
+            versions[v.version] = v if v.text is not None or kept is None else replace(v, text=kept.text)
         answers: list[RegisterAnswer] = [a for a in entry.answers if a.version not in w.answers]
         for given in w.answers.values():
             answers.extend(given)

@@ -75,6 +75,13 @@ def record(tally: Tally, outcome: str, now: datetime, circle_size: int,
         summary.update(st.subject_data)
     if not st.anonymous:
         summary["names"] = tally.names()
+    # For the register's pages: the proposal's text, and the réserves' reasons when given.
+    if st.description:
+        summary["description"] = st.description
+    concerns = [{"by": (tally.name(a.member) or None) if not st.anonymous else None, "reason": a.reason}
+                for a in sorted(tally.current(), key=lambda a: a.member or "") if a.value == "concern" and a.reason]
+    if concerns:
+        summary["concerns"] = concerns
     if st.late:
         late = [tally.name(a.member) for a in tally.late()] + [tally.name(k) for k in late_members]
         summary["late_answers"] = {

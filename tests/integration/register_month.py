@@ -122,7 +122,8 @@ async def run_month(store_url: str, tmp: Path, visibility: str = "public", secre
         m.answers[(1, 1)] = {"bob": "consent", "chloe": "concern", "dina": "consent", "eloi": "stand_aside",
                              "fanny": "consent"}
         for who, choice in m.answers[(1, 1)].items():
-            await h.say(f"{who}: ?{d1} {choice}")
+            # Chloé says why she has a réserve: the register keeps it beside the objections.
+            await h.say(f"{who}: ?{d1} {choice}" + (" le calendrier est serré" if who == "chloe" else ""))
         # Decision 2: an objection with its reason, then an amended version, adopted.
         d2 = _proposal(await h.say("alice: !reseau decision « Budget 2027 » jusqu'à mardi 18h"))
         await h.say(f"bob: ?{d2} objection")

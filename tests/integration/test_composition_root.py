@@ -38,7 +38,7 @@ def test_the_table_registers_every_platform_the_config_accepts() -> None:
 def test_every_command_is_on_the_command_line() -> None:
     """`demo` and `draw` are there, not only when their modules happen to import."""
     sub = next(a for a in parser()._actions if a.dest == "command")
-    assert set(sub.choices or ()) == {"run", "config", "schedule", "calendar", "db", "demo", "draw"}
+    assert set(sub.choices or ()) == {"run", "config", "schedule", "calendar", "db", "demo", "draw", "registre"}
 
 
 async def test_a_broken_adapter_module_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,6 +37,12 @@ async def test_nothing_without_a_valid_link(sqlite_url: str, tmp_path: Path, mon
         (proposal,) = [s for s in out if s.kind == "post" and s.choices]
         await h.say(f"bob: ?{proposal.message_id} consent")
         await h.advance(timedelta(days=3))
+        # mes-donnees counts what the register holds of the person, not the whole network's log:
+        # Bob answered the decision and was expected at Tuesday's committee; Dina only the latter.
+        (mine,) = await h.say("[dm] bob: !reseau mes-donnees")
+        assert re.search(r"Événements enregistrés\s:\s2\b.*Réponses dans les processus\s:\s2\b", mine.text, re.S)
+        (theirs,) = await h.say("[dm] dina: !reseau mes-donnees")
+        assert re.search(r"Événements enregistrés\s:\s1\b.*Réponses dans les processus\s:\s1\b", theirs.text, re.S)
         assert h.engine is not None
         async with OpsServer([h.engine], port=0) as ops, aiohttp.ClientSession() as http:
             base = ops.url

@@ -153,3 +153,15 @@ async def test_the_backfill_gives_the_register_the_engine_wrote_and_the_same_dec
     assert await _register(store_url) == live
     async with Harness(BASE_CONFIG, store_url, MONDAY + timedelta(days=6), tmp_path) as h:
         assert await _answers(h) == BEFORE
+
+
+async def test_decisions_reaches_past_the_logs_window(sqlite_url: str, tmp_path: Path) -> None:
+    """`decisions` reads the register, not the last 90 days of the log."""
+    async with Harness(BASE_CONFIG, sqlite_url, MONDAY, tmp_path) as h:
+        m1 = _proposal(await h.say("alice: !reseau decision « Adopter la charte v2 » jusqu'à mercredi 18h"))
+        await h.say(f"bob: ?{m1} consent")
+        await h.advance(timedelta(days=200))
+        (listing,) = await h.say("chloe: !reseau decisions")
+        assert "« Adopter la charte v2 » (v1) — adoptée" in _plain(listing.text)
+        (detail,) = await h.say("chloe: !reseau decisions #1")
+        assert "Consentement : Bob" in _plain(detail.text)

@@ -4,6 +4,7 @@ version), what a person appears in, the generations of register links."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ T0 = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
 
 def _writes(alice: int, bob: int) -> list[RegisterWrite]:
-    v1 = RegisterVersion(1, "Budget", None, T0, T0 + timedelta(days=1), T0 + timedelta(days=1), "objections",
+    v1 = RegisterVersion(1, "Budget", "Le texte v1", T0, T0 + timedelta(days=1), T0 + timedelta(days=1), "objections",
                          {"consent": 1, "objection": 1}, (Objection("objection", "pas chiffré", "Bob"),))
     v2 = RegisterVersion(2, "Budget chiffré", "Le texte", T0 + timedelta(days=2), T0 + timedelta(days=4),
                          T0 + timedelta(days=4), "adopted", {"consent": 2})
@@ -28,7 +29,7 @@ def _writes(alice: int, bob: int) -> list[RegisterWrite]:
                                                                                        reason="pas chiffré"))}),
         # The same decision again: v1 kept, v2 added, its answers; data merged, not replaced.
         RegisterWrite("decision", None, "consent", 2, T0 + timedelta(days=4), title="Budget chiffré", status="adopted",
-                      data={"version": 2}, versions=(v2,),
+                      data={"version": 2}, versions=(replace(v1, text=None, outcome="amended"), v2),
                       answers={2: (RegisterAnswer(2, "consent", alice), RegisterAnswer(2, "consent", None, "Zoé"))}),
         # Meetings are numbered by the register, in the order it learns of them.
         RegisterWrite("meeting", None, "meeting", 1, T0, key="comite.20270202", title="Comité", status="held",
@@ -77,6 +78,8 @@ async def test_sql_and_memory_registers_agree(store_url: str) -> None:
     assert decision[:5] == ("decision", 2, "", "Budget chiffré", "adopted")
     assert decision[5] == {"author": "Alice", "version": 2}
     assert [v[0] for v in decision[7]] == [1, 2] and decision[7][0][5] == (Objection("objection", "pas chiffré", "Bob"),)
+    assert [(v[2], v[3]) for v in decision[7]] == [("Le texte v1", "amended"), ("Le texte", "adopted")], \
+        "a later record that lists a version without its text keeps the text recorded"
     assert [(a[0], a[1], a[4]) for a in decision[8]] == [(1, "consent", None), (1, "objection", None),
                                                          (2, "consent", None), (2, "consent", "Zoé")]
     assert (comite[1], comite[4], comite[5]) == (1, "held", {"minutes": "https://pad.example.org/x"})

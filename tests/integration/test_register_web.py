@@ -128,6 +128,11 @@ async def test_every_page_in_a_browser(browser: Any, served: Served, tmp_path: P
         who = plain(await page.inner_text("section[aria-labelledby=v2] table:last-of-type"))
         assert "Bob Leroy" in who and "Chloé Petit" in who and PSEUDONYM in who and FORGOTTEN not in who
 
+        # A réserve and its reason.
+        await page.goto(served.url + "/registre/decisions/1")
+        text = await _check_page(page, "decision-1", tmp_path)
+        assert "Consentement avec réserve — Chloé Petit : le calendrier est serré" in text
+
         # An anonymous round: the counts, nobody's name.
         await page.goto(served.url + "/registre/decisions/3")
         text = await _check_page(page, "decision-3", tmp_path)

@@ -19,6 +19,7 @@ from bot.kernel.model import Post, Started
 from bot.kernel.register import Entry, page_link, page_path
 from bot.store.register_projection import PeopleIndex, Someone, project
 from bot.web.register.export import files
+from bot.web.register.pages import word_diff
 from scenarios.digest import KIND as DIGEST
 from tests.unit.register_support import register_of
 from tests.unit.test_meeting_support import MEMBERS, Sim, context, paris
@@ -80,6 +81,11 @@ def test_names_become_people_only_when_the_directory_can_tell() -> None:
                                                               "expected": ["old-alice", "bob"]}, PEOPLE)
     assert attendance is not None
     assert [(a.person_id, a.choice) for a in attendance.answers[1]] == [(2, "absent"), (1, "present")]
+
+
+def test_what_changed_between_two_texts() -> None:
+    marked = str(word_diff("Le budget <b>2027</b> est voté", "Le budget 2027 chiffré est voté"))
+    assert marked == "Le budget <del>&lt;b&gt;2027&lt;/b&gt;</del> <ins>2027 chiffré</ins> est voté"
 
 
 def test_page_addresses() -> None:

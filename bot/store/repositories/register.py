@@ -63,9 +63,13 @@ def write_steps(network_id: int, w: RegisterWrite) -> Steps:
         yield e.update().where(e.c.id == entry_id).values(data={**old, **w.data}, **values)
     v = t.register_versions
     for version in w.versions:
+        text = version.text
+        if text is None:
+            # A later record lists past versions without their text: the one recorded stays.
+            text = (yield select(v.c.text).where(v.c.entry_id == entry_id, v.c.version == version.version)).scalar()
         yield v.delete().where(v.c.entry_id == entry_id, v.c.version == version.version)
         yield v.insert().values(
-            entry_id=entry_id, version=version.version, title=version.title, text=version.text,
+            entry_id=entry_id, version=version.version, title=version.title, text=text,
             opened_at=version.opened_at, deadline=version.deadline, closed_at=version.closed_at,
             outcome=version.outcome, counts=dict(version.counts),
             objections=[{"choice": o.choice, "reason": o.reason, "by": o.by} for o in version.objections])
