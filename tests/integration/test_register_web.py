@@ -180,6 +180,33 @@ def test_chat_links_outcomes_draws_and_the_digest_to_their_pages(served: Served)
     assert any("Résumé de la semaine" in p and f"{site}/decisions/2" in p for p in posts)
 
 
+async def test_pages_fit_a_phone_and_print(browser: Any, served: Served, tmp_path: Path) -> None:
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = await context.new_page()
+    try:
+        for path in ("/registre", "/registre/decisions/2", "/registre/tirages/1", "/registre/elections/1",
+                     "/registre/reunions/1"):
+            await page.goto(served.url + path)
+            wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert wide <= 1, (path, wide)
+        await page.screenshot(path=str(tmp_path / "registre-phone.png"), full_page=True)
+        # Printed: no navigation nor download links, the page's address at its foot.
+        await page.goto(served.url + "/registre")
+        shown = "sel => getComputedStyle(document.querySelector(sel)).display"
+        assert [await page.evaluate(shown, s) for s in ("header nav", ".download", ".printed")] == [
+            "block", "block", "none"]
+        await page.emulate_media(media="print")
+        assert [await page.evaluate(shown, s) for s in ("header nav", ".download", ".printed")] == [
+            "none", "none", "block"]
+        assert "Imprimé depuis https://reseau.example.org/registre" in plain(await page.inner_text("footer"))
+        pdf = tmp_path / "registre-index.pdf"
+        await page.pdf(path=str(pdf))
+        print(f"printed: {pdf}")
+        assert pdf.stat().st_size > 1000
+    finally:
+        await context.close()
+
+
 async def test_addresses_that_are_no_page_get_400_or_404_and_the_record_verifies(served: Served) -> None:
     async with aiohttp.ClientSession() as http:
         for path, status in (("/registre/decisions/0", 400), ("/registre/decisions/abc", 400),
