@@ -43,12 +43,14 @@ class AnswerBook:
         if not kind.uses_answers:
             return Answers()
         need: Need = kind.answers_needed(state, event, now)
+        part = kind.answers_part(state, event)
         member = event.member.key if isinstance(event, Chose | Command | Reacted | Replied) else None
+        rows = [r for r in self.rows if part is None or r.part == part]
         if need == "none" or (need == "member" and member is None):
             return Answers()
         if need == "member":
-            return Answers([r for r in self.rows if r.current and r.member == member], "member", member)
-        return Answers(self.rows if need == "history" else [r for r in self.rows if r.current], need)
+            return Answers([r for r in rows if r.current and r.member == member], "member", member, part)
+        return Answers(rows if need == "history" else [r for r in rows if r.current], need, part=part)
 
     def current(self, member: str, topic: str = "consent", version: int = 1, part: int = 0) -> Answer | None:
         """The member's current answer (a withdrawn one is None)."""

@@ -15,7 +15,8 @@ def acting_member(event: Event) -> str | None:
     return event.member.key if isinstance(event, Chose | Command | Reacted | Replied) else None
 
 
-async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, member: str | None) -> Answers:
+async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, member: str | None,
+                       part: int | None = None) -> Answers:
     """The answers `need` says, as the transaction sees them: answers recorded by earlier
     events of the same batch included (a member's own are laid over what the store holds;
     everyone's are read after writing them)."""
@@ -26,18 +27,19 @@ async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, membe
         pid = people.person_by_key.get(member)
         if pid is None:
             return Answers((), "member", member)
-        rows = _overlay(await tx.unit.answers.current(ritual.id, pid), tx, ritual.id, pid)
-        return Answers([_seen(people, r) for r in rows], "member", member)
+        rows = _overlay(await tx.unit.answers.current(ritual.id, pid, part), tx, ritual.id, pid, part)
+        return Answers([_seen(people, r) for r in rows], "member", member, part)
     await tx.write_answers(people.network_id)
-    rows = await (tx.unit.answers.history(ritual.id) if need == "history" else tx.unit.answers.current(ritual.id))
-    return Answers([_seen(people, r) for r in rows], need)
+    rows = await (tx.unit.answers.history(ritual.id, part) if need == "history"
+                  else tx.unit.answers.current(ritual.id, None, part))
+    return Answers([_seen(people, r) for r in rows], need, part=part)
 
 
-def _overlay(rows: list[AnswerRow], tx: Tx, ritual_id: int, pid: int) -> list[AnswerRow]:
+def _overlay(rows: list[AnswerRow], tx: Tx, ritual_id: int, pid: int, part: int | None) -> list[AnswerRow]:
     """A person's current answers in a ritual with this transaction's pending ones applied."""
     out = list(rows)
     for op in tx.answer_ops:
-        if op.ritual_id != ritual_id:
+        if op.ritual_id != ritual_id or (part is not None and isinstance(op, AnswerNew) and op.key.part != part):
             continue
         if isinstance(op, Anonymize):
             out = [r for r in out if op.topic not in (None, r.key.topic)]

@@ -175,7 +175,7 @@ class Rituals:
         if kind.uses_answers and event is not None:
             member = acting_member(event)
             answers = await load_answers(tx, self.people, ritual, kind.answers_needed(ritual.state, event, tx.when),
-                                         member)
+                                         member, kind.answers_part(ritual.state, event))
         entries: Sequence[LogEntry] = ()
         summaries: Sequence[RitualSummary] = ()
         register = RegisterView()

@@ -49,10 +49,13 @@ class Answers:
     """The answers a ritual is told about for one event, read-only. Withdrawn answers are
     left out of `of` and `current`; `history` keeps them."""
 
-    def __init__(self, rows: Iterable[Answer] = (), need: Need = "none", member: str | None = None) -> None:
+    def __init__(self, rows: Iterable[Answer] = (), need: Need = "none", member: str | None = None,
+                 part: int | None = None) -> None:
         self.need: Need = need
         self.member = member
         """The member whose answers a "member" view holds."""
+        self.part = part
+        """The one part of the ritual whose answers a view holds (None: every part)."""
         self._rows = tuple(rows)
         self._current: dict[tuple[str, int, int, str | None], Answer] = {}
         for a in self._rows:
@@ -68,11 +71,13 @@ class Answers:
         """The member's current answer, if any."""
         if not self.complete and member != self.member:
             raise NotLoaded(f"answers of {member} were not loaded for this event")
+        self._need_part(part)
         return self._current.get((topic, part, version, member))
 
     def current(self, topic: str, version: int = 1, part: int = 0) -> list[Answer]:
         """Everyone's current answers to one question (anonymized ones too), oldest first."""
         self._need_all()
+        self._need_part(part)
         return [a for a in self._rows if a.current and a.value is not None and (a.topic, a.part, a.version) ==
                 (topic, part, version)]
 
@@ -81,11 +86,19 @@ class Answers:
         the order given."""
         if self.need != "history":
             raise NotLoaded("the answers' history was not loaded for this event")
+        if part is not None:
+            self._need_part(part)
+        elif self.part is not None:
+            raise NotLoaded(f"only part {self.part}'s answers were loaded for this event")
         return [a for a in self._rows if (topic is None or a.topic == topic) and (part is None or a.part == part)]
 
     def __iter__(self) -> Iterator[Answer]:
         """Every answer loaded (current ones, and superseded ones in a history view)."""
         return iter(self._rows)
+
+    def _need_part(self, part: int) -> None:
+        if self.part is not None and part != self.part:
+            raise NotLoaded(f"only part {self.part}'s answers were loaded for this event, not part {part}'s")
 
     def _need_all(self) -> None:
         if not self.complete:

@@ -231,6 +231,12 @@ class RitualKind(Generic[S]):
             return "all"
         return "member"
 
+    def answers_part(self, state: S, event: Event) -> int | None:
+        """The one part of the ritual (a meeting of a calendar) whose answers an event needs,
+        so that a long-lived ritual's timers do not read every answer it ever kept; None:
+        every part."""
+        return None
+
     def initial_state(self) -> S:
         return self.state_type()
 

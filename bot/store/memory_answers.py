@@ -56,12 +56,13 @@ class MemAnswers:
                                                  answer.reason, answer.subject_id, dict(answer.data), answer.at,
                                                  None)))
 
-    async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
+    async def current(self, ritual_id: int, person_id: int | None = None, part: int | None = None
+                      ) -> list[AnswerRow]:
         return [r for _, r in self.t.rows if r.ritual_id == ritual_id and r.superseded_at is None
-                and (person_id is None or r.person_id == person_id)]
+                and (person_id is None or r.person_id == person_id) and (part is None or r.key.part == part)]
 
-    async def history(self, ritual_id: int) -> list[AnswerRow]:
-        return [r for _, r in self.t.rows if r.ritual_id == ritual_id]
+    async def history(self, ritual_id: int, part: int | None = None) -> list[AnswerRow]:
+        return [r for _, r in self.t.rows if r.ritual_id == ritual_id and (part is None or r.key.part == part)]
 
     async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
         return [r for n, r in self.t.rows if n == network_id and r.person_id == person_id]

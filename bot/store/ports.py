@@ -219,12 +219,13 @@ class Answers(Protocol):
         to its question (kept, with the new answer's time) and becomes current (a database
         guarantee: one current each). A few statements for the whole sequence."""
         ...
-    async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
+    async def current(self, ritual_id: int, person_id: int | None = None, part: int | None = None
+                      ) -> list[AnswerRow]:
         """The ritual's current answers (withdrawals included), of one person or of everyone,
-        in the order given."""
+        of one part or all, in the order given."""
         ...
-    async def history(self, ritual_id: int) -> list[AnswerRow]:
-        """Every answer of the ritual, superseded ones too, in the order given."""
+    async def history(self, ritual_id: int, part: int | None = None) -> list[AnswerRow]:
+        """Every answer of the ritual (of one part), superseded ones too, in the order given."""
         ...
     async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
         """Every answer the person gave in the network (their data), in the order given."""

@@ -4,14 +4,10 @@ and a consent round on the proposed person through the consent machinery."""
 from __future__ import annotations
 
 from scenarios.election.commands import COMMANDS
-from scenarios.election.election import (
-    Election,
-    ElectionConfig,
-    ElectionScenario,
-    ElectionState,
-    Nomination,
-)
+from scenarios.election.election import Election, ElectionScenario
 from scenarios.election.members import find_member
+from scenarios.election.nominations import Nominations
+from scenarios.election.state import ElectionConfig, ElectionState
 
 KIND = Election()
 
@@ -22,6 +18,6 @@ __all__ = [
     "ElectionConfig",
     "ElectionScenario",
     "ElectionState",
-    "Nomination",
+    "Nominations",
     "find_member",
 ]

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from bot.kernel.answers import Need
-from bot.kernel.commands import CommandError, fold
+from bot.kernel.answers import Answer, Need
+from bot.kernel.commands import CommandError
 from bot.kernel.i18n import Code, Lines, Mention, Msg, When
 from bot.kernel.inputs import TEXT, shown, too_long
 from bot.kernel.model import (
@@ -25,7 +23,6 @@ from bot.kernel.model import (
     Member,
     Post,
     PrivateNote,
-    Record,
     Ref,
     Replied,
     ReplyHandle,
@@ -34,7 +31,6 @@ from bot.kernel.model import (
     TimerFired,
 )
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
-from bot.kernel.timetext import ConfigDuration
 from scenarios.consent.commands import ROUND_COMMANDS
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError
@@ -52,111 +48,12 @@ from scenarios.election.commands import (
     typed_duration,
 )
 from scenarios.election.members import find_member, reason_of
-
-Phase = Literal["new", "nominating", "changing", "proposing", "consent", "elected", "closed", "cancelled"]
-DONE: frozenset[str] = frozenset({"elected", "closed", "cancelled"})
+from scenarios.election.nominations import Nominations, await_reason, election_record, nominate
+from scenarios.election.state import Attempt, ElectionConfig, ElectionState, load_election_config
 
 _DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+merci|i\s+decline|decline|no\s+thanks?)\b", re.IGNORECASE)
 NOMINATIONS, CHANGE = Ref(scope="election", role="nominations"), Ref(scope="election", role="change")  # steps' ends
 _KEEP = re.compile(r"^\s*(garder|je\s+garde|inchang[ée]|keep|no\s+change)\b", re.IGNORECASE)
-
-
-class ElectionConfig(BaseModel):
-    """`[election]` network settings or a `[[rituals]] kind = "election"` entry. The consent
-    round on the proposed person takes the other settings from `[consent]`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channels: list[str] = Field(default_factory=list)
-    group: str | None = None
-    nominations: ConfigDuration = timedelta(days=2)
-    """How long private nominations stay open when the command gives no deadline."""
-    change: ConfigDuration = timedelta(days=1)
-    """The change round after the reveal (0: none)."""
-    consent: ConfigDuration = timedelta(days=2)
-    """The consent round on the proposed person."""
-    invite_by_dm: bool = True
-    """Write to each member of the circle to ask for their nomination."""
-
-
-def load_election_config(ctx: Context) -> ElectionConfig:
-    merged: dict[str, Any] = {}
-    base = ctx.network.settings.get("election")
-    if isinstance(base, Mapping):
-        merged.update(base)
-    merged.update({k: v for k, v in ctx.config.items() if k in ElectionConfig.model_fields})
-    return ElectionConfig.model_validate(merged)
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Nomination(_Data):
-    """Who a member nominates, and why (kept with the nominator's name: it is revealed)."""
-
-    by_name: str
-    nominee: str
-    nominee_name: str
-    reason: str
-    at: datetime
-
-
-class Change(_Data):
-    """A nomination changed during the change round, with its reason."""
-
-    by: str
-    by_name: str
-    previous: str | None
-    previous_name: str | None
-    nominee: str
-    nominee_name: str
-    reason: str
-    at: datetime
-
-
-class Attempt(_Data):
-    """One person proposed by the animateur, and what came of it."""
-
-    nominee: str
-    nominee_name: str
-    proposed_by: str
-    at: datetime
-    outcome: str | None = None
-
-
-class ElectionState(_Data):
-    number: int = 0
-    role: str = ""
-    author: str = ""
-    author_name: str = ""
-    channels: list[str] = Field(default_factory=list)
-    group: str | None = None
-    phase: Phase = "new"
-    started_at: datetime | None = None
-    nominations_until: datetime | None = None
-    change_until: datetime | None = None
-    change: timedelta = timedelta(days=1)
-    nominations: dict[str, Nomination] = Field(default_factory=dict)
-    revealed: dict[str, Nomination] = Field(default_factory=dict)
-    pending: dict[str, str] = Field(default_factory=dict)
-    """Nominator key → nominee key, waiting for the reason."""
-    changes: list[Change] = Field(default_factory=list)
-    attempts: list[Attempt] = Field(default_factory=list)
-    round: RoundState | None = None
-    closed_at: datetime | None = None
-
-    @property
-    def is_over(self) -> bool:
-        return self.phase in DONE
-
-    def tally(self, nominations: Mapping[str, Nomination] | None = None) -> list[tuple[str, str, list[Nomination]]]:
-        """(nominee key, name, nominations) by decreasing count, then name."""
-        groups: dict[str, list[Nomination]] = {}
-        for _, n in sorted((nominations if nominations is not None else self.nominations).items()):
-            groups.setdefault(n.nominee, []).append(n)
-        rows = [(k, v[0].nominee_name, v) for k, v in groups.items()]
-        return sorted(rows, key=lambda r: (-len(r[2]), fold(r[1])))
 
 
 # --- the scenario ---------------------------------------------------------------
@@ -276,43 +173,40 @@ class ElectionScenario:
         note = self._reply(member, channel, reply_to)
         if st.phase not in ("nominating", "changing"):
             return st, [note(Msg("election.nominations_closed", number=st.number))]
-        if member.key not in {m.key for m in self._circle(st)}:
+        if not self.ctx.directory.in_circle(member.key, st.channels, st.group):
             return st, [note(Msg("election.not_in_circle", number=st.number))]
         long = too_long(text.strip(), TEXT)
         if long is not None:
             # A nomination's reason is revealed to the circle: it keeps the stated size.
             return state, [note(long)]
-        if st.phase == "changing" and _KEEP.match(text):
-            current = st.nominations.get(member.key)
-            if current is None:
+        noms = Nominations(self.ctx)
+        changing = st.phase == "changing"
+        previous = noms.current_of(member.key)
+        if changing and _KEEP.match(text):
+            if previous is None:
                 return st, [note(Msg("election.nothing_to_keep", number=st.number))]
-            return st, [note(Msg("election.kept", number=st.number, nominee=current.nominee_name))]
+            return st, [note(Msg("election.kept", number=st.number, nominee=noms.name(previous.subject)))]
         nominee, reason = find_member(self.ctx.directory, text)
-        if nominee is None and member.key in st.pending:
+        pending = noms.pending_of(member.key, changing)
+        if nominee is None and pending is not None and pending.subject is not None:
             # The reason of a nomination whose name came first.
-            nominee = self.ctx.directory.member(st.pending[member.key])
+            nominee = self.ctx.directory.member(pending.subject)
             reason = reason_of(text)
         if nominee is None or nominee.is_bot:
             return st, [note(Msg("election.who_unknown", text=shown(text), example=self._example()))]
         if nominee.opted_out:
             return st, [note(Msg("election.not_available", nominee=nominee.name))]
         if not reason:
-            st.pending[member.key] = nominee.key
-            return st, [note(Msg("election.why", nominee=nominee.name))]
-        st.pending.pop(member.key, None)
-        previous = st.nominations.get(member.key)
-        nomination = Nomination(by_name=member.name, nominee=nominee.key, nominee_name=nominee.name, reason=reason, at=now)
-        st.nominations[member.key] = nomination
-        if st.phase == "changing":
-            st.changes.append(Change(
-                by=member.key, by_name=member.name,
-                previous=previous.nominee if previous else None,
-                previous_name=previous.nominee_name if previous else None,
-                nominee=nominee.key, nominee_name=nominee.name, reason=reason, at=now,
-            ))
-            return st, [note(Msg("election.changed", number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.change_until or now)))]
+            return st, [note(Msg("election.why", nominee=nominee.name)), await_reason(member.key, nominee.key, changing)]
+        rows = [nominate(member.key, nominee.key, reason, changing)]
+        if pending is not None:
+            rows.append(await_reason(member.key, None, changing))
+        if previous is None:
+            st.nominators += 1
+        if changing:
+            return st, [note(Msg("election.changed", number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.change_until or now))), *rows]
         key = "election.renominated" if previous else "election.nominated"
-        return st, [note(Msg(key, number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.nominations_until or now)))]
+        return st, [note(Msg(key, number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.nominations_until or now))), *rows]
 
     def on_dm(self, st: ElectionState, ev: Replied, now: datetime) -> tuple[ElectionState, list[Action]]:
         """A private reply to one of the bot's messages: a nomination, a change, a decline."""
@@ -334,15 +228,15 @@ class ElectionScenario:
     def reveal(self, state: ElectionState, now: datetime, late: bool = False) -> tuple[ElectionState, list[Action]]:
         """Step 2: every nomination with its reason, then the change round."""
         st = state.model_copy(deep=True)
-        st.pending = {}
-        if not st.nominations:
+        noms = Nominations(self.ctx)
+        revealed = noms.revealed()
+        if not revealed:
             st.phase = "closed"
             st.closed_at = now
             acts: list[Action] = [Post(channel=ch, text=Msg("election.none", number=st.number, role=st.role)) for ch in st.channels]
-            acts.append(self._record(st, "no_nominations", now))
+            acts.append(election_record(Nominations(self.ctx), st, "no_nominations", now))
             return st, acts
-        st.revealed = {k: v.model_copy() for k, v in st.nominations.items()}
-        reveal = Msg("election.reveal", number=st.number, role=st.role, lines=self._tally_lines(st))
+        reveal = Msg("election.reveal", number=st.number, role=st.role, lines=self._tally_lines(noms, revealed))
         if st.change > timedelta(0):
             st.phase = "changing"
             st.change_until = now + st.change
@@ -354,26 +248,25 @@ class ElectionScenario:
         if st.phase == "changing":
             acts.append(SetTimer(name=CHANGE, due_at=st.change_until or now))
             if self.cfg.invite_by_dm:
-                for key in sorted(st.nominations):
-                    n = st.nominations[key]
+                for key in sorted(revealed):
                     acts.append(DirectMessage(member=key, ref=Ref(scope="election", role="change", member=key), expects_reply=True, text=Msg(
-                        "election.change_invite", number=st.number, nominee=n.nominee_name, until=When(at=st.change_until or now))))
+                        "election.change_invite", number=st.number, nominee=noms.name(revealed[key].subject), until=When(at=st.change_until or now))))
         return st, acts
 
     def end_change(self, state: ElectionState, now: datetime) -> tuple[ElectionState, list[Action]]:
         """Step 3 ends: the tally after changes, and the animateur's turn to propose."""
         st = state.model_copy(deep=True)
         st.phase = "proposing"
-        st.pending = {}
+        noms = Nominations(self.ctx)
         changes: list[Msg] = []
-        for c in st.changes:
-            if c.previous_name:
-                changes.append(Msg("election.change_line", who=c.by_name, previous=c.previous_name, nominee=c.nominee_name, reason=c.reason))
+        for c in noms.changes():
+            if c.previous:
+                changes.append(Msg("election.change_line", who=noms.name(c.by), previous=noms.name(c.previous), nominee=noms.name(c.nominee), reason=c.reason))
             else:
-                changes.append(Msg("election.change_line_new", who=c.by_name, nominee=c.nominee_name, reason=c.reason))
+                changes.append(Msg("election.change_line_new", who=noms.name(c.by), nominee=noms.name(c.nominee), reason=c.reason))
         text = Msg(
             "election.after_change", number=st.number, role=st.role,
-            tally=Lines(items=[Msg("election.tally_line", nominee=name, count=len(noms)) for _, name, noms in st.tally()], sep="\n"),
+            tally=Lines(items=[Msg("election.tally_line", nominee=name, count=len(given)) for _, name, given in noms.tally(noms.standing())], sep="\n"),
             changes=Lines(items=list(changes)) if changes else Msg("election.no_changes"),
             author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"),
         )
@@ -427,7 +320,8 @@ class ElectionScenario:
         st.round, opened = self.machine.open(rnd, now)
         acts += opened
         st.phase = "consent"
-        reasons = [Msg("election.reason_line", who=nom.by_name, reason=nom.reason) for nom in st.nominations.values() if nom.nominee == nominee.key]
+        noms = Nominations(self.ctx)
+        reasons = [Msg("election.reason_line", who=noms.name(by), reason=a.reason or "") for by, a in sorted(noms.standing().items()) if a.subject == nominee.key]
         for ch in st.channels:
             acts.append(Post(channel=ch, thread=st.round.proposal_ref(ch), text=Msg(
                 "election.proposal_context",
@@ -482,7 +376,7 @@ class ElectionScenario:
             st.closed_at = now
             for ch in st.channels:
                 acts.append(Post(channel=ch, text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
-            acts.append(self._record(st, "elected", now))
+            acts.append(election_record(Nominations(self.ctx), st, "elected", now))
         elif new.status == "integrating" and rnd.status != "integrating":
             attempt.outcome = new.outcome
             for ch in st.channels:
@@ -494,7 +388,7 @@ class ElectionScenario:
             attempt.outcome = "lapsed"
             st.phase = "closed"
             st.closed_at = now
-            acts.append(self._record(st, "lapsed", now))
+            acts.append(election_record(Nominations(self.ctx), st, "lapsed", now))
         return st, acts
 
     # helpers --------------------------------------------------------------------
@@ -516,39 +410,12 @@ class ElectionScenario:
     def _example(self) -> Code:
         return Code(text="@Amina parce qu'elle connaît le comité")
 
-    def _tally_lines(self, st: ElectionState) -> Lines:
+    def _tally_lines(self, noms: Nominations, given: dict[str, Answer]) -> Lines:
         items: list[Msg] = []
-        for _, name, noms in st.tally():
-            items.append(Msg("election.tally_line", nominee=name, count=len(noms)))
-            items.extend(Msg("election.reason_line", who=n.by_name, reason=n.reason) for n in noms)
+        for _, name, rows in noms.tally(given):
+            items.append(Msg("election.tally_line", nominee=name, count=len(rows)))
+            items.extend(Msg("election.reason_line", who=noms.name(by), reason=a.reason or "") for by, a in rows)
         return Lines(items=list(items))
-
-    def _record(self, st: ElectionState, outcome: str, now: datetime) -> Record:
-        elected = st.attempts[-1] if outcome == "elected" and st.attempts else None
-        return Record(kind="election", summary={
-            "number": st.number,
-            "role": st.role,
-            "title": st.role,
-            "outcome": outcome,
-            "elected": elected.nominee_name if elected else None,
-            "author": st.author_name,
-            "channels": list(st.channels),
-            "started_at": st.started_at.isoformat() if st.started_at else None,
-            "nominations_until": st.nominations_until.isoformat() if st.nominations_until else None,
-            "closed_at": now.isoformat(),
-            "nominations": [
-                {"by": n.by_name, "nominee": n.nominee_name, "reason": n.reason, "at": n.at.isoformat()}
-                for _, n in sorted(st.revealed.items())
-            ],
-            "changes": [
-                {"by": c.by_name, "from": c.previous_name, "to": c.nominee_name, "reason": c.reason, "at": c.at.isoformat()}
-                for c in st.changes
-            ],
-            "final_tally": {name: len(noms) for _, name, noms in st.tally()},
-            "attempts": [
-                {"nominee": a.nominee_name, "at": a.at.isoformat(), "outcome": a.outcome} for a in st.attempts
-            ],
-        })
 
 
 class Election(RitualKind[ElectionState]):
@@ -575,15 +442,19 @@ class Election(RitualKind[ElectionState]):
         and the proposed person's moves (they close or cancel a round)."""
         rnd = state.round
         if rnd is not None and state.phase == "consent":
+            # Whatever may close the round may record the election: its nominations' history too.
             if isinstance(event, Replied | Chose | TimerFired) and _is_round_event(rnd, event):
-                return round_answers_needed(rnd, event, now)
+                return _with_history(round_answers_needed(rnd, event, now))
             if isinstance(event, Command) and event.name in ROUND_COMMANDS:
-                return round_answers_needed(rnd, event, now)
+                return _with_history(round_answers_needed(rnd, event, now))
         if isinstance(event, Command) and event.name in (NEXT.name, PROPOSE.name, DECLINE.name):
-            return "all"
+            return "history"
         if isinstance(event, Replied) and event.ref.role == "proposed":
-            return "all"  # a decline by private message
-        return super().answers_needed(state, event, now)
+            return "history"  # a decline by private message
+        if isinstance(event, Command | Replied):
+            return "member"  # a nomination, a change: the member's own
+        # The steps' ends: the reveal, the changes, the record.
+        return "history"
 
     def channels(self, state: ElectionState) -> Sequence[str] | None:
         return state.channels or None
@@ -597,10 +468,14 @@ class Election(RitualKind[ElectionState]):
             "title": state.role,
             "phase": state.phase,
             "status": state.phase,
-            "nominations": len(state.nominations),
+            "nominations": state.nominators,
             "deadline": _next_deadline(state),
             "proposed": state.attempts[-1].nominee_name if state.attempts else None,
         }
+
+
+def _with_history(need: Need) -> Need:
+    return "history" if need == "all" else need
 
 
 def _is_round_event(rnd: RoundState, event: Event) -> bool:

@@ -61,15 +61,16 @@ def how_to_answer(style: str) -> Msg:
 
 
 def answer_counts(o: Occurrence) -> Msg:
-    counts = {a: sum(1 for v in o.rsvp.values() if v == a) for a in RSVP_EMOJI}
+    counts = {a: o.rsvp_counts.get(a, 0) for a in RSVP_EMOJI}
     return Msg("meeting.answers.counts", yes=counts["yes"], no=counts["no"], maybe=counts["maybe"])
 
 
-def answer_names(o: Occurrence, name_of: Mapping[str, str], circle: Sequence[str]) -> Msg:
+def answer_names(rsvps: Mapping[str, str], name_of: Mapping[str, str], circle: Sequence[str]) -> Msg:
+    """Who answered what (`rsvps`: member key → yes, no, maybe), and how many did not."""
     by: dict[str, list[str]] = {a: [] for a in RSVP_EMOJI}
-    for member in sorted(o.rsvp, key=lambda k: name_of.get(k, k).casefold()):
-        by[o.rsvp[member]].append(name_of.get(member, member))
-    silent = [k for k in circle if k not in o.rsvp]
+    for member in sorted(rsvps, key=lambda k: name_of.get(k, k).casefold()):
+        by[rsvps[member]].append(name_of.get(member, member))
+    silent = [k for k in circle if k not in rsvps]
     return Msg(
         "meeting.answers.names",
         yes=names_or_nobody(by["yes"]),

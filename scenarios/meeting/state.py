@@ -1,15 +1,22 @@
-"""The meetings calendar's state: materialised occurrences, their agenda, answers and attendance."""
+"""The meetings calendar's state: materialised occurrences, their agenda, counts of answers and attendance."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.kernel.model import Ref
 
 Answer = Literal["yes", "no", "maybe"]
+ANSWERS: tuple[Answer, ...] = ("yes", "no", "maybe")
+RSVP, ATTENDANCE = "rsvp", "attendance"
+"""The topics of a meeting's answers: before it (yes, no, maybe), after it (came, missed)."""
+
+
+def no_rsvp() -> dict[str, int]:
+    return {a: 0 for a in ANSWERS}
 Status = Literal["scheduled", "attendance", "held", "cancelled"]
 
 
@@ -36,9 +43,10 @@ class Occurrence(BaseModel):
     link: str | None = None
     channels: list[str] = Field(default_factory=list)
     agenda: list[AgendaItem] = Field(default_factory=list)
-    rsvp: dict[str, Answer] = Field(default_factory=dict)
-    came: dict[str, bool] = Field(default_factory=dict)
-    """Corrections after the meeting: True "I was there", False "I was not"."""
+    n: int = 0
+    """Its number in the calendar: the `part` of its answers (RSVPs, attendance) as rows."""
+    rsvp_counts: dict[str, int] = Field(default_factory=lambda: no_rsvp())
+    """How many answered yes, no, maybe (who answered what is in the answers' rows)."""
     status: Status = "scheduled"
     created_by: str | None = None
     attendees: list[str] = Field(default_factory=list)
@@ -71,6 +79,22 @@ class MeetingsState(BaseModel):
     fingerprint: str | None = None
     """Of the series config the calendar was built from: a change triggers a reconcile."""
     skipped: list[Skip] = Field(default_factory=list)
+    next_n: int = 1
+
+    @model_validator(mode="after")
+    def _numbered(self) -> MeetingsState:
+        # Every occurrence has its number (states written before answers were rows had none).
+        for occ in self.occurrences:
+            if occ.n == 0:
+                occ.n = self.next_n
+                self.next_n += 1
+        return self
+
+    def number(self, occ: Occurrence) -> Occurrence:
+        """The occurrence, numbered as the calendar's next one."""
+        occ.n = self.next_n
+        self.next_n += 1
+        return occ
 
     def find(self, key: str) -> Occurrence | None:
         for o in self.occurrences:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 
-from bot.kernel.commands import fold
-from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, When
+from bot.kernel.i18n import Code, Lines, Msg, When
 from bot.kernel.inputs import SECRET, too_long
 from bot.kernel.model import (
     Action,
@@ -30,151 +28,43 @@ from bot.kernel.model import (
     Started,
     TimerFired,
 )
-from bot.kernel.register import page_link
-from bot.kernel.scenario import CatchUp, Context, LogEntry, RitualKind, Scenario
+from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
 from scenarios.sortition.commands import CLOSE, COMMANDS, COMMIT, PROBABILITY, REVEAL
-from scenarios.sortition.draw import Exclusion, feasible, plan_draw
+from scenarios.sortition.draw import plan_draw
 from scenarios.sortition.pool import (
-    ORGANISATION,
-    Person,
     Quota,
     SortitionError,
-    expand_quotas,
     merge_quotas,
-    parse_quota_token,
 )
 from scenarios.sortition.record import (
-    DrawRecord,
     draw,
-    largest_probability,
     new_record,
-    probability_of,
     replace,
-    smallest_probability,
 )
+from scenarios.sortition.rotation import exclusions, history_counts, previous_draws
 from scenarios.sortition.seed import Contribution, commitment_of, matches, normalise_commitment
+from scenarios.sortition.settings import DrawConfig
+from scenarios.sortition.state import (
+    ACCEPT,
+    ANNOUNCE,
+    COMMIT_END,
+    CONTRIBUTE,
+    DECLINE,
+    REVEAL_END,
+    DrawState,
+    acceptance,
+    contribution,
+)
+from scenarios.sortition.texts import DrawTexts
 
-# --- configuration ------------------------------------------------------------------
-
-
-class QuotaConfig(BaseModel):
-    """`{attribute = "territoire", min = 1, max = 1}`; without `value`, for each value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    attribute: str
-    value: str | None = None
-    min: int = Field(0, ge=0)
-    max: int | None = Field(None, ge=0)
-
-
-def _quota_list(v: Any) -> Any:
-    """Quotas may be written as in the command (`"territoire=1"`) or as tables."""
-    if not isinstance(v, list):
-        return v
-    out: list[Any] = []
-    for item in v:
-        if isinstance(item, str):
-            try:
-                q = parse_quota_token(item)
-            except SortitionError:
-                raise ValueError(f"quota {item!r}: expected e.g. \"territoire=1\" or \"structure<=1\"") from None
-            out.append({"attribute": q.attribute, "value": q.value, "min": q.min, "max": q.max})
-        else:
-            out.append(item)
-    return out
-
-
-class RoleConfig(BaseModel):
-    """Settings of draws for one role (`[defaults.draw.roles."délégué"]`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    size: int | None = Field(None, ge=1)
-    group: str | None = None
-    quotas: list[QuotaConfig] = Field(default_factory=list)
-    rotation: int | None = Field(None, ge=0)
-    balance: bool | None = None
-
-    _quotas = field_validator("quotas", mode="before")(_quota_list)
-
-
-class DrawConfig(BaseModel):
-    """`[defaults.draw]` (command-started draws) or a `[[rituals]]` entry of kind "draw"."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: str | None = None
-    size: int | None = Field(None, ge=1)
-    group: str | None = None
-    quotas: list[QuotaConfig] = Field(default_factory=list)
-    rotation: int = Field(1, ge=0)
-    """Nobody drawn in the last `rotation` draws of the same role may be drawn."""
-    balance: bool = True
-    """Leximin over past selections plus this draw's chance (draws of the role in the log):
-    who served less goes first. False: each draw on its own (plain leximin)."""
-    min_contributors: int = Field(2, ge=1)
-    commit_hours: float = Field(24.0, gt=0)
-    reveal_hours: float = Field(24.0, gt=0)
-    accept_hours: float = Field(72.0, gt=0)
-    no_answer: Literal["replace", "accept"] = "replace"
-    roles: dict[str, RoleConfig] = Field(default_factory=dict)
-
-    _quotas = field_validator("quotas", mode="before")(_quota_list)
-
-    def for_role(self, name: str) -> RoleConfig | None:
-        for key in sorted(self.roles):
-            if fold(key) == fold(name):
-                return self.roles[key]
-        return None
-
-
-def _config(ctx: Context) -> DrawConfig:
-    raw = {k: v for k, v in dict(ctx.config).items() if k not in ("id", "kind", "channels")}
-    return DrawConfig.model_validate(raw)
-
-
-# --- state ---------------------------------------------------------------------------
-
-Phase = Literal["new", "commit", "reveal", "accept", "done", "cancelled"]
-
-
-class DrawState(BaseModel):
-    """Everything the draw remembers between events (stored by the engine as JSON)."""
-
-    phase: Phase = "new"
-    channel: str | None = None
-    by: str | None = None
-    title: str = ""
-    record: DrawRecord | None = None
-    contributions: list[Contribution] = Field(default_factory=list)
-    extended: bool = False
-    commit_until: datetime | None = None
-    reveal_until: datetime | None = None
-    pending: list[str] = Field(default_factory=list)
-    """Drawn members who have not answered yet."""
-    accepted: list[str] = Field(default_factory=list)
-
-
-CONTRIBUTE = "contribute"
-ACCEPT = "accept"
-DECLINE = "decline"
-ANNOUNCE, COMMIT_END, REVEAL_END = Ref(role="announce"), Ref(role="commit_end"), Ref(role="reveal_end")
-
-
-def _percent(p: Fraction) -> float:
-    return round(float(p) * 100, 2)
-
-
-# --- the scenario ----------------------------------------------------------------------
+__all__ = ["DrawConfig", "DrawKind", "DrawScenario", "DrawState"]
 
 Handler = Callable[[DrawState, Any, datetime], tuple[DrawState, list[Action]]]
 
 
-class DrawScenario:
+class DrawScenario(DrawTexts):
     def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.config = _config(ctx)
+        super().__init__(ctx)
         self.handlers: dict[str, Handler] = {
             "started": self.on_started,
             "command": self.on_command,
@@ -188,31 +78,6 @@ class DrawScenario:
         if handler is None:
             return state, []
         return handler(state, event, now)
-
-    # -- helpers -------------------------------------------------------------------
-
-    def mention(self, key: str) -> Mention:
-        m = self.ctx.directory.member(key)
-        return Mention(member=key, name=m.name if m else key)
-
-    def mentions(self, keys: Sequence[str]) -> Lines:
-        return Lines(items=[self.mention(k) for k in keys], sep=", ")
-
-    def with_page(self, message: Msg) -> Msg:
-        """The message, and the draw's page in the register when it is on the web."""
-        page = page_link(self.ctx.network.register_url, "draw", self.ctx.number)
-        return Msg("sortition.page.linked", message=message, link=Link(url=page)) if page else message
-
-    def heading(self, state: DrawState) -> Msg:
-        if state.title:
-            return Msg("sortition.heading_role", number=self.ctx.number, role=state.title)
-        return Msg("sortition.heading", number=self.ctx.number)
-
-    def post(self, state: DrawState, text: Msg, **kw: Any) -> Post:
-        assert state.channel is not None
-        return Post(channel=state.channel, text=text, thread=ANNOUNCE, **kw)
-
-    # -- start --------------------------------------------------------------------------
 
     def on_started(self, state: DrawState, ev: Started, now: datetime) -> tuple[DrawState, list[Action]]:
         if ev.by is None:
@@ -288,85 +153,6 @@ class DrawScenario:
         )
         return state, [announce, SetTimer(name=COMMIT_END, due_at=commit_until)]
 
-    def pool(
-        self, asked: Any, role: Any, channel: str | None
-    ) -> tuple[list[Person], Msg]:
-        d = self.ctx.directory
-        if isinstance(asked, str) and asked:
-            name = asked.lstrip("#@")
-            for key in sorted(self.ctx.channels):
-                info = self.ctx.channels[key]
-                if fold(name) in (fold(key), fold(info.name)):
-                    return _persons(d.circle(channels=[key])), Msg("sortition.pool_channel", name=info.name)
-            for g in sorted(d.groups):
-                if fold(g) == fold(name):
-                    return _persons(d.circle(group=g)), Msg("sortition.pool_group", name=g)
-            raise SortitionError(Msg("sortition.error.unknown_pool", name=asked))
-        group = (role.group if role is not None else None) or self.config.group
-        if group:
-            if group not in d.groups:
-                raise SortitionError(Msg("sortition.error.unknown_pool", name=group))
-            return _persons(d.circle(group=group)), Msg("sortition.pool_group", name=group)
-        if channel is None:
-            raise SortitionError(Msg("sortition.error.no_channel"))
-        here = self.ctx.channels.get(channel)
-        return _persons(d.circle(channels=[channel])), Msg(
-            "sortition.pool_channel", name=here.name if here else channel
-        )
-
-    def rotation_advice(
-        self, people: Sequence[Person], quotas: Sequence[Quota], k: int, past: Sequence[PastDraw], r: int
-    ) -> Msg:
-        """The longest rotation that still lets the quotas hold, for the animateur to choose."""
-        for shorter in range(r - 1, -1, -1):
-            out = {e.person.id for e in exclusions(past, shorter, people)}
-            eligible = [p for p in people if p.id not in out]
-            try:
-                bounds = expand_quotas(quotas, people, k)
-            except SortitionError:
-                break
-            if feasible(eligible, bounds, k):
-                return Msg("sortition.rotation.advice", rotation=shorter)
-        return Msg("sortition.rotation.no_advice")
-
-    def announcement(
-        self, state: DrawState, r: DrawRecord, pool_name: Msg, rotation: int, until: datetime
-    ) -> Msg:
-        quotas = [
-            Msg("sortition.bullet", item=Quota(q.attribute, q.value, q.min, q.max).describe())
-            for q in r.quotas
-        ]
-        notes: list[Msg] = [
-            Msg("sortition.announce.excluded", rotation=rotation, count=len(r.excluded),
-                who=self.mentions([e.id for e in r.excluded]))
-            if r.excluded
-            else Msg("sortition.announce.none_excluded", rotation=rotation)
-        ]
-        zero = [m for m, p in r.probabilities.items() if Fraction(p) == 0]
-        if zero:
-            notes.append(Msg("sortition.announce.zero", count=len(zero), who=self.mentions(zero)))
-        return Msg(
-            "sortition.announce.text",
-            heading=self.heading(state),
-            k=r.k,
-            pool=pool_name,
-            n=len(r.pool),
-            notes=Lines(items=list(notes)),
-            quotas=Lines(items=list(quotas)) if quotas else Msg("sortition.announce.no_quotas"),
-            smallest=_percent(smallest_probability(r)),
-            largest=_percent(largest_probability(r)),
-            balance=Msg("sortition.announce.balance") if r.history else Msg("sortition.announce.plain"),
-            pool_hash=Code(text=r.hashes.pool),
-            quotas_hash=Code(text=r.hashes.quotas),
-            lottery_hash=Code(text=r.hashes.lottery),
-            draw_hash=Code(text=r.hashes.draw),
-            algorithm=Code(text=r.algorithm),
-            until=When(at=until, style="short"),
-            needed=self.config.min_contributors,
-        )
-
-    # -- commands --------------------------------------------------------------------------
-
     def on_command(self, state: DrawState, ev: Command, now: datetime) -> tuple[DrawState, list[Action]]:
         def note(msg: Msg) -> list[Action]:
             return [PrivateNote(member=ev.member.key, channel=ev.channel, text=msg, reply_to=ev.reply_to)]
@@ -387,25 +173,6 @@ class DrawScenario:
             return state, note(Msg("sortition.close.nothing"))
         return state, []
 
-    def probability(self, r: DrawRecord, member: str) -> Msg:
-        p = probability_of(r, member)
-        if p is not None:
-            same = sum(1 for q in r.probabilities.values() if q == r.probabilities[member]) - 1
-            return Msg(
-                "sortition.probability.yours",
-                percent=_percent(p),
-                fraction=Code(text=r.probabilities[member]),
-                same=same,
-                smallest=_percent(smallest_probability(r)),
-                largest=_percent(largest_probability(r)),
-                k=r.k,
-                n=len(r.pool),
-            )
-        for e in r.excluded:
-            if e.id == member:
-                return Msg("sortition.probability.excluded", draw=e.draw or 0)
-        return Msg("sortition.probability.not_in_pool")
-
     def commit(
         self, state: DrawState, member: str, text: str, note: Callable[[Msg], list[Action]]
     ) -> tuple[DrawState, list[Action]]:
@@ -416,7 +183,9 @@ class DrawScenario:
             return state, note(Msg("sortition.seed.not_a_commitment", example=Code(text=commitment_of("exemple"))))
         if any(c.commitment == digest and c.member != member for c in state.contributions):
             return state, note(Msg("sortition.seed.duplicate"))
-        return self.add_commitment(state, Contribution(member=member, commitment=digest))
+        c = Contribution(member=member, commitment=digest)
+        state, actions = self.add_commitment(state, c)
+        return state, [*actions, contribution(c)]
 
     def add_commitment(self, state: DrawState, c: Contribution) -> tuple[DrawState, list[Action]]:
         others = [x for x in state.contributions if x.member != c.member]
@@ -464,9 +233,7 @@ class DrawScenario:
         if all(c.status == "revealed" for c in updated):
             state, more = self.perform(state, now)
             actions += more
-        return state, actions
-
-    # -- seed phases --------------------------------------------------------------------------
+        return state, [*actions, contribution(next(c for c in updated if c.member == member))]
 
     def close_commit(
         self,
@@ -530,8 +297,6 @@ class DrawScenario:
             Record(kind="draw", summary=self.summary(state, "cancelled")),
             Finish(outcome="cancelled"),
         ]
-
-    # -- the draw and the answers ---------------------------------------------------------------
 
     def perform(self, state: DrawState, now: datetime) -> tuple[DrawState, list[Action]]:
         assert state.record is not None
@@ -614,9 +379,9 @@ class DrawScenario:
         actions.append(
             DirectMessage(member=member, text=Msg("sortition.seed.thanks", commitment=Code(text=c.commitment or "")))
         )
-        return state, actions
+        return state, [*actions, contribution(c)]
 
-    def accepted(self, state: DrawState, member: str) -> tuple[DrawState, list[Action]]:
+    def accepted(self, state: DrawState, member: str, by_default: bool = False) -> tuple[DrawState, list[Action]]:
         state = state.model_copy(
             update={
                 "pending": [m for m in state.pending if m != member],
@@ -628,7 +393,8 @@ class DrawScenario:
             DirectMessage(member=member, text=Msg("sortition.accept.thanks")),
             self.post(state, Msg("sortition.accept.accepted", member=self.mention(member))),
         ]
-        return self.maybe_done(state, actions)
+        state, actions = self.maybe_done(state, actions)
+        return state, [*actions, acceptance(member, "accepted", by_default)]
 
     def declined(
         self, state: DrawState, member: str, reason: Literal["declined", "no_answer"], now: datetime
@@ -650,7 +416,8 @@ class DrawScenario:
         else:
             actions.append(self.post(state, Msg(key, member=self.mention(member),
                                                  replacement=Msg("sortition.replace.nobody"))))
-        return self.maybe_done(state, actions)
+        state, actions = self.maybe_done(state, actions)
+        return state, [*actions, acceptance(member, reason)]
 
     def maybe_done(self, state: DrawState, actions: list[Action]) -> tuple[DrawState, list[Action]]:
         assert state.record is not None
@@ -675,8 +442,6 @@ class DrawScenario:
         ]
         return state, actions
 
-    # -- timers -------------------------------------------------------------------------------
-
     def on_timer(self, state: DrawState, ev: TimerFired, now: datetime) -> tuple[DrawState, list[Action]]:
         if ev.name == COMMIT_END and state.phase == "commit":
             return self.close_commit(state, now)
@@ -686,7 +451,7 @@ class DrawScenario:
             if member not in state.pending:
                 return state, []
             if self.config.no_answer == "accept":
-                return self.accepted(state, member)
+                return self.accepted(state, member, by_default=True)
             return self.declined(state, member, "no_answer", now)
         return state, []
 
@@ -700,66 +465,6 @@ class DrawScenario:
             "final_panel": list(r.final_panel) if r else [],
             "record": r.model_dump(mode="json") if r else None,
         }
-
-
-def _persons(members: Sequence[Any]) -> list[Person]:
-    out: list[Person] = []
-    for m in members:
-        attrs = dict(m.attributes)
-        if m.organisation and ORGANISATION not in attrs:
-            attrs[ORGANISATION] = m.organisation
-        out.append(Person(m.key, attrs))
-    return out
-
-
-# --- rotation from the network's log -------------------------------------------------------
-
-
-class PastDraw(BaseModel):
-    number: int
-    at: datetime
-    final_panel: list[str]
-
-
-def previous_draws(log: Sequence[LogEntry], role: str) -> list[PastDraw]:
-    """Earlier draws of the same role, oldest first; the latest record of each draw wins
-    (a draw records when drawn, then when its panel is settled)."""
-    latest: dict[int, LogEntry] = {}
-    for e in log:
-        if e.kind != "draw" or e.ritual_kind != "draw":
-            continue
-        if fold(str(e.summary.get("role", ""))) != fold(role):
-            continue
-        if e.ritual_number not in latest or latest[e.ritual_number].at <= e.at:
-            latest[e.ritual_number] = e
-    draws = [
-        PastDraw(number=n, at=e.at, final_panel=sorted(str(m) for m in e.summary.get("final_panel", [])))
-        for n, e in latest.items()
-        if e.summary.get("status") != "cancelled"
-    ]
-    return sorted(draws, key=lambda d: (d.at, d.number))
-
-
-def exclusions(past: Sequence[PastDraw], rotation: int, people: Sequence[Person]) -> list[Exclusion]:
-    """Members of the pool drawn in the last `rotation` draws of the role."""
-    if rotation <= 0:
-        return []
-    by_id = {p.id: p for p in people}
-    out: dict[str, Exclusion] = {}
-    for d in past[-rotation:]:
-        for m in d.final_panel:
-            if m in by_id:
-                out[m] = Exclusion(by_id[m], "rotation", d.number)
-    return [out[m] for m in sorted(out)]
-
-
-def history_counts(past: Sequence[PastDraw], pool: set[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for d in past:
-        for m in d.final_panel:
-            if m in pool:
-                counts[m] = counts.get(m, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 class DrawKind(RitualKind[DrawState]):

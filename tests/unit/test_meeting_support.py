@@ -4,7 +4,7 @@ that fires a scenario's timers in order, and helpers to read what it did."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from bot.kernel.scenario import (
     RitualKind,
     RitualSummary,
 )
+from tests.answer_book import AnswerBook
 from tests.markups import MARKUPS
 
 TZ = ZoneInfo("Europe/Paris")
@@ -107,14 +108,17 @@ class Sim:
     state: BaseModel | None = None
     timers: dict[str, datetime] = field(default_factory=dict)
     emitted: list[Emitted] = field(default_factory=list)
+    book: AnswerBook = field(default_factory=AnswerBook)
+    """Answers kept as rows, as the engine keeps them."""
 
     def __post_init__(self) -> None:
         if self.state is None:
             self.state = self.kind.initial_state()
 
     def send(self, event: Event) -> list[Action]:
-        scenario = self.kind.bind(self.ctx)
+        scenario = self.kind.bind(replace(self.ctx, answers=self.book.view(self.kind, self.state, event, self.now)))
         self.state, actions = scenario.handle(self.state, event, self.now)
+        self.book.keep(actions, self.now)
         for a in actions:
             if isinstance(a, SetTimer):
                 self.timers[a.name] = a.due_at

@@ -23,6 +23,7 @@ from bot.kernel.model import (
     Post,
     PrivateNote,
     Record,
+    RecordAnswer,
     Ref,
     Replied,
     SetTimer,
@@ -241,9 +242,12 @@ def test_assisted_contribution_by_button_and_private_reply() -> None:
     ], state=st)
     (dm,) = ask
     assert isinstance(dm, DirectMessage) and dm.expects_reply and dm.ref == Ref(role="secret", member="p03")
-    post, thanks = answer
+    post, thanks, row = answer
     assert commitment_of("le chat dort") in text(post) and "le chat dort" not in text(post)
     assert isinstance(thanks, DirectMessage) and thanks.member == "p03"
+    # Kept as an answer of its own: the commitment, never the secret.
+    assert isinstance(row, RecordAnswer) and (row.topic, row.value) == ("contribution", commitment_of("le chat dort"))
+    assert "le chat dort" not in row.model_dump_json()
     (c,) = st.contributions
     assert c.assisted and c.secret == "le chat dort" and c.status == "committed"
 

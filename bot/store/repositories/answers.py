@@ -50,15 +50,20 @@ class SqlAnswers:
              "subject_id": a.subject_id, "data": dict(a.data), "at": a.at, "superseded_at": later[i]}
             for i, a in enumerate(answers)])
 
-    async def current(self, ritual_id: int, person_id: int | None = None) -> list[AnswerRow]:
+    async def current(self, ritual_id: int, person_id: int | None = None, part: int | None = None
+                      ) -> list[AnswerRow]:
         q = select(A).where(A.c.ritual_id == ritual_id, A.c.superseded_at.is_(None))
         if person_id is not None:
             q = q.where(A.c.person_id == person_id)
+        if part is not None:
+            q = q.where(A.c.part == part)
         return [_row(r) for r in (await self.conn.execute(q.order_by(A.c.id))).all()]
 
-    async def history(self, ritual_id: int) -> list[AnswerRow]:
-        rows = (await self.conn.execute(select(A).where(A.c.ritual_id == ritual_id).order_by(A.c.id))).all()
-        return [_row(r) for r in rows]
+    async def history(self, ritual_id: int, part: int | None = None) -> list[AnswerRow]:
+        q = select(A).where(A.c.ritual_id == ritual_id)
+        if part is not None:
+            q = q.where(A.c.part == part)
+        return [_row(r) for r in (await self.conn.execute(q.order_by(A.c.id))).all()]
 
     async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
         rows = (await self.conn.execute(select(A).where(A.c.network_id == network_id, A.c.person_id == person_id)

@@ -1,0 +1,244 @@
+"""The meetings calendar's commands: a one-off meeting, the agenda, minutes, the page of
+record, cancelling a meeting, the calendar's address, muting a series."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.kernel.commands import fold
+from bot.kernel.i18n import Lines, Link, Msg, Param, When
+from bot.kernel.inputs import DURATION_MAX
+from bot.kernel.model import (
+    Action,
+    CancelTimer,
+    Command,
+    Edit,
+    Post,
+    Record,
+)
+from scenarios.meeting import messages as m
+from scenarios.meeting.base import MeetingsBase, as_style, meeting_ref, occurrence_of
+from scenarios.meeting.commands import (
+    AGENDA,
+    CALENDAR,
+    CANCEL,
+    MINUTES,
+    MUTE,
+    NEW,
+    RECORD,
+    UNMUTE,
+)
+from scenarios.meeting.state import (
+    AgendaItem,
+    MeetingsState,
+    Occurrence,
+)
+from scenarios.meeting.when import WhenError, parse_when
+
+
+class MeetingCommands(MeetingsBase):
+    """What members and animateurs ask of the calendar by command."""
+
+    def _command(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        self._remember(st, cmd.member)
+        handlers = {
+            NEW.name: self._cmd_new,
+            AGENDA.name: self._cmd_agenda,
+            MINUTES.name: self._cmd_minutes,
+            CALENDAR.name: self._cmd_calendar,
+            RECORD.name: self._cmd_record,
+            CANCEL.name: self._cmd_cancel,
+            MUTE.name: self._cmd_mute,
+            UNMUTE.name: self._cmd_mute,
+        }
+        handler = handlers.get(cmd.name)
+        if handler is not None:
+            handler(st, cmd, now, out)
+
+    def _reply(self, cmd: Command, text: Msg) -> Action:
+        return self._note(cmd.member, cmd.channel, text, cmd.reply_to)
+
+    def _cmd_new(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        if not cmd.member.is_animateur:
+            out.append(self._reply(cmd, Msg("meeting.cmd.animateurs_only")))
+            return
+        title = str(cmd.args.get("title", "")).strip()
+        text = str(cmd.args.get("text", ""))
+        try:
+            # At most a year ahead, like a deadline (WhenError.msg says why).
+            when = parse_when(text, now, self.tz, self.ctx.network.locale, max_ahead=DURATION_MAX)
+        except WhenError as exc:
+            out.append(self._reply(cmd, exc.msg(text)))
+            return
+        channels = [cmd.channel] if cmd.channel != "dm" and cmd.channel in self._known_channels() else self.channels
+        occ = Occurrence(
+            key=f"once-{st.next_one_off}",
+            series=f"once-{st.next_one_off}",
+            one_off=True,
+            title=title,
+            start=when.start,
+            end=self.duration.after(when.start, self.tz),
+            place=when.place,
+            link=when.link,
+            channels=channels,
+            created_by=cmd.member.key,
+        )
+        st.next_one_off += 1
+        self._materialize(st, occ, now, out)
+        cutoff = self.cutoff.before(occ.start, self.tz)
+        for channel in channels:
+            style = self.ctx.capabilities(channel).choice_style()
+            out.append(Post(
+                channel=channel,
+                ref=meeting_ref(occ, "new"),
+                text=Msg("meeting.announce", title=occ.title, by=cmd.member.name, details=m.details(occ),
+                         agenda=m.agenda(occ, cutoff, now), how=m.how_to_answer(style)),
+                choices=m.rsvp_choices(),
+                choice_style=as_style(style),
+                valid_until=occ.start,
+            ))
+
+    def _known_channels(self) -> set[str]:
+        return set(self.ctx.channels) | set(self.channels)
+
+    def _target(self, st: MeetingsState, cmd: Command) -> Occurrence | None:
+        """The meeting a command is about: the one whose message it was typed under, else
+        the next scheduled meeting announced in that channel, else the next one at all."""
+        if (occ := occurrence_of(st, cmd.thread_ref)) is not None:
+            return occ
+        upcoming = [o for o in st.occurrences if o.status == "scheduled"]
+        here = [o for o in upcoming if cmd.channel in o.channels]
+        pool = here or (upcoming if cmd.channel == "dm" or not self._in_any(st, cmd.channel) else [])
+        return pool[0] if pool else None
+
+    def _in_any(self, st: MeetingsState, channel: str) -> bool:
+        return any(channel in o.channels for o in st.occurrences)
+
+    def _cmd_agenda(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        occ = self._target(st, cmd)
+        if occ is None or occ.status != "scheduled":
+            out.append(self._reply(cmd, Msg("meeting.agenda.no_meeting")))
+            return
+        text = str(cmd.args.get("text", "")).strip()
+        cutoff = self.cutoff.before(occ.start, self.tz)
+        if not text:
+            out.append(self._reply(cmd, Msg("meeting.agenda.show", title=occ.title,
+                                            when=When(at=occ.start, style="datetime"),
+                                            agenda=m.agenda(occ, cutoff, now))))
+            return
+        item = AgendaItem(text=text, by=cmd.member.key, by_name=cmd.member.name, at=now)
+        if now < cutoff:
+            occ.agenda.append(item)
+            out.append(self._reply(cmd, Msg("meeting.agenda.added", title=occ.title,
+                                            when=When(at=occ.start, style="datetime"), text=text)))
+            return
+        # Past the cut-off: the item goes to the series' following meeting, and we say so.
+        following: Occurrence | None = None
+        cfg = self.series.get(occ.series)
+        if cfg is not None and not occ.one_off:
+            following = self._next_of_series(st, cfg, now, out, after=occ.start)
+        if following is None:
+            out.append(self._reply(cmd, Msg("meeting.agenda.closed", title=occ.title,
+                                            cutoff=When(at=cutoff, style="short"))))
+            return
+        following.agenda.append(item)
+        out.append(self._reply(cmd, Msg("meeting.agenda.added_next", title=occ.title,
+                                        closed=When(at=occ.start, style="day"),
+                                        when=When(at=following.start, style="datetime"), text=text)))
+
+    def _cmd_cancel(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        """The meeting typed under (or the next one here) is called off: said in its channels,
+        its timers cancelled, kept on the calendar as cancelled (EXDATE in the .ics)."""
+        if not cmd.member.is_animateur:
+            out.append(self._reply(cmd, Msg("meeting.cmd.animateurs_only")))
+            return
+        occ = self._target(st, cmd)
+        if occ is None or occ.status != "scheduled":
+            out.append(self._reply(cmd, Msg("meeting.agenda.no_meeting")))
+            return
+        if occ.start <= now:
+            # Under way: its announcement would come too late (the posts are valid until
+            # the start), and the member would hear nothing; say so instead.
+            out.append(self._reply(cmd, Msg("meeting.cmd.cancel_started", title=occ.title,
+                                            when=When(at=occ.start, style="datetime"))))
+            return
+        reason = str(cmd.args.get("reason", "")).strip()
+        occ.status = "cancelled"
+        for prefix, leads in (("r", self.leads), ("p", self.personal_leads)):
+            for i in range(len(leads)):
+                out.append(CancelTimer(name=meeting_ref(occ, prefix, i)))
+        out.append(CancelTimer(name=meeting_ref(occ, "end")))
+        text = Msg("meeting.cancelled", title=occ.title, when=When(at=occ.start, style="datetime"),
+                   by=cmd.member.name,
+                   reason=Msg("meeting.cancel_reason", reason=reason) if reason else Msg("meeting.no_reason"))
+        for channel in occ.channels:
+            out.append(Post(channel=channel, ref=meeting_ref(occ, "cancel"), text=text, valid_until=occ.start))
+        out.append(Record(kind="meeting", summary={**self._meeting_summary(st, occ), "status": "cancelled",
+                                                   "reason": reason or None}))
+
+    def _cmd_minutes(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        url = str(cmd.args.get("url", "")).strip()
+        if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            out.append(self._reply(cmd, Msg("meeting.minutes.bad_link", text=url)))
+            return
+        occ = occurrence_of(st, cmd.thread_ref)
+        if occ is None:
+            past = [o for o in st.occurrences if o.start <= now and o.status != "cancelled"]
+            here = [o for o in past if cmd.channel in o.channels] or past
+            occ = here[-1] if here else None
+        if occ is None or occ.start > now:
+            out.append(self._reply(cmd, Msg("meeting.minutes.no_meeting")))
+            return
+        occ.minutes = url
+        out.append(Record(kind="minutes", summary={
+            "meeting": occ.key, "series": occ.series, "title": occ.title,
+            "start": occ.start.isoformat(), "url": url, "by": cmd.member.key,
+        }))
+        if occ.page_ref is not None:
+            page = m.page(occ, self._names(st))
+            for channel in occ.channels:
+                out.append(Edit(channel=channel, ref=meeting_ref(occ, occ.page_ref), text=page))
+        out.append(self._reply(cmd, Msg("meeting.minutes.saved", title=occ.title,
+                                        when=When(at=occ.start, style="datetime"))))
+
+    def _cmd_calendar(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        if self.config.calendar_url:
+            out.append(self._reply(cmd, Msg("meeting.calendar.link",
+                                            link=Link(url=self.config.calendar_url))))
+        else:
+            out.append(self._reply(cmd, Msg("meeting.calendar.unavailable")))
+
+    def _cmd_record(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        held = [o for o in st.occurrences if o.status == "held"]
+        here = [o for o in held if cmd.channel in o.channels] or held
+        if not here:
+            out.append(self._reply(cmd, Msg("meeting.page.none")))
+            return
+        out.append(self._reply(cmd, m.page(here[-1], self._names(st))))
+
+    def _cmd_mute(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        mute = cmd.name == MUTE.name
+        wanted = str(cmd.args.get("series", "")).strip()
+        options = self._series_options(st)
+        chosen: str | None = None
+        if (occ := occurrence_of(st, cmd.thread_ref)) is not None:
+            chosen = occ.series
+        elif wanted:
+            for sid, title in options.items():
+                if fold(wanted) in (fold(sid), fold(title)):
+                    chosen = sid
+                    break
+        elif len(options) == 1:
+            chosen = next(iter(options))
+        if chosen is None:
+            listing: list[Param] = [Msg("meeting.mute.option", title=t) for t in options.values()]
+            out.append(self._reply(cmd, Msg("meeting.mute.which", options=Lines(items=listing))))
+            return
+        self._set_mute(st, cmd.member, chosen, mute, cmd.channel, out, cmd.reply_to)
+
+    def _series_options(self, st: MeetingsState) -> dict[str, str]:
+        out = {sid: cfg.title for sid, cfg in self.series.items()}
+        for o in st.occurrences:
+            if o.one_off and o.status == "scheduled":
+                out[o.series] = o.title
+        return out

@@ -1,0 +1,61 @@
+"""A draw's state between events (its record, the seed's contributions, who still has to
+answer), its refs and the answers it offers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.kernel.model import RecordAnswer, Ref
+from scenarios.sortition.record import DrawRecord
+from scenarios.sortition.seed import Contribution
+
+Phase = Literal["new", "commit", "reveal", "accept", "done", "cancelled"]
+
+
+class DrawState(BaseModel):
+    """Everything the draw remembers between events (stored by the engine as JSON)."""
+
+    phase: Phase = "new"
+    channel: str | None = None
+    by: str | None = None
+    title: str = ""
+    record: DrawRecord | None = None
+    contributions: list[Contribution] = Field(default_factory=list)
+    extended: bool = False
+    commit_until: datetime | None = None
+    reveal_until: datetime | None = None
+    pending: list[str] = Field(default_factory=list)
+    """Drawn members who have not answered yet."""
+    accepted: list[str] = Field(default_factory=list)
+
+
+CONTRIBUTE = "contribute"
+ACCEPT = "accept"
+DECLINE = "decline"
+ANNOUNCE, COMMIT_END, REVEAL_END = Ref(role="announce"), Ref(role="commit_end"), Ref(role="reveal_end")
+
+
+def percent_of(p: Fraction) -> float:
+    return round(float(p) * 100, 2)
+
+
+CONTRIBUTION, ACCEPTANCE = "contribution", "acceptance"
+"""The topics of a draw's answers as rows: a member's part of the seed (its commitment, then
+its reveal), and a drawn member's answer (accepted, declined, no answer)."""
+
+
+def contribution(c: Contribution) -> RecordAnswer:
+    """A contribution to the seed as a row: its commitment, whether it is revealed yet (the
+    secret itself is published in the draw's record, not here)."""
+    return RecordAnswer(member=c.member, topic=CONTRIBUTION, value=c.commitment,
+                        data={"status": c.status, "assisted": c.assisted})
+
+
+def acceptance(member: str, answer: str, by_default: bool = False) -> RecordAnswer:
+    """A drawn member's answer as a row ("accepted", "declined", "no_answer"); `by_default`
+    when the draw's settings took silence for a yes."""
+    return RecordAnswer(member=member, topic=ACCEPTANCE, value=answer, data={"by_default": True} if by_default else {})
