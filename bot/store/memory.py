@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.kernel.refs import Ref
 from bot.store.memory_answers import AnswerTable, MemAnswers
+from bot.store.memory_mandates import MandateTable, MemMandates
 from bot.store.memory_people import MemNetworks, MemPeople
 from bot.store.memory_register import MemRegister, RegisterTables
 from bot.store.rows import (
@@ -64,6 +65,7 @@ class Data:
     kv: dict[tuple[str, str], Any] = field(default_factory=dict)
     register: RegisterTables = field(default_factory=RegisterTables)
     answers: AnswerTable = field(default_factory=AnswerTable)
+    mandates: MandateTable = field(default_factory=MandateTable)
 
     def next_id(self) -> int:
         self.seq += 1
@@ -336,10 +338,15 @@ class MemoryUnit:
         self.settings = MemSettings(self)
         self.register = MemRegister(self)
         self.answers = MemAnswers(self)
+        self.mandates = MemMandates(self)
 
     @property
     def answer_table(self) -> AnswerTable:
         return self.data.answers
+
+    @property
+    def mandate_table(self) -> MandateTable:
+        return self.data.mandates
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

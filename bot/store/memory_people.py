@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.store.memory_answers import AnswerTable
+from bot.store.memory_mandates import MandateTable
 from bot.store.rows import AccountRow, ChannelRow, PersonRow, ProfileField, SourceRow
 
 
@@ -25,6 +26,7 @@ class Tables(Protocol):
     sources: dict[tuple[int, str, str], SourceRow]
     replies: dict[tuple[int, int], Any]
     answers: AnswerTable
+    mandates: MandateTable
 
     def next_id(self) -> int: ...
 
@@ -106,6 +108,7 @@ class MemPeople(_Repo):
 
     async def merge(self, network_id: int, absorbed: int, into: int) -> None:
         self.d.answers.merge(absorbed, into)
+        self.d.mandates.merge(absorbed, into)
         for aid, (n, a, shown) in list(self.d.accounts.items()):
             if a.person_id == absorbed:
                 self.d.accounts[aid] = (n, replace(a, person_id=into), shown)

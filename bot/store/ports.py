@@ -11,8 +11,10 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.kernel.mandates import Why
 from bot.kernel.refs import Ref
 from bot.store.answer_rows import AnswerNew, AnswerRow
+from bot.store.mandate_rows import MandateNew, MandateRow
 from bot.store.register_rows import PersonAnswers, RegisterEntry, RegisterWrite
 from bot.store.rows import (
     AccountRow,
@@ -235,6 +237,23 @@ class Answers(Protocol):
         ...
 
 
+class Mandates(Protocol):
+    """Who holds which declared role: a row per person and term, ended but never deleted."""
+
+    async def add(self, network_id: int, m: MandateNew) -> int:
+        """A person chosen for a role, or a freed seat offered to them; returns its id."""
+        ...
+    async def of_network(self, network_id: int) -> list[MandateRow]:
+        """Every mandate of the network (held, offered, ended), in the order added."""
+        ...
+    async def start(self, mandate_id: int, at: datetime) -> None:
+        """A seat offered is accepted: the mandate is held from `at`."""
+        ...
+    async def end(self, mandate_id: int, at: datetime, why: Why) -> None:
+        """The mandate ends at `at` (one already ended keeps its end)."""
+        ...
+
+
 class Settings(Protocol):
     """Small durable values of the engine (what each configured ritual was last started with)."""
 
@@ -277,6 +296,9 @@ class Unit(Protocol):
 
     @property
     def answers(self) -> Answers: ...
+
+    @property
+    def mandates(self) -> Mandates: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: rolled back alone if its block raises."""

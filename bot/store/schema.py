@@ -1,4 +1,4 @@
-"""The tables: networks, channels, people and accounts, rituals, answers, inbound ids, outbox, timers, log."""
+"""The tables: networks, channels, people and accounts, rituals, answers, mandates, inbound ids, outbox, timers, log."""
 
 from __future__ import annotations
 
@@ -432,3 +432,34 @@ answers = Table(
 """Members' answers, one row each (`RecordAnswer`): a changed answer supersedes the previous
 row (kept, with `superseded_at`) and adds the new one; a withdrawn answer is a row without a
 value."""
+
+mandates = Table(
+    "mandates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("network_id", ForeignKey("networks.id"), nullable=False),
+    # A role the config declares, in its spelling; the person by id only (a forgotten person's
+    # mandates stay, their name goes).
+    Column("role", String(200), nullable=False),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    # Their organisation when chosen: who represented which organisation stays true later.
+    Column("organisation", String(200)),
+    # "election", "draw" (with the ritual's number) or "appointed" (by whom, at `chosen_at`).
+    Column("how", String(20), nullable=False),
+    Column("ritual_number", Integer),
+    Column("appointed_by", ForeignKey("persons.id")),
+    Column("chosen_at", UTCDateTime, nullable=False),
+    # "active" (held, or about to be once `started_at` comes), "offered" (a freed seat offered
+    # to the next on a draw's reserve list, not answered yet), "ended".
+    Column("status", String(20), nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("ended_why", String(20)),
+    Column("reserve_rank", Integer),
+    Column("replaces", Integer),
+    Index("ix_mandates_network_id_role", "network_id", "role"),
+    Index("ix_mandates_person_id", "person_id"),
+)
+"""Who holds which role, chosen how, from when until when, and why it ended (term, resignation,
+a seat declined, replaced, removed): a row per person and term, never deleted."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
 from bot.store.repositories.answers import SqlAnswers
+from bot.store.repositories.mandates import SqlMandates
 from bot.store.repositories.sql import chunks, insert
 from bot.store.rows import AccountRow, ChannelRow, PersonRow, ProfileField, SourceRow
 
@@ -99,6 +100,7 @@ class SqlPeople:
     async def merge(self, network_id: int, absorbed: int, into: int) -> None:
         await self.conn.execute(update(t.accounts).where(t.accounts.c.person_id == absorbed).values(person_id=into))
         await SqlAnswers(self.conn).merge(absorbed, into)
+        await SqlMandates(self.conn).merge(absorbed, into)
         for table in (t.channel_members, t.roles, t.pending_replies):
             # The surviving person's row wins where both have one (same channel, same role…).
             c = table.c

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.repositories.answers import SqlAnswers
 from bot.store.repositories.journal import SqlJournal, SqlSettings
+from bot.store.repositories.mandates import SqlMandates
 from bot.store.repositories.messages import SqlInbound, SqlRefs
 from bot.store.repositories.outbox import SqlOutbox
 from bot.store.repositories.people import SqlNetworks, SqlPeople
@@ -34,6 +35,7 @@ class SqlUnit:
         self.settings = SqlSettings(conn)
         self.register = SqlRegister(conn)
         self.answers = SqlAnswers(conn)
+        self.mandates = SqlMandates(conn)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
