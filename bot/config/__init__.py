@@ -23,9 +23,11 @@ from pydantic import (
 from bot.config.directory import Attributes, DirectorySection, attributes_of, check_directory
 from bot.config.problems import ConfigError, ConfigProblem, problems_from
 from bot.config.registre import RegistreSection, registre_env
+from bot.config.roles import MANDATES_KIND, check_roles, implied_ritual, read_section
 from bot.config.values import EnvName, Refusal
 from bot.kernel.i18n import Code, Msg
 from bot.kernel.i18n.names import split_article
+from bot.kernel.mandates import RoleSpec
 from bot.kernel.scenario import Registry
 from bot.secrets import register_secret
 
@@ -241,6 +243,15 @@ class Config:
     """The platforms registered when the file was validated."""
     attributes: Attributes = field(default_factory=Attributes)
     """What members may say about themselves (`[directory]`, or the attributes the members use)."""
+    declared_roles: Mapping[str, RoleSpec] = field(default_factory=dict)
+    """The roles `[roles]` declares as tables (seats, term, renewal), by name."""
+    implied: tuple[RitualEntry, ...] = ()
+    """Rituals the file implies without listing them (the mandates ritual of declared roles)."""
+
+    @property
+    def rituals(self) -> list[RitualEntry]:
+        """The configured rituals: the file's `[[rituals]]`, then those it implies."""
+        return [*self.file.rituals, *self.implied]
 
     @property
     def network(self) -> NetworkSection:
@@ -392,8 +403,16 @@ def _validate_file(raw: Mapping[str, Any], platforms: Platforms,
 
 def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: Platforms) -> Config:
     name = str(path)
-    file, sections = _validate_file(raw, platforms, name)
-    problems: list[ConfigProblem] = []
+    # `[roles]` lists are read with the file; its tables (declared roles) on their own.
+    lists, declared, role_problems = read_section(raw.get("roles"), name, registry)
+    if "roles" in raw:
+        raw = {**raw, "roles": lists}
+    try:
+        file, sections = _validate_file(raw, platforms, name)
+    except ConfigError as exc:
+        raise ConfigError([*exc.problems, *role_problems]) from None
+    problems: list[ConfigProblem] = list(role_problems)
+    problems += check_roles(file.roles, declared, [c.id for c in file.channels], file.groups, name)
     channel_ids = [c.id for c in file.channels]
     member_ids = {m.id for m in file.members}
     accounts = {a for m in file.members for a in m.accounts}
@@ -462,6 +481,11 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: 
                 defaults[kind_name] = {}
     if problems:
         raise ConfigError(problems)
+    implied = implied_ritual(declared, {r.id for r in file.rituals}, registry)
+    if implied is not None:
+        options[implied[0]] = implied[1]
     return Config(path=path, file=file, ritual_options=options, kind_defaults=defaults, sections=sections,
                   platforms=tuple(platforms),
-                  attributes=attributes_of(file.directory, [m.own_attributes for m in file.members]))
+                  attributes=attributes_of(file.directory, [m.own_attributes for m in file.members]),
+                  declared_roles=declared,
+                  implied=(RitualEntry(id=implied[0], kind=MANDATES_KIND),) if implied is not None else ())

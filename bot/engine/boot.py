@@ -59,7 +59,7 @@ class Boot:
         async with self.store.unit() as unit:
             await self._serialize(unit)
             tx = Tx(unit, now)
-            wanted = {f"{CONFIG_KEY}{entry.id}": entry for entry in self.config.file.rituals}
+            wanted = {f"{CONFIG_KEY}{entry.id}": entry for entry in self.config.rituals}
             every = {r.key: r for r in await unit.rituals.configured(nid)}
             for key, row in every.items():
                 if row.status == "open" and (key not in wanted or wanted[key].kind != row.kind):

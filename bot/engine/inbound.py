@@ -31,6 +31,7 @@ from bot.engine.router import (
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.commands import CommandError, CommandSpec
 from bot.kernel.i18n import Msg
+from bot.kernel.mandates import MandatesView
 from bot.kernel.model import (
     Action,
     DirectMessage,
@@ -211,12 +212,16 @@ class Inbound:
         return ritual
 
     async def _query(self, tx: Tx, ev: InboundCommand, q: Query) -> None:
+        kind = self.spec_kind.get(id(q.parsed.spec))
         ctx = Context(network=self.rituals.network_info(with_settings=False), directory=self.people.view(),
                       channels=self.rituals.channel_infos(), log=await self.rituals.read_log(tx),
                       open_rituals=await self.rituals.open_summaries(tx, exclude=0),
                       # A kind's query (`decisions`) reads every decision, not a window.
                       register=await self.rituals.read_register(tx, decisions_only=True)
-                      if q.parsed.spec.answer is not None else RegisterView())
+                      if q.parsed.spec.answer is not None else RegisterView(),
+                      # `qui` reads who holds which role.
+                      mandates=await self.rituals.read_mandates(tx)
+                      if kind is not None and kind.reads_mandates else MandatesView())
         actions: list[Action]
         if q.parsed.spec.answer is not None:
             actions = list(q.parsed.spec.answer(ctx, q.member, q.parsed.args, tx.now))

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine.directory import ANIMATEUR, People, Person
+from bot.engine.mandates import appoint
 from bot.engine.profiles import Editor, FieldWord, read_field, read_who
 from bot.engine.tx import Tx
 from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, OptionSpec, Parsed
 from bot.kernel.i18n import Code, Lines, Msg, Param
 from bot.kernel.inputs import NAME, TITLE
+from bot.kernel.mandates import find_role
 from bot.kernel.model import Action, Member, PrivateNote, ReplyHandle
 from bot.kernel.scenario import Context
 
@@ -132,6 +134,11 @@ async def answer_people(q: Asked, people: People, tx: Tx) -> list[Action]:
                           value=_shown(value)))
     if spec is MEMBER_MERGE:
         return q.note(await _merge(editor, people, person, editor.resolve(args["other"])))
+    declared = find_role(args["role"], people.config.declared_roles, prefix=False)
+    if declared is not None:
+        # A role the config declares is held by mandate: appointed by whom, when, for a term.
+        return q.note(await appoint(tx, people, declared, pid, people.person_by_key[q.member.key],
+                                    give=spec is ROLE_GIVE))
     role = editor.role_of(args["role"])
     shown_role: Param = Msg("core.charter.role_animateur") if role == ANIMATEUR else role
     held = spec is ROLE_GIVE

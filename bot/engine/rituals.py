@@ -16,10 +16,12 @@ from pydantic import BaseModel
 from bot.config import Config
 from bot.engine.answers import acting_member, keep_answer, load_answers
 from bot.engine.directory import People
+from bot.engine.mandates import load_mandates, record_mandates
 from bot.engine.register import load_register, record_in_register
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.answers import Answers
 from bot.kernel.i18n import Msg
+from bot.kernel.mandates import MandatesView
 from bot.kernel.model import (
     Action,
     AnonymizeAnswers,
@@ -39,6 +41,8 @@ from bot.kernel.model import (
     Ref,
     ReplyHandle,
     SetTimer,
+    Started,
+    StartRitual,
 )
 from bot.kernel.register import RegisterView
 from bot.kernel.scenario import (
@@ -142,6 +146,10 @@ class Rituals:
                                    kinds=("decision",) if decisions_only else None,
                                    since=None if decisions_only else tx.now - LOG_WINDOW)
 
+    async def read_mandates(self, tx: Tx) -> MandatesView:
+        """The declared roles and every mandate (for kinds that read them, and their queries)."""
+        return await load_mandates(tx.unit, self.people, self.network.locale)
+
     async def read_log(self, tx: Tx) -> list[LogEntry]:
         rows = await tx.unit.journal.since(self.network_id, tx.now - LOG_WINDOW)
         return [LogEntry(r.at, r.kind, r.ritual_kind, r.ritual_number, r.summary) for r in rows]
@@ -186,7 +194,8 @@ class Rituals:
         return Context(network=self.network_info(), directory=self.people.view(), channels=self.channel_infos(),
                        config=self.options(ritual), ritual_channels=tuple(ritual.channels), ritual_id=ritual.id,
                        number=ritual.number, log=entries, open_rituals=summaries, register=register,
-                       answers=answers)
+                       answers=answers,
+                       mandates=await self.read_mandates(tx) if kind.reads_mandates else MandatesView())
 
     # -- handling ----------------------------------------------------------------------
 
@@ -229,9 +238,12 @@ class Rituals:
                                              ritual.kind if ritual else "core", ritual.number if ritual else 0,
                                              tx.now, action.kind, action.summary)
                 await record_in_register(tx, self.people, ritual, action)
+                await record_mandates(tx, self.people, ritual, action)
             elif isinstance(action, RecordAnswer | AnonymizeAnswers):
                 assert ritual is not None, "only rituals record answers"
                 keep_answer(tx, self.people, ritual, action)
+            elif isinstance(action, StartRitual):
+                await self.start_ritual(tx, action)
             elif isinstance(action, Finish):
                 assert ritual is not None
                 ritual.status = "finished"
@@ -248,6 +260,17 @@ class Rituals:
                 own = reply_member is None or getattr(action, "member", None) == reply_member
                 await self._enqueue(tx, ritual, action, f"mlg:{self.network_id}:{key_prefix}:{i}",
                                     reply_to if own else None)
+
+    async def start_ritual(self, tx: Tx, action: StartRitual) -> None:
+        """A ritual another one starts (a renewal's draw or election), as its command would
+        have: one that refuses to start says why to `by`, privately, as it would have."""
+        pid = self.people.person_by_key.get(action.by)
+        if pid is None or action.kind not in self.registry.kinds:
+            log.warning("cannot start a %s for %s: dropped", action.kind, action.by)
+            return
+        ritual = await self.create(tx, action.kind, None, [action.channel] if action.channel else [])
+        by = self.people.member(self.people.persons[pid])
+        await self.deliver(tx, ritual, Started(by=by, channel=action.channel, params=dict(action.params)))
 
     async def _unchanged(self, tx: Tx, ritual: Ritual, action: Post | Edit) -> bool:
         """Remember what a ritual's message says; True for an edit that would change nothing

@@ -404,6 +404,18 @@ class AnonymizeAnswers(_Frozen):
     topic: str | None = None
 
 
+class StartRitual(_Frozen):
+    """Start a ritual of another kind as a member's command would (a renewal's draw or
+    election): `by` is the member key it is started for, `channel` where it is held, `params`
+    what the command would have given it (its `Started` event's)."""
+
+    action: Literal["start_ritual"] = "start_ritual"
+    kind: str
+    by: str
+    channel: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class Finish(_Frozen):
     """This ritual instance is over: it no longer receives events except queries."""
 
@@ -411,9 +423,9 @@ class Finish(_Frozen):
     outcome: str = "done"
 
 
-InternalAction = SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | Finish
+InternalAction = SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | StartRitual | Finish
 Action = Post | Edit | React | DirectMessage | PrivateNote | OpenForm | InternalAction
 
 
 def is_outbound(a: Action) -> bool:
-    return not isinstance(a, SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | Finish)
+    return not isinstance(a, SetTimer | CancelTimer | Record | RecordAnswer | AnonymizeAnswers | StartRitual | Finish)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from bot.kernel.answers import Answers, Need
 from bot.kernel.commands import CommandSpec
 from bot.kernel.i18n import ProperName
+from bot.kernel.mandates import MandatesView
 from bot.kernel.model import Action, Event, Member, Started, TimerFired
 from bot.kernel.register import RegisterView
 
@@ -167,6 +168,9 @@ class Context:
     answers: Answers = field(default_factory=Answers)
     """Members' answers in this ritual, as much as its kind asked for this event
     (`RitualKind.answers_needed`): the acting member's, or everyone's on rare events."""
+    mandates: MandatesView = field(default_factory=MandatesView)
+    """The declared roles and every mandate, for kinds that declare `reads_mandates` (and the
+    queries of such kinds: `qui`)."""
 
     def capabilities(self, channel: str) -> Capabilities:
         info = self.channels.get(channel)
@@ -218,6 +222,8 @@ class RitualKind(Generic[S]):
 
     uses_answers: ClassVar[bool] = False
     """Keeps members' answers as rows (`RecordAnswer`) and reads them from `Context.answers`."""
+    reads_mandates: ClassVar[bool] = False
+    """Reads who holds which role (`Context.mandates`): the welcome, the digest, the mandates."""
 
     def bind(self, ctx: Context) -> Scenario[S]:
         raise NotImplementedError

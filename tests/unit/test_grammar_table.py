@@ -25,6 +25,7 @@ from bot.kernel.i18n import render_plain
 from scenarios import registry
 from scenarios.consent.commands import AMEND, DECISION, DECISIONS, OBJECTION
 from scenarios.election.commands import ELECTION, NOMINATE
+from scenarios.mandates.commands import RENEW, RESIGN, WHO
 from scenarios.meeting.commands import MUTE, NEW
 from scenarios.sortition.commands import DRAW
 
@@ -74,6 +75,13 @@ GRAMMAR = Grammar(SPECS)
     ("role donner console:chloe animatrice", ROLE_GIVE, {"who": Who("console:chloe", ("console", "chloe")),
                                                         "role": "animatrice"}),
     ("rôle retirer @bob délégué au comité", ROLE_REMOVE, {"who": Who("@bob", None), "role": "délégué au comité"}),
+    # mandates: who does what (a role, a person or an organisation), resigning, renewing
+    ("qui", WHO, {}),
+    ("who délégué·e au comité régional", WHO, {"what": "délégué·e au comité régional"}),
+    ("qui @bruno", WHO, {"what": "@bruno"}),
+    ("mandat quitter", RESIGN, {}),
+    ("mandate resign délégué·e", RESIGN, {"role": "délégué·e"}),
+    ("mandat renouveler « délégué·e au comité »", RENEW, {"role": "délégué·e au comité"}),
     # the register: a personal link, and cancelling every link
     ("registre", REGISTER, {}),
     ("register revoke", REGISTER_REVOKE, {}),
@@ -107,6 +115,10 @@ def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dic
     ("membre corriger @bruno territoire", "core.cmd.missing_arg"),
     ("membre fusionner @bruno", "core.cmd.missing_arg"),
     ("role donner @bruno", "core.cmd.missing_arg"),
+    ("mandat renouveler", "core.cmd.missing_arg"),
+    ("mandat", "core.cmd.unknown"),
+    (f"qui {'x' * 201}", "core.input.too_long"),
+    (f"mandat quitter {'x' * 101}", "core.input.too_long"),
     (f"profil territoire {'x' * 201}", "core.input.too_long"),
     (f"profil {'x' * 101} Sud", "core.input.too_long"),
 ])
