@@ -30,6 +30,7 @@ from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
 from scenarios.digest.chart import ChartLabels, ChartRow, participation_png
 from scenarios.digest.config import DigestConfig, load_config
 from scenarios.digest.gather import Content, Figures, Gatherer
+from scenarios.mandates.who import lines as who_lines
 
 KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
                   "expired", "elected", "not_elected"}
@@ -125,13 +126,14 @@ class Digest:
         ahead = now + timedelta(days=self.config.ahead_days)
         scope = channel if self.config.scope == "channel" and channel != "dm" else None
         content = Gatherer(self.ctx).gather(start, now, ahead, scope)
-        if content.is_empty():
+        who = self.who_does_what(start, now)
+        if content.is_empty() and who is None:
             if self.config.when_empty == "silent" and not always:
                 return []
             text = Msg("digest.empty", network=self.ctx.network.name)
             return [self._send(channel, text, None, member, valid_until, private)]
         rows = self.rows(content)
-        text = self.message(content, rows)
+        text = self.message(content, rows, who)
         image: Image | None = None
         if self.config.chart and rows and not private and self.ctx.capabilities(channel).images:
             image = self.image(rows)
@@ -168,7 +170,17 @@ class Digest:
                     if f.expected else Msg("digest.participation.no_presence"))
         return Msg("digest.participation.line", org=label, answers=answers, presence=presence)
 
-    def message(self, c: Content, rows: Sequence[tuple[Param, Figures]]) -> Msg:
+    def who_does_what(self, start: datetime, now: datetime) -> Msg | None:
+        """Who holds the declared roles, when someone was chosen, took a seat or left one during
+        the period (a week without change says nothing of it)."""
+        view = self.ctx.mandates
+        moved = any(start < at <= now for m in view.mandates for at in (m.chosen_at, m.started_at, m.ended_at)
+                    if at is not None)
+        if not view.roles or not moved:
+            return None
+        return Msg("mandates.digest.section", lines=Lines(items=list(who_lines(view, {}, self.ctx.directory, now))))
+
+    def message(self, c: Content, rows: Sequence[tuple[Param, Figures]], who: Msg | None = None) -> Msg:
         sections: list[Param] = []
         n = self.config.max_items
         if c.decided:
@@ -198,6 +210,8 @@ class Digest:
                 items.append(_linked(Msg(f"digest.selection.{s.kind}",
                                          title=s.title or Msg("digest.selection.untitled"), people=people), s.link))
             sections.append(Msg("digest.section.selections", items=self._capped(items, len(c.selections))))
+        if who is not None:
+            sections.append(who)
         if c.meetings:
             items = [
                 Msg("digest.meeting.item_place" if u.place else "digest.meeting.item",
@@ -273,6 +287,7 @@ class DigestKind(RitualKind[DigestState]):
     )
     commands = (SUMMARY,)
     reads_log = True
+    reads_mandates = True
 
     def bind(self, ctx: Context) -> Digest:
         return Digest(ctx, self)

@@ -9,8 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.kernel.i18n import Lines, Mention, Msg, Param, When, has_key
+from bot.kernel.mandates import same_role
 from bot.kernel.model import Action, DirectMessage, Event, Joined, Post, Record, Ref
 from bot.kernel.scenario import CatchUp, Context, RitualKind
+from scenarios.mandates.who import role_line
 from scenarios.meeting.config import Lead
 
 COMMON_KEYS = ("id", "kind", "channels")
@@ -105,16 +107,20 @@ class Welcome:
             sections.append(Msg("welcome.charter", text=net.charter) if net.charter.strip()
                             else Msg("welcome.no_charter"))
         if self.config.roles:
-            sections.append(self.roles())
+            sections.append(self.roles(now))
         if self.config.next_meeting:
             sections.append(self.next_meeting(channel, now))
         sections.append(Msg("welcome.help"))
         return Msg("welcome.greeting", who=Mention(member=key, name=name), network=net.proper,
                    sections=Lines(items=sections))
 
-    def roles(self) -> Msg:
-        lines: list[Param] = []
+    def roles(self, now: datetime) -> Msg:
+        # Declared roles first, each with its holders until when (the mandates).
+        mandates = self.ctx.mandates
+        lines: list[Param] = [role_line(spec, mandates, now) for _, spec in sorted(mandates.roles.items())]
         for role in sorted(self.ctx.network.roles):
+            if any(same_role(role, declared) for declared in mandates.roles):
+                continue
             keys = self.ctx.network.roles[role]
             names = sorted((self._name(k) for k in keys), key=str.casefold)
             if not names:
@@ -163,6 +169,7 @@ class WelcomeKind(RitualKind[WelcomeState]):
     catch_up = CatchUp(grace=None, description="no timers: a join seen after downtime is still greeted once")
     receives_joins = True
     reads_log = True
+    reads_mandates = True
 
     def bind(self, ctx: Context) -> Welcome:
         return Welcome(ctx)
