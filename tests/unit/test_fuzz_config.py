@@ -190,7 +190,9 @@ def test_the_example_itself_is_valid() -> None:
     """The mutations start from a valid file, or they would only test one kind of error."""
     cfg = validate(EXAMPLE_RAW, REGISTRY, EXAMPLE, PLATFORMS)
     assert [m.id for m in cfg.file.members] == [m["id"] for m in EXAMPLE_RAW["members"]]
-    assert set(cfg.ritual_options) == {r["id"] for r in EXAMPLE_RAW["rituals"]}
+    # Each configured ritual has its options: the file's, and the mandates ritual its roles imply.
+    assert set(cfg.ritual_options) == {r["id"] for r in EXAMPLE_RAW["rituals"]} | {"mandats"}
+    assert [r.id for r in cfg.rituals] == [*(r["id"] for r in EXAMPLE_RAW["rituals"]), "mandats"]
 
 
 @examples(80)
