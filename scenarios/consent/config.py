@@ -89,6 +89,11 @@ def parse_share(text: str) -> float:
         raise ShareRefused(exc.msg) from None
 
 
+_VALIDATED: dict[str, ConsentConfig] = {}
+"""Settings already read, by their text: reading durations and times again for every answer
+cost more than the answer itself."""
+
+
 def load_config(config: Mapping[str, Any], settings: Mapping[str, Any], key: str = "consent") -> ConsentConfig:
     """The ritual's own entry over the network's `[consent]` settings over the defaults."""
     merged: dict[str, Any] = {}
@@ -96,4 +101,10 @@ def load_config(config: Mapping[str, Any], settings: Mapping[str, Any], key: str
     if isinstance(base, Mapping):
         merged.update(base)
     merged.update({k: v for k, v in config.items() if k in ConsentConfig.model_fields})
-    return ConsentConfig.model_validate(merged)
+    text = repr(sorted(merged.items()))
+    found = _VALIDATED.get(text)
+    if found is None:
+        found = ConsentConfig.model_validate(merged)
+        if len(_VALIDATED) < 256:  # a process reads a handful of networks' settings
+            _VALIDATED[text] = found
+    return found
