@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -74,24 +74,30 @@ def ticket_of(seed: str, size: int) -> int:
     return number % size
 
 
-def rank(seed: str, label: str, members: Sequence[str]) -> list[str]:
-    """Members in the order the seed gives them (by hash, ties by id)."""
-    return sorted(members, key=lambda m: (derive(seed, label, m), m))
+def _same(m: str) -> str:
+    return m
 
 
-def panel_of(lottery: Lottery, seed: str) -> tuple[int, list[str]]:
+def rank(seed: str, label: str, members: Sequence[str], id_of: Callable[[str], str] = _same) -> list[str]:
+    """Members in the order the seed gives them (by hash, ties by id): `id_of` is what the
+    record hashes for each (a draw record of version 2 reads a hash of the identifier)."""
+    return sorted(members, key=lambda m: (derive(seed, label, id_of(m)), id_of(m)))
+
+
+def panel_of(lottery: Lottery, seed: str, id_of: Callable[[str], str] = _same) -> tuple[int, list[str]]:
     """Ticket and panel for a seed: the composition says how many per profile, the seed's
     ranking inside each profile says who."""
     ticket = ticket_of(seed, lottery.size)
     comp = lottery.compositions[lottery.composition_at(ticket)]
     chosen: list[str] = []
     for t, members in enumerate(lottery.profiles):
-        chosen += rank(seed, "member", members)[: comp[t]]
+        chosen += rank(seed, "member", members, id_of)[: comp[t]]
     return ticket, sorted(chosen)
 
 
 def replacements(
-    problem: Problem, seed: str, kept: Sequence[str], unavailable: Collection[str], needed: int
+    problem: Problem, seed: str, kept: Sequence[str], unavailable: Collection[str], needed: int,
+    id_of: Callable[[str], str] = _same,
 ) -> list[str] | None:
     """The next members of the reserve list (everyone the seed did not draw, in the seed's
     order) who, with the members kept, still make a panel within every bound; None if
@@ -101,7 +107,7 @@ def replacements(
     for m in kept:
         counts[where[m]] += 1
     blocked = set(kept) | set(unavailable)
-    reserve = rank(seed, "reserve", [m for m in where if m not in blocked])
+    reserve = rank(seed, "reserve", [m for m in where if m not in blocked], id_of)
     avail = [0] * len(problem.profiles)
     for m in reserve:
         avail[where[m]] += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.kernel.i18n import Code, Msg
+from bot.kernel.sealing import hashed_id
 from scenarios.sortition.digest import digest
 from scenarios.sortition.draw import Plan
 from scenarios.sortition.leximin import (
@@ -24,7 +25,13 @@ from scenarios.sortition.lottery import Lottery, panel_of, replacements
 from scenarios.sortition.pool import Bound, Person, Quota, SortitionError, expand_quotas
 from scenarios.sortition.seed import Contribution, combine, commitment_of
 
-FORMAT = "maillage-draw/1"
+FORMAT = "maillage-draw/2"
+"""Version 2 hashes each person's identifier (`bot.kernel.sealing.id_hash`) wherever it enters
+the record's hashes or its chance, so forgetting a person (their identifier replaced by a
+pseudonym, its hash kept in `sealed`) leaves the record verifiable; version 1 hashed the
+identifiers themselves."""
+FORMAT_1 = "maillage-draw/1"
+KNOWN_FORMATS = (FORMAT, FORMAT_1)
 KNOWN_ALGORITHMS = (ALGORITHM,)
 
 
@@ -104,6 +111,15 @@ class DrawRecord(_Model):
     panel: list[str] = Field(default_factory=list)
     replacements: list[Replacement] = Field(default_factory=list)
     final_panel: list[str] = Field(default_factory=list)
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """Pseudonym of a forgotten person → the hash of the identifier it replaced (version 2)."""
+
+
+def id_of(r: DrawRecord) -> Callable[[str], str]:
+    """What the record's hashes and chance read for a person's identifier."""
+    if r.format == FORMAT_1:
+        return lambda m: m
+    return lambda m: hashed_id(r.sealed, m)
 
 
 # --- building ---------------------------------------------------------------------
@@ -134,11 +150,12 @@ def fraction_text(p: Fraction) -> str:
 def compute_hashes(r: DrawRecord) -> Hashes:
     """pool: who may be drawn, who sits out and why; quotas: k, the quotas as asked and as
     expanded; lottery: the tickets; draw: all of these with the algorithm's name."""
+    h = id_of(r)
     pool = digest(
         {
-            "pool": [p.model_dump(mode="json") for p in r.pool],
-            "excluded": [e.model_dump(mode="json") for e in r.excluded],
-            "history": r.history,
+            "pool": [{**p.model_dump(mode="json"), "id": h(p.id)} for p in r.pool],
+            "excluded": [{**e.model_dump(mode="json"), "id": h(e.id)} for e in r.excluded],
+            "history": {h(m): n for m, n in r.history.items()},
         }
     )
     quotas = digest(
@@ -148,7 +165,7 @@ def compute_hashes(r: DrawRecord) -> Hashes:
             "bounds": [b.model_dump(mode="json") for b in r.bounds],
         }
     )
-    lottery = digest(r.lottery.model_dump(mode="json"))
+    lottery = digest({**r.lottery.model_dump(mode="json"), "profiles": [[h(m) for m in p] for p in r.lottery.profiles]})
     draw = digest(
         {
             "format": r.format,
@@ -203,8 +220,9 @@ def problem_of(r: DrawRecord) -> Problem:
 
 def draw(r: DrawRecord, contributions: Sequence[Contribution]) -> DrawRecord:
     """Seed from the contributions, ticket, panel: pure integer arithmetic and SHA-256."""
-    seed = combine(r.hashes.draw, contributions)
-    ticket, panel = panel_of(_lottery(r.lottery), seed)
+    h = id_of(r)
+    seed = combine(r.hashes.draw, [c.model_copy(update={"member": h(c.member)}) for c in contributions])
+    ticket, panel = panel_of(_lottery(r.lottery), seed, h)
     return r.model_copy(
         update={
             "contributions": list(contributions),
@@ -228,7 +246,7 @@ def replace(
     kept = [m for m in r.final_panel if m != member]
     ever = set(r.panel) | {m for rep in r.replacements for m in [rep.member, *rep.replaced_by]}
     ever.add(member)
-    added = replacements(problem, r.seed, kept, ever, r.k - len(kept)) or []
+    added = replacements(problem, r.seed, kept, ever, r.k - len(kept), id_of(r)) or []
     rep = Replacement(member=member, reason=reason, replaced_by=added)
     return (
         r.model_copy(
@@ -307,7 +325,7 @@ def verify_record(data: Mapping[str, Any], check_optimal: bool = True) -> Verdic
     except SortitionError as e:
         return Verdict(False, [e.msg])
     problems: list[Msg] = []
-    if r.format != FORMAT:
+    if r.format not in KNOWN_FORMATS:
         return Verdict(False, [Msg("sortition.verify.unknown_format", found=r.format, expected=FORMAT)], r)
     if r.algorithm not in KNOWN_ALGORITHMS:
         return Verdict(
@@ -318,7 +336,8 @@ def verify_record(data: Mapping[str, Any], check_optimal: bool = True) -> Verdic
         if getattr(hashes, name) != getattr(r.hashes, name):
             problems.append(Msg("sortition.verify.hash", which=name))
     ids = [p.id for p in r.pool]
-    if ids != sorted(set(ids)):
+    # Version 2: a pseudonym keeps its place (its hash is what was ordered), so only repeats count.
+    if ids != sorted(set(ids)) and (r.format == FORMAT_1 or len(ids) != len(set(ids))):
         problems.append(Msg("sortition.verify.pool_order"))
     if {e.id for e in r.excluded} & set(ids):
         problems.append(Msg("sortition.verify.excluded_in_pool"))
@@ -334,7 +353,8 @@ def verify_record(data: Mapping[str, Any], check_optimal: bool = True) -> Verdic
         return Verdict(False, problems, r)
     problem = problem_of(r)
     lot = _lottery(r.lottery)
-    if lot.profiles != tuple(p.members for p in problem.profiles):
+    if [sorted(p) for p in lot.profiles] != [sorted(p.members) for p in problem.profiles] or (
+            r.format == FORMAT_1 and lot.profiles != tuple(p.members for p in problem.profiles)):
         problems.append(Msg("sortition.verify.profiles"))
         return Verdict(False, problems, r)
     if sum(lot.tickets) != lot.size or any(n <= 0 for n in lot.tickets):
@@ -362,7 +382,7 @@ def verify_record(data: Mapping[str, Any], check_optimal: bool = True) -> Verdic
     replay = draw(r, r.contributions)
     if replay.seed != r.seed:
         problems.append(Msg("sortition.verify.seed"))
-    if replay.ticket != r.ticket or replay.panel != r.panel:
+    if replay.ticket != r.ticket or sorted(replay.panel) != sorted(r.panel):
         problems.append(
             Msg("sortition.verify.panel", ticket=(replay.ticket or 0) + 1, panel=Code(text=", ".join(replay.panel)))
         )
@@ -370,7 +390,7 @@ def verify_record(data: Mapping[str, Any], check_optimal: bool = True) -> Verdic
         replay, _ = replace(replay, rep.member, rep.reason, problem)
     if replay.replacements != r.replacements:
         problems.append(Msg("sortition.verify.replacements"))
-    if replay.final_panel != r.final_panel:
+    if sorted(replay.final_panel) != sorted(r.final_panel):
         problems.append(
             Msg("sortition.verify.final_panel", panel=Code(text=", ".join(replay.final_panel)))
         )

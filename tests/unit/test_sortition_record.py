@@ -19,6 +19,7 @@ from scenarios.sortition.record import (
     compute_hashes,
     draw,
     fraction_text,
+    id_of,
     new_record,
     problem_of,
     replace,
@@ -103,7 +104,7 @@ def test_refusal_takes_the_next_compatible_member_of_the_reserve_list(published:
         comp[where[m]] += 1
     assert problem.valid(tuple(comp))
     # It is the first of the reserve list whose profile fits: everyone before it does not.
-    reserve = [m for m in rank(r.seed, "reserve", list(where)) if m not in r.panel]
+    reserve = [m for m in rank(r.seed, "reserve", list(where), id_of(r)) if m not in r.panel]
     before = reserve[: reserve.index(added[0])]
     for m in before:
         trial = [0] * len(problem.profiles)
