@@ -263,7 +263,7 @@ class Month:
             "sortition.accept.ask": self._accept,
             "election.invite": self._nominate,
             "election.change_invite": self._change,
-            "meeting.reminder.channel": self._rsvp_in_channel,
+            "meeting.post.body": self._rsvp_in_channel,
             "meeting.reminder.personal": self._rsvp_in_private,
             "meeting.attendance.ask": self._came,
         }
@@ -333,11 +333,15 @@ class Month:
 
     def _rsvp_in_channel(self, d: Delivered, who: Person | None) -> None:
         meeting = self._meeting(d.at)
-        if meeting is None or meeting - d.at < timedelta(days=2) or not d.poll:
-            return  # people answer the first reminder, a week ahead
+        if meeting is None or d.kind != "post" or not d.poll:
+            return  # the meeting's one post, a week ahead; its edits ring no one
         for p in self._present():
             if p.profile == "prompt" and self.rng.random() < 0.9:
                 self.at(self._between(d.at + timedelta(hours=1), d.at + timedelta(hours=24)),
+                        self._rsvp(p, d, meeting))
+            elif p.profile == "late" and self.rng.random() < 0.7:
+                # Late: on the post, once it says "demain" (between the day before and the hour before).
+                self.at(self._between(meeting - timedelta(hours=23), meeting - timedelta(hours=2)),
                         self._rsvp(p, d, meeting))
 
     def _rsvp_in_private(self, d: Delivered, who: Person | None) -> None:

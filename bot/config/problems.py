@@ -70,6 +70,9 @@ def problems_from(exc: ValidationError, file: str, prefix: str = "") -> list[Con
         error = err.get("ctx", {}).get("error")
         if isinstance(error, Refusal):
             out.append(ConfigProblem(file, key, error.msg))
+        elif isinstance(own := getattr(error, "msg", None), Msg):
+            # A ritual's own refusal (its config model cannot import this floor's Refusal).
+            out.append(ConfigProblem(file, key, own))
         elif typ == "value_error":
             # A validator that does not speak the catalogs yet: its English text, framed.
             out.append(ConfigProblem(file, key, Msg("config.err.invalid", detail=str(error or err["msg"]))))

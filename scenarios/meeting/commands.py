@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.kernel.commands import ArgSpec, CommandSpec
 from bot.kernel.inputs import NAME, TITLE
 
-__all__ = ["AGENDA", "CALENDAR", "CANCEL", "COMMANDS", "MINUTES", "MUTE", "NEW", "RECORD", "UNMUTE"]
+__all__ = ["AGENDA", "CALENDAR", "CANCEL", "COMMANDS", "MINUTES", "MUTE", "NEW", "PERSONAL_OFF", "PERSONAL_ON",
+           "RECORD", "ROLE_SWAP", "UNMUTE"]
 
 NEW = CommandSpec(
     name="reunion",
@@ -80,4 +81,33 @@ UNMUTE = CommandSpec(
     in_dm=True,
 )
 
-COMMANDS: tuple[CommandSpec, ...] = (NEW, CANCEL, AGENDA, MINUTES, CALENDAR, RECORD, MUTE, UNMUTE)
+PERSONAL_ON = CommandSpec(
+    name="reunion rappels perso",
+    aliases=("meeting reminders on", "meeting reminders"),
+    route="singleton",
+    summary_key="meeting.cmd.summary_personal_on",
+    args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
+    example_key="meeting.cmd.example_personal_on",
+    in_dm=True,
+)
+PERSONAL_OFF = CommandSpec(
+    name="reunion rappels perso non",
+    aliases=("meeting reminders off",),
+    route="singleton",
+    summary_key="meeting.cmd.summary_personal_off",
+    args=(ArgSpec("series", "rest", "meeting.arg.series", required=False, limit=NAME),),
+    example_key="meeting.cmd.example_personal_off",
+    in_dm=True,
+)
+ROLE_SWAP = CommandSpec(
+    name="reunion role echanger",
+    aliases=("meeting role swap",),
+    route="singleton",
+    summary_key="meeting.cmd.summary_swap",
+    args=(ArgSpec("who", "rest", "meeting.arg.who", limit=NAME, missing_key="meeting.cmd.swap_missing"),),
+    example_key="meeting.cmd.example_swap",
+    in_dm=True,
+)
+
+COMMANDS: tuple[CommandSpec, ...] = (NEW, CANCEL, AGENDA, MINUTES, CALENDAR, RECORD, MUTE, UNMUTE, PERSONAL_ON,
+                                     PERSONAL_OFF, ROLE_SWAP)

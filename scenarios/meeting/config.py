@@ -9,12 +9,38 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.kernel.i18n import Msg
 from bot.kernel.localtime import shift
 from bot.kernel.recurrence import Recurrence, RecurrenceError
 from bot.kernel.timetext import LONGEST, parse_duration
 
 # Keys every [[rituals]] entry has; the kind's own model validates the rest.
 COMMON_KEYS = ("id", "kind", "channels")
+MAX_ROLES = 10
+ROLE_LENGTH = 60
+
+
+class RolesRefusal(ValueError):
+    """A refused `roles` key, with its catalog message (config check says it in fr or en)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.key)
+        self.msg = msg
+
+
+def _check_roles(value: list[str]) -> list[str]:
+    """Meeting roles: at most MAX_ROLES distinct names, each 1 to ROLE_LENGTH characters."""
+    names = [v.strip() for v in value]
+    if len(names) > MAX_ROLES:
+        raise RolesRefusal(Msg("meeting.config.too_many_roles", count=len(names), most=MAX_ROLES))
+    for name in names:
+        if not name or len(name) > ROLE_LENGTH:
+            raise RolesRefusal(Msg("meeting.config.bad_role", value=name, most=ROLE_LENGTH))
+    folded = [n.casefold() for n in names]
+    for name, key in zip(names, folded, strict=True):
+        if folded.count(key) > 1:
+            raise RolesRefusal(Msg("meeting.config.duplicate_role", value=name))
+    return names
 
 
 class Lead(BaseModel):
@@ -88,6 +114,15 @@ class SeriesConfig(BaseModel):
     """Where this series is announced; default: the entry's channels."""
     start: date | None = None
     """First day the series may occur (default: from when the bot starts)."""
+    roles: list[str] = Field(default_factory=list)
+    """Roles given for each meeting among those who come ("facilitation", "secrétariat"…)."""
+    roles_by: Literal["rotation", "tirage"] = "rotation"
+    """Rotation (whoever held the role longest ago first) or a seeded draw."""
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        return _check_roles(v)
 
     @field_validator("duration")
     @classmethod
@@ -123,11 +158,13 @@ class MeetingConfig(BaseModel):
     place: str | None = None
     link: str | None = None
     duration: str = "2h"
+    roles: list[str] = Field(default_factory=list)
+    roles_by: Literal["rotation", "tirage"] = "rotation"
     leads: list[str] = Field(default_factory=lambda: ["7d", "1d", "1h"])
     """Channel reminders before each meeting."""
     personal_leads: list[str] = Field(default_factory=lambda: ["1d"])
-    """Direct-message reminders to members who have not said they are absent (and have not
-    muted the series)."""
+    """Direct-message reminders to members who asked for them (`reunion rappels perso`) and
+    have not said they are absent."""
     agenda_cutoff: str = "1d"
     """Agenda items are accepted until this long before the meeting."""
     attendance: Literal["ask", "rsvp", "off"] = "ask"
@@ -147,6 +184,11 @@ class MeetingConfig(BaseModel):
     @classmethod
     def _rrule(cls, v: str | None) -> str | None:
         return _check_rrule(v)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        return _check_roles(v)
 
     @field_validator("time")
     @classmethod
@@ -183,7 +225,7 @@ class MeetingConfig(BaseModel):
         if self.title is not None and self.rrule is not None and self.time is not None:
             out.insert(0, SeriesConfig(id="main", title=self.title, rrule=self.rrule,
                                        time=self.time, place=self.place, link=self.link,
-                                       duration=self.duration))
+                                       duration=self.duration, roles=self.roles, roles_by=self.roles_by))
         return out
 
     def lead_list(self) -> list[Lead]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.kernel.commands import fold
-from bot.kernel.i18n import Lines, Link, Msg, Param, When
+from bot.kernel.i18n import Duration, Lines, Link, Msg, Param, When
 from bot.kernel.inputs import DURATION_MAX
 from bot.kernel.model import (
     Action,
@@ -17,7 +17,7 @@ from bot.kernel.model import (
     Record,
 )
 from scenarios.meeting import messages as m
-from scenarios.meeting.base import MeetingsBase, as_style, meeting_ref, occurrence_of
+from scenarios.meeting.base import as_style, meeting_ref, occurrence_of
 from scenarios.meeting.commands import (
     AGENDA,
     CALENDAR,
@@ -25,18 +25,23 @@ from scenarios.meeting.commands import (
     MINUTES,
     MUTE,
     NEW,
+    PERSONAL_OFF,
+    PERSONAL_ON,
     RECORD,
+    ROLE_SWAP,
     UNMUTE,
 )
+from scenarios.meeting.posts import POST
 from scenarios.meeting.state import (
     AgendaItem,
     MeetingsState,
     Occurrence,
 )
+from scenarios.meeting.turns import MeetingRoles
 from scenarios.meeting.when import WhenError, parse_when
 
 
-class MeetingCommands(MeetingsBase):
+class MeetingCommands(MeetingRoles):
     """What members and animateurs ask of the calendar by command."""
 
     def _command(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
@@ -50,6 +55,9 @@ class MeetingCommands(MeetingsBase):
             CANCEL.name: self._cmd_cancel,
             MUTE.name: self._cmd_mute,
             UNMUTE.name: self._cmd_mute,
+            PERSONAL_ON.name: self._cmd_personal,
+            PERSONAL_OFF.name: self._cmd_personal,
+            ROLE_SWAP.name: self._cmd_swap,
         }
         handler = handlers.get(cmd.name)
         if handler is not None:
@@ -88,15 +96,17 @@ class MeetingCommands(MeetingsBase):
         cutoff = self.cutoff.before(occ.start, self.tz)
         for channel in channels:
             style = self.ctx.capabilities(channel).choice_style()
+            # The meeting's one post: its reminders edit it.
             out.append(Post(
                 channel=channel,
-                ref=meeting_ref(occ, "new"),
+                ref=meeting_ref(occ, POST),
                 text=Msg("meeting.announce", title=occ.title, by=cmd.member.name, details=m.details(occ),
                          agenda=m.agenda(occ, cutoff, now), how=m.how_to_answer(style)),
                 choices=m.rsvp_choices(),
                 choice_style=as_style(style),
                 valid_until=occ.start,
             ))
+        occ.posted = True
 
     def _known_channels(self) -> set[str]:
         return set(self.ctx.channels) | set(self.channels)
@@ -171,8 +181,14 @@ class MeetingCommands(MeetingsBase):
         text = Msg("meeting.cancelled", title=occ.title, when=When(at=occ.start, style="datetime"),
                    by=cmd.member.name,
                    reason=Msg("meeting.cancel_reason", reason=reason) if reason else Msg("meeting.no_reason"))
+        out.append(CancelTimer(name=meeting_ref(occ, "refresh")))
+        occ.refresh_pending = False
         for channel in occ.channels:
-            out.append(Post(channel=channel, ref=meeting_ref(occ, "cancel"), text=text, valid_until=occ.start))
+            if occ.posted:
+                # Said on the meeting's own post, its answers closed: no new post.
+                out.append(Edit(channel=channel, ref=meeting_ref(occ, POST), text=text, choices=[]))
+            else:
+                out.append(Post(channel=channel, ref=meeting_ref(occ, "cancel"), text=text, valid_until=occ.start))
         out.append(Record(kind="meeting", summary={**self._meeting_summary(st, occ), "status": "cancelled",
                                                    "reason": reason or None}))
 
@@ -194,10 +210,10 @@ class MeetingCommands(MeetingsBase):
             "meeting": occ.key, "series": occ.series, "title": occ.title,
             "start": occ.start.isoformat(), "url": url, "by": cmd.member.key,
         }))
-        if occ.page_ref is not None:
-            page = m.page(occ, self._names(st))
+        page = m.page(occ, self._names(st), self._roles_summary(st, occ))
+        for role in self._page_refs(occ):
             for channel in occ.channels:
-                out.append(Edit(channel=channel, ref=meeting_ref(occ, occ.page_ref), text=page))
+                out.append(Edit(channel=channel, ref=meeting_ref(occ, role), text=page))
         out.append(self._reply(cmd, Msg("meeting.minutes.saved", title=occ.title,
                                         when=When(at=occ.start, style="datetime"))))
 
@@ -214,7 +230,7 @@ class MeetingCommands(MeetingsBase):
         if not here:
             out.append(self._reply(cmd, Msg("meeting.page.none")))
             return
-        out.append(self._reply(cmd, m.page(here[-1], self._names(st))))
+        out.append(self._reply(cmd, m.page(here[-1], self._names(st), self._roles_summary(st, here[-1]))))
 
     def _cmd_mute(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
         mute = cmd.name == MUTE.name
@@ -242,3 +258,32 @@ class MeetingCommands(MeetingsBase):
             if o.one_off and o.status == "scheduled":
                 out[o.series] = o.title
         return out
+
+    def _cmd_personal(self, st: MeetingsState, cmd: Command, now: datetime, out: list[Action]) -> None:
+        """`reunion rappels perso` asks for a private reminder before every meeting (or one
+        series'); `reunion rappels perso non` stops them."""
+        on = cmd.name == PERSONAL_ON.name
+        wanted = str(cmd.args.get("series", "")).strip()
+        if wanted:
+            options = self._series_options(st)
+            chosen = next((sid for sid, title in options.items() if fold(wanted) in (fold(sid), fold(title))), None)
+            if chosen is None:
+                listing: list[Param] = [Msg("meeting.mute.option", title=t) for t in options.values()]
+                out.append(self._reply(cmd, Msg("meeting.mute.which", options=Lines(items=listing))))
+                return
+            self._set_mute(st, cmd.member, chosen, not on, cmd.channel, out, cmd.reply_to)
+            return
+        me = cmd.member.key
+        st.muted.pop(me, None)
+        if on:
+            st.personal[me] = ["*"]
+        else:
+            st.personal.pop(me, None)
+        leads = [Duration(seconds=lead.approx.total_seconds()) for lead in self.personal_leads]
+        if not on:
+            text = Msg("meeting.personal.off")
+        elif leads:
+            text = Msg("meeting.personal.on", leads=Lines(items=list(leads), sep=", "))
+        else:
+            text = Msg("meeting.personal.none_configured")
+        out.append(self._reply(cmd, text))

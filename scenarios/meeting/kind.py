@@ -37,8 +37,8 @@ from scenarios.meeting.state import (
 # Past meetings kept in the state for `reunion cr`, pages and the .ics history.
 KEEP_PAST = 24
 KEEP_SKIPS = 20
-ANSWERS_READ_BY = frozenset({"r", "p", "end", "close"})
-"""A meeting's timers that read its answers: reminders, its end, the close of attendance."""
+ANSWERS_READ_BY = frozenset({"r", "p", "end", "close", "refresh"})
+"""A meeting's timers that read its answers: reminders, the post's edit, its end, the close of attendance."""
 
 
 class Meetings(MeetingAnswers, MeetingCommands):
@@ -183,6 +183,7 @@ class Meetings(MeetingAnswers, MeetingCommands):
                 out.append(CancelTimer(name=meeting_ref(occ, prefix, i)))
         out.append(CancelTimer(name=meeting_ref(occ, "end")))
         out.append(CancelTimer(name=meeting_ref(occ, "close")))
+        out.append(CancelTimer(name=meeting_ref(occ, "refresh")))
 
     def _prune(self, st: MeetingsState) -> None:
         past = [o for o in st.occurrences if o.status in ("held", "cancelled")]
@@ -212,6 +213,8 @@ class Meetings(MeetingAnswers, MeetingCommands):
                 self._ended(st, occ, ev, now, out)
             case Ref(role="close"):
                 self._close(st, occ, now, out)
+            case Ref(role="refresh"):
+                self._refresh(st, occ, now, out)
 
     # --- answers -------------------------------------------------------------------------
 
@@ -252,6 +255,11 @@ class MeetingKind(RitualKind[MeetingsState]):
         """A member's own answers when they answer; a meeting's answers on its reminders and
         after it (who said yes, who came); none for commands and the calendar's planning."""
         if isinstance(event, Chose):
+            occ = occurrence_of(state, event.ref)
+            if occ is not None and event.choice != "yes" and event.member.key in occ.roles.values() \
+                    and event.ref.role not in ("att", "swap"):
+                # A role holder who no longer comes is replaced from who does: all the RSVPs.
+                return "all"
             return "member"
         if isinstance(event, TimerFired) and event.name.role in ANSWERS_READ_BY \
                 and occurrence_of(state, event.name) is not None:
@@ -323,4 +331,5 @@ def _occurrence_summary(o: Occurrence) -> dict[str, Any]:
         "rsvp": {a: o.rsvp_counts.get(a, 0) for a in ("yes", "no", "maybe")},
         "attendees": list(o.attendees),
         "minutes": o.minutes,
+        **({"roles": dict(o.roles)} if o.roles else {}),
     }

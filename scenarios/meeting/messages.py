@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.kernel.i18n import Lines, Link, Msg, Param, When
 from bot.kernel.model import Choice
@@ -80,8 +81,8 @@ def answer_names(rsvps: Mapping[str, str], name_of: Mapping[str, str], circle: S
     )
 
 
-def page(o: Occurrence, name_of: Mapping[str, str]) -> Msg:
-    """The meeting's page of record: date, place, who came, agenda, minutes."""
+def page(o: Occurrence, name_of: Mapping[str, str], roles: Sequence[Mapping[str, Any]] = ()) -> Msg:
+    """The meeting's page of record: date, place, who came, its roles, agenda, minutes."""
     present = sorted((name_of.get(k, k) for k in o.attendees), key=str.casefold)
     items: list[Param] = [Msg("meeting.agenda.item", n=i, text=a.text, by=a.by_name)
                           for i, a in enumerate(o.agenda, start=1)]
@@ -91,6 +92,9 @@ def page(o: Occurrence, name_of: Mapping[str, str]) -> Msg:
         details=details(o),
         count=len(present),
         present=names_or_nobody(present),
+        roles=Msg("meeting.page.roles", items=Lines(items=[
+            Msg("meeting.roles.item", role=str(r["role"]), name=str(r["name"])) for r in roles], sep=" ; "))
+        if roles else Msg("meeting.roles.none"),
         agenda=Msg("meeting.agenda.list", items=Lines(items=items)) if items else Msg("meeting.agenda.empty"),
         minutes=Msg("meeting.page.minutes", link=Link(url=o.minutes)) if o.minutes else Msg("meeting.page.no_minutes"),
     )

@@ -22,7 +22,8 @@ from bot.kernel.model import (
     TimerFired,
 )
 from scenarios.meeting import messages as m
-from scenarios.meeting.base import MeetingsBase, as_style, meeting_ref, occurrence_of
+from scenarios.meeting.base import as_style, meeting_ref, occurrence_of
+from scenarios.meeting.posts import POST
 from scenarios.meeting.state import (
     ATTENDANCE,
     RSVP,
@@ -30,34 +31,24 @@ from scenarios.meeting.state import (
     MeetingsState,
     Occurrence,
 )
+from scenarios.meeting.turns import SWAP, MeetingRoles
 
 
-class MeetingAnswers(MeetingsBase):
+class MeetingAnswers(MeetingRoles):
     """Answers, reminders and attendance of the calendar's meetings."""
 
     def _remind(self, st: MeetingsState, occ: Occurrence, ev: TimerFired, i: int, now: datetime,
                 out: list[Action]) -> None:
+        """A channel reminder is the meeting's one post: posted the first time, then edited
+        ("demain", "dans 1 heure"); the last one names who answered what and gives the roles."""
         reason = self._stale_reminder(occ, ev, self.leads, now)
         if reason is not None:
             self._skip(st, ev, reason)
             return
         is_last = all(lead.before(occ.start, self.tz) <= ev.due_at for lead in self.leads)
-        circle = [mb.key for mb in self.ctx.directory.circle(occ.channels)]
-        answers = m.answer_names(self._rsvps(occ), self._names(st), circle) if is_last else m.answer_counts(occ)
-        cutoff = self.cutoff.before(occ.start, self.tz)
-        for channel in occ.channels:
-            style = self.ctx.capabilities(channel).choice_style()
-            text = Msg(
-                "meeting.reminder.channel",
-                title=occ.title,
-                lead=Duration(seconds=(occ.start - now).total_seconds()),
-                details=m.details(occ),
-                agenda=m.agenda(occ, cutoff, now),
-                answers=answers,
-                how=m.how_to_answer(style),
-            )
-            out.append(Post(channel=channel, text=text, ref=meeting_ref(occ, "r", i), choices=m.rsvp_choices(),
-                            choice_style=as_style(style), valid_until=occ.start))
+        if is_last:
+            self._give_roles(st, occ)
+        self._show(st, occ, now, out, names=is_last)
         occ.reminders_sent.append(ev.name)
 
     def _remind_personally(self, st: MeetingsState, occ: Occurrence, ev: TimerFired, i: int,
@@ -69,7 +60,8 @@ class MeetingAnswers(MeetingsBase):
         cutoff = self.cutoff.before(occ.start, self.tz)
         rsvps = self._rsvps(occ)
         for member in self.ctx.directory.circle(occ.channels):
-            if occ.series in st.muted.get(member.key, []) or rsvps.get(member.key) == "no":
+            # Opt-in (`reunion rappels perso`): only those who asked, unless they said no.
+            if not self._wants_reminders(st, member.key, occ.series) or rsvps.get(member.key) == "no":
                 continue
             style = self._dm_style(member)
             text = Msg(
@@ -104,14 +96,17 @@ class MeetingAnswers(MeetingsBase):
             self._close(st, occ, now, out)
             return
         occ.status = "attendance"
+        occ.attendance_asked = True
         expected = sorted(k for k, a in self._rsvps(occ).items() if a == "yes")
         names = self._names(st)
         present = sorted((names.get(k, k) for k in expected), key=str.casefold)
         for channel in occ.channels:
             style = self.ctx.capabilities(channel).choice_style()
+            # In the thread of the meeting's post when there is one: no second post in the channel.
             out.append(Post(
                 channel=channel,
                 ref=meeting_ref(occ, "att"),
+                thread=meeting_ref(occ, POST) if occ.posted else None,
                 text=Msg("meeting.attendance.ask", title=occ.title,
                          when=When(at=occ.start, style="datetime"),
                          present=m.names_or_nobody(present),
@@ -134,6 +129,7 @@ class MeetingAnswers(MeetingsBase):
         missed = {k for k, c in corrections.items() if c == "missed"}
         occ.attendees = sorted((said_yes | came) - missed)
         occ.status = "held"
+        self._held(st, occ)
         expected = sorted({mb.key for mb in self.ctx.directory.circle(occ.channels)} | set(occ.attendees))
         by_org: dict[str, dict[str, int]] = {}
         for k in expected:
@@ -154,14 +150,16 @@ class MeetingAnswers(MeetingsBase):
             "source": "corrected" if corrections else "rsvp",
         }))
         out.append(Record(kind="meeting", summary=self._meeting_summary(st, occ)))
-        page = m.page(occ, self._names(st))
-        # The attendance question becomes the page of record: no extra message.
-        occ.page_ref = "att" if asked else "page"
+        page = m.page(occ, self._names(st), self._roles_summary(st, occ))
+        # The meeting's post (and the attendance question) become the page of record: no
+        # extra message.
+        occ.page_ref = POST if occ.posted else "att" if asked else "page"
         for channel in occ.channels:
-            if asked:
-                out.append(Edit(channel=channel, ref=meeting_ref(occ, "att"), text=page, choices=[]))
-            else:
-                out.append(Post(channel=channel, ref=meeting_ref(occ, "page"), text=page))
+            for role in self._page_refs(occ):
+                if role != "page":
+                    out.append(Edit(channel=channel, ref=meeting_ref(occ, role), text=page, choices=[]))
+                else:
+                    out.append(Post(channel=channel, ref=meeting_ref(occ, "page"), text=page))
 
     def _meeting_summary(self, st: MeetingsState, occ: Occurrence) -> dict[str, Any]:
         names = self._names(st)
@@ -179,6 +177,8 @@ class MeetingAnswers(MeetingsBase):
             "attendee_names": [names.get(k, k) for k in occ.attendees],
             "minutes": occ.minutes,
             "status": occ.status,
+            # Only a series with roles says them: the records of the others keep their shape.
+            **({"roles": self._roles_summary(st, occ)} if occ.roles else {}),
         }
 
     def _chose(self, st: MeetingsState, ev: Chose, now: datetime, out: list[Action]) -> None:
@@ -197,6 +197,9 @@ class MeetingAnswers(MeetingsBase):
             elif removed in ("came", "missed") and said is not None and said.value == removed:
                 out.append(RecordAnswer(member=who, topic=ATTENDANCE, part=occ.n, value=None))
             return
+        if ev.ref.role == SWAP:
+            self._swap_answer(st, occ, ev, now, out)
+            return
         if ev.choice == "mute" or removed == "mute":
             self._set_mute(st, ev.member, occ.series, ev.choice == "mute", ev.channel, out)
             return
@@ -205,8 +208,9 @@ class MeetingAnswers(MeetingsBase):
         previous = self.ctx.answers.of(who, RSVP, part=occ.n)
         if ev.choice in ("yes", "no", "maybe"):
             answer: Answer = ev.choice  # type: ignore[assignment]
-            if ev.via in ("button", "poll"):
-                # A button gives no visible trace: say what was noted.
+            if ev.via == "button":
+                # A button gives no visible trace: say what was noted (a poll shows one's vote,
+                # a reaction is its own trace).
                 out.append(self._note(ev.member, ev.channel, Msg(
                     "meeting.rsvp.noted", answer=Msg(f"meeting.choice.{answer}"), title=occ.title,
                     when=When(at=occ.start, style="datetime"))))
@@ -215,6 +219,12 @@ class MeetingAnswers(MeetingsBase):
         elif removed is not None and previous is not None and previous.value == removed:
             self._count(occ, removed, None)
             out.append(RecordAnswer(member=who, topic=RSVP, part=occ.n, value=None))
+        else:
+            return
+        if ev.choice != "yes" and who in occ.roles.values():
+            self._holder_left(st, occ, who, now, out)
+        else:
+            self._touch(occ, now, out)
 
     def _count(self, occ: Occurrence, before: str | None, after: str | None) -> None:
         """The live counts of RSVPs follow each answer, from the member's previous one."""
@@ -222,11 +232,6 @@ class MeetingAnswers(MeetingsBase):
             occ.rsvp_counts[before] = max(0, occ.rsvp_counts[before] - 1)
         if after in occ.rsvp_counts:
             occ.rsvp_counts[after] += 1
-
-    def _rsvps(self, occ: Occurrence) -> dict[str, str]:
-        """Who answered what before the meeting (read on its timers, which load its answers)."""
-        return {a.member: a.value for a in self.ctx.answers.current(RSVP, part=occ.n)
-                if a.member is not None and a.value is not None}
 
     def _attendance(self, occ: Occurrence) -> dict[str, str]:
         """Who said they came or missed it, after the meeting."""
@@ -244,14 +249,19 @@ class MeetingAnswers(MeetingsBase):
     def _set_mute(self, st: MeetingsState, member: Member, series: str, mute: bool, channel: str,
                   out: list[Action], reply_to: ReplyHandle | None = None) -> None:
         muted = set(st.muted.get(member.key, []))
+        chosen = set(st.personal.get(member.key, []))
         if mute:
-            muted.add(series)
+            chosen.discard(series)
+            if "*" in chosen:
+                muted.add(series)
         else:
             muted.discard(series)
-        if muted:
-            st.muted[member.key] = sorted(muted)
-        else:
-            st.muted.pop(member.key, None)
+            chosen.add(series)
+        for table, keys in ((st.muted, muted), (st.personal, chosen)):
+            if keys:
+                table[member.key] = sorted(keys)
+            else:
+                table.pop(member.key, None)
         title = self._series_title(st, series)
         text = Msg("meeting.mute.done" if mute else "meeting.mute.undone", series=title)
         out.append(self._note(member, channel, text, reply_to))

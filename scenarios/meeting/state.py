@@ -28,6 +28,14 @@ class AgendaItem(BaseModel):
     at: datetime
 
 
+class Swap(BaseModel):
+    """A role its holder asked to hand to someone, waiting for that person's answer."""
+
+    role: str
+    holder: str
+    to: str
+
+
 class Occurrence(BaseModel):
     """One meeting on the calendar: an occurrence of a configured series, or a one-off."""
 
@@ -55,6 +63,15 @@ class Occurrence(BaseModel):
     """Role of the message holding the page of record, once posted ("att" or "page")."""
     reminders_sent: list[Ref] = Field(default_factory=list)
     """Timer names of the reminders actually posted (for tests and the record)."""
+    posted: bool = False
+    """Its one channel post (role "post") exists: reminders and answers edit it."""
+    refresh_pending: bool = False
+    """An edit of the post is planned (answers coalesced, one edit per minute at most)."""
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Meeting role → member key, given at the last reminder (declared order)."""
+    roles_given: bool = False
+    swaps: list[Swap] = Field(default_factory=list)
+    attendance_asked: bool = False
 
 
 class Skip(BaseModel):
@@ -70,6 +87,10 @@ class MeetingsState(BaseModel):
     occurrences: list[Occurrence] = Field(default_factory=list)
     muted: dict[str, list[str]] = Field(default_factory=dict)
     """Member key → series ids they asked not to be reminded of (personal reminders)."""
+    personal: dict[str, list[str]] = Field(default_factory=dict)
+    """Member key → series ids ("*": every meeting) they asked personal reminders for (opt-in)."""
+    role_history: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
+    """Series id → meeting role → member key → number of the last held meeting where they had it."""
     names: dict[str, str] = Field(default_factory=dict)
     """Last known display name of members who acted (for pages, if they leave the directory)."""
     next_one_off: int = 1

@@ -85,7 +85,9 @@ async def test_the_month_holds_every_ritual_it_promises(month: Result) -> None:
     assert _sent(month, "sortition.result") == 1 and _sent(month, "sortition.final") == 1
     assert _sent(month, "sortition.accept.noted") == 1, "one of those drawn declines"
     assert _sent(month, "election.reveal_body") == 1 and _sent(month, "election.elected") == 1
-    assert _sent(month, "meeting.attendance.ask") == 2 and _sent(month, "meeting.reminder.channel") == 6
+    # One post per meeting, edited by its reminders; the attendance question in its thread.
+    assert _sent(month, "meeting.post.body", "post") == 2 and _sent(month, "meeting.post.body", "edit") >= 4
+    assert _sent(month, "meeting.attendance.ask", "thread") == 2 and _sent(month, "meeting.attendance.ask", "post") == 0
     assert _sent(month, "digest.body") == 4 and _sent(month, "core.charter.post") == 1
     assert _sent(month, "welcome.greeting") == 3
     profiles = Counter(p.profile for p in month.members if not p.animateur)
@@ -121,15 +123,22 @@ async def test_each_poll_vote_is_confirmed_by_a_direct_message_today(month: Resu
     the breakdown shows it. (The calm bot turns this test around.)"""
     members = {p.user for p in month.members}
     rounds = sum(n for (user, key), n in month.votes.items() if user in members and key == "consent.proposal.body")
-    rsvps = sum(n for (user, key), n in month.votes.items()
-                if user in members and key in ("meeting.reminder.channel", "meeting.reminder.personal"))
-    assert rounds > len(members) and rsvps > len(members) / 2
+    assert rounds > len(members)
     objections = 1
     acks = month.sources[Source("consent", "consent.answer.ack", "DM (PrivateNote)")]
     election_acks = month.sources[Source("election", "consent.answer.ack", "DM (PrivateNote)")]
     assert acks and election_acks, "the election's consent step is told apart from the decisions"
     assert acks + election_acks == rounds - objections
-    assert month.sources[Source("meeting", "meeting.rsvp.noted", "DM (PrivateNote)")] == rsvps
+
+
+async def test_a_meeting_vote_is_its_own_confirmation_and_personal_reminders_are_asked_for(month: Result) -> None:
+    """Issue 15, meetings: an RSVP by poll brings no direct message (the poll shows the vote),
+    and nobody gets a personal reminder without asking for one (`reunion rappels perso`)."""
+    members = {p.user for p in month.members}
+    rsvps = sum(n for (user, key), n in month.votes.items() if user in members and key == "meeting.post.body")
+    assert rsvps > len(members) / 2
+    assert month.sources[Source("meeting", "meeting.rsvp.noted", "DM (PrivateNote)")] == 0
+    assert month.sources[Source("meeting", "meeting.reminder.personal", "DM (DirectMessage)")] == 0
 
 
 async def test_the_report_says_where_each_size_stands(month: Result) -> None:

@@ -30,7 +30,10 @@ name = "Comité"
         agenda = await h.say("[comite] bob: !reseau ordre-du-jour « Le budget »")
         assert not any("Aucun processus" in s.text for s in agenda), [s.text for s in agenda]
         reminders = await h.advance(timedelta(days=12, hours=9))
-        assert any("Rappel" in s.text and "Le budget" in s.text for s in reminders)
+        # The reminders edit the announcement: no new post in the channel.
+        assert not [s for s in reminders if s.kind == "post"], [s.text for s in reminders]
+        assert any(s.kind == "edit" and "demain" in s.text and "Le budget" in s.text for s in reminders), \
+            [(s.kind, s.text) for s in reminders]
         # A restart does not create a second implicit calendar.
         await h.restart()
         assert h.store is not None

@@ -80,21 +80,29 @@ async def test_a_week_of_meetings_welcome_and_digest(store_url: str, tmp_path: P
         await h.say("-dave")
         assert await h.say("+dave") == []
 
-        # Tuesday: the Comité's 7-day reminder, with its agenda. The eve of the AG: its
-        # reminder in the channel and personal ones to all who did not say they are absent.
+        # Personal reminders are asked for: Chloé does, in private.
+        asked = await h.say("chloe: !reseau reunion rappels perso")
+        assert [(s.kind, s.recipient) for s in asked] == [("note", "chloe")]
+
+        # Tuesday: the Comité's post, a week ahead, with its agenda. The eve of the AG: its
+        # post is edited ("demain"), and only Chloé gets a personal reminder.
         eve = await h.advance_to(datetime(2026, 3, 25, 18, 31, tzinfo=PARIS))
-        comite, ag = [s for s in eve if s.kind == "post"]
+        (comite,) = [s for s in eve if s.kind == "post"]
         assert "Comité, dans 7 jours" in comite.text.replace("\u00a0", " ")
         assert "1. Budget 2027 (bob)" in comite.text or "1. Budget 2027 (Bob)" in comite.text
-        assert "AG extraordinaire" in ag.text
-        assert sorted(s.recipient or "" for s in eve if s.kind == "dm") == ["alice", "bob", "chloe", "dave"]
+        ag = [s for s in eve if s.kind == "edit" and "AG extraordinaire" in s.text]
+        assert ag and "AG extraordinaire, demain" in spaces(ag[-1].text)
+        assert sorted(s.recipient or "" for s in eve if s.kind == "dm") == ["chloe"]
 
         last = await h.advance_to(datetime(2026, 3, 26, 17, 31, tzinfo=PARIS))
-        (reminder,) = [s for s in last if s.kind == "post"]
+        assert [s for s in last if s.kind == "post"] == []
+        (reminder,) = [s for s in last if s.kind == "edit"]
         assert "Qui vient ?" in spaces(reminder.text) and "✅ Bob, Chloé" in reminder.text
+        assert "dave" not in reminder.text.lower()  # who has not answered is counted, not named
 
         after = await h.advance_to(datetime(2026, 3, 26, 20, 31, tzinfo=PARIS))
         (question,) = [s for s in after if s.kind == "post"]
+        assert question.target == announce.message_id  # in the thread of the meeting's post
         assert "Qui était là ?" in spaces(question.text) and "D'après vos réponses : Bob, Chloé." in spaces(question.text)
         await h.say(f"alice: ?{question.message_id} came")
 
@@ -132,4 +140,5 @@ async def test_reminders_survive_a_restart_and_stale_ones_are_dropped(store_url:
         posts = [s for s in h.sent if s.kind == "post"]
         # The digest of Friday (over 12 h late) and the 7-day reminder are skipped: only the
         # day-before reminder, which is still true, goes out.
-        assert len(posts) == 1 and "Rappel" in posts[0].text and "mardi 31 mars 2026 à 18 h" in spaces(posts[0].text)
+        assert len(posts) == 1 and "Comité, demain" in spaces(posts[0].text)
+        assert "mardi 31 mars 2026 à 18 h" in spaces(posts[0].text)
