@@ -54,8 +54,10 @@ class Plan:
             params: dict[str, object] = {
                 "k": self.seats, "role": spec.name, "rotation": 0,
                 "quotas": [q.as_params() for q in spec.quotas],
-                # Who may not be drawn this time, with the rule's reason; the draw leaves them out.
-                "exclude": sorted({*self.excluded, *self.continuing}),
+                # Who may not be drawn this time, with the rule's reason; the draw leaves them out
+                # of its pool, says so and records it (so `draw verify` replays it).
+                "exclude": [{"id": k, "reason": "max_consecutive"} for k in self.excluded]
+                + [{"id": k, "reason": "holds_seat"} for k in self.continuing if k not in self.excluded],
             }
             if spec.group or spec.pool:
                 params["pool"] = spec.group or spec.pool

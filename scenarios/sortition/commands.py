@@ -8,7 +8,7 @@ from bot.kernel.commands import ArgSpec, CommandError, CommandSpec, OptionSpec, 
 from bot.kernel.inputs import NAME, PANEL, ROTATION, SECRET, TITLE, check_length
 from scenarios.sortition.pool import SortitionError, looks_like_quota, parse_quota_token
 
-__all__ = ["CLOSE", "COMMANDS", "COMMIT", "DRAW", "PROBABILITY", "REVEAL"]
+__all__ = ["CANCEL", "CLOSE", "COMMANDS", "COMMIT", "DRAW", "PROBABILITY", "REVEAL"]
 
 
 def read_quota(text: str) -> dict[str, Any]:
@@ -86,4 +86,14 @@ CLOSE = CommandSpec(
     refusals=_NOT_UNDERSTOOD,
 )
 
-COMMANDS = (DRAW, COMMIT, REVEAL, PROBABILITY, CLOSE)
+CANCEL = CommandSpec(
+    name="tirage annuler",
+    aliases=("draw cancel",),
+    route="ritual",
+    summary_key="sortition.cmd.cancel_summary",
+    animateur_only=True,
+    example_key="sortition.cmd.cancel_example",
+    refusals=_NOT_UNDERSTOOD,
+)
+
+COMMANDS = (DRAW, COMMIT, REVEAL, PROBABILITY, CLOSE, CANCEL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -59,3 +60,21 @@ def history_counts(past: Sequence[PastDraw], pool: set[str]) -> dict[str, int]:
             if m in pool:
                 counts[m] = counts.get(m, 0) + 1
     return dict(sorted(counts.items()))
+
+
+EXCLUDE_REASONS = ("max_consecutive", "holds_seat", "excluded")
+"""Why a starter leaves someone out (`params["exclude"]`): reached the role's limit of terms in
+a row, keeps a seat of the role, or left out by the animateurs."""
+
+
+def asked_exclusions(asked: Any, people: Sequence[Person]) -> list[Exclusion]:
+    """`params["exclude"]`: member keys, or `{"id": key, "reason": ...}`; those of the pool are
+    left out with their reason (anyone else is not in the draw anyway)."""
+    by_id = {p.id: p for p in people}
+    out: dict[str, Exclusion] = {}
+    for item in asked if isinstance(asked, list | tuple) else []:
+        key, reason = (item, "excluded") if isinstance(item, str) else (
+            (item.get("id"), item.get("reason")) if isinstance(item, dict) else (None, None))
+        if isinstance(key, str) and key in by_id and key not in out:
+            out[key] = Exclusion(by_id[key], reason if reason in EXCLUDE_REASONS else "excluded")
+    return [out[k] for k in sorted(out)]

@@ -14,6 +14,8 @@ from scenarios.sortition.record import DrawRecord
 from scenarios.sortition.seed import Contribution
 
 Phase = Literal["new", "commit", "reveal", "accept", "done", "cancelled"]
+RUNNING = ("commit", "reveal", "accept")
+"""The phases of a draw under way: one that may be cancelled, and that holds its role."""
 
 
 class DrawState(BaseModel):

@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from bot.kernel.commands import fold
-from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, When
+from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, Param, When
 from bot.kernel.model import Post
 from bot.kernel.register import page_link
 from bot.kernel.scenario import Context
@@ -27,7 +27,7 @@ from scenarios.sortition.record import (
     probability_of,
     smallest_probability,
 )
-from scenarios.sortition.rotation import PastDraw, exclusions
+from scenarios.sortition.rotation import EXCLUDE_REASONS, PastDraw, exclusions
 from scenarios.sortition.settings import draw_config
 from scenarios.sortition.state import ANNOUNCE, DrawState, percent_of
 
@@ -114,27 +114,41 @@ class DrawTexts:
     def announcement(
         self, state: DrawState, r: DrawRecord, pool_name: Msg, rotation: int, until: datetime
     ) -> Msg:
-        quotas = [
-            Msg("sortition.bullet", item=Quota(q.attribute, q.value, q.min, q.max).describe())
-            for q in r.quotas
-        ]
-        notes: list[Msg] = [
-            Msg("sortition.announce.excluded", rotation=rotation, count=len(r.excluded),
-                who=self.mentions([e.id for e in r.excluded]))
-            if r.excluded
-            else Msg("sortition.announce.none_excluded", rotation=rotation)
-        ]
+        """The short message in plain words: seats, who can be drawn (and who cannot, why),
+        the quotas, how to add to the chance and until when, where fairness is explained."""
+        quotas: list[Param] = [Quota(q.attribute, q.value, q.min, q.max).describe() for q in r.quotas]
+        notes: list[Param] = []
+        by_reason: dict[str, list[str]] = {}
+        for e in r.excluded:
+            by_reason.setdefault(e.reason, []).append(e.id)
+        for reason in ("rotation", "max_consecutive", "holds_seat", "excluded"):
+            who = by_reason.get(reason)
+            if who:
+                notes.append(Msg(f"sortition.announce.out_{reason}", count=len(who), who=self.mentions(who),
+                                 rotation=rotation))
         zero = [m for m, p in r.probabilities.items() if Fraction(p) == 0]
         if zero:
             notes.append(Msg("sortition.announce.zero", count=len(zero), who=self.mentions(zero)))
+        page = page_link(self.ctx.network.register_url, "draw", self.ctx.number)
         return Msg(
             "sortition.announce.text",
             heading=self.heading(state),
             k=r.k,
             pool=pool_name,
             n=len(r.pool),
-            notes=Lines(items=list(notes)),
-            quotas=Lines(items=list(quotas)) if quotas else Msg("sortition.announce.no_quotas"),
+            notes=Msg("sortition.announce.notes", lines=Lines(items=notes)) if notes else "",
+            quotas=Lines(items=quotas, sep=", ") if quotas else Msg("sortition.announce.no_quotas"),
+            until=When(at=until, style="short"),
+            needed=self.config.min_contributors,
+            fair=Msg("sortition.announce.fair_link", link=Link(url=page)) if page
+            else Msg("sortition.announce.fair_thread"),
+        )
+
+    def details(self, r: DrawRecord) -> Msg:
+        """The announcement's thread: how the draw is fair, and the commitments published
+        before the chance exists (what `maillage draw verify` checks)."""
+        return Msg(
+            "sortition.announce.details",
             smallest=percent_of(smallest_probability(r)),
             largest=percent_of(largest_probability(r)),
             balance=Msg("sortition.announce.balance") if r.history else Msg("sortition.announce.plain"),
@@ -143,8 +157,8 @@ class DrawTexts:
             lottery_hash=Code(text=r.hashes.lottery),
             draw_hash=Code(text=r.hashes.draw),
             algorithm=Code(text=r.algorithm),
-            until=When(at=until, style="short"),
-            needed=self.config.min_contributors,
+            size=r.lottery.size,
+            number=self.ctx.number,
         )
 
     def probability(self, r: DrawRecord, member: str) -> Msg:
@@ -162,6 +176,9 @@ class DrawTexts:
                 n=len(r.pool),
             )
         for e in r.excluded:
-            if e.id == member:
+            if e.id == member and e.reason == "rotation":
                 return Msg("sortition.probability.excluded", draw=e.draw or 0)
+            if e.id == member:
+                reason = e.reason if e.reason in EXCLUDE_REASONS else "excluded"
+                return Msg(f"sortition.probability.out_{reason}")
         return Msg("sortition.probability.not_in_pool")

@@ -82,7 +82,8 @@ async def test_a_draw_from_command_to_complete_panel(store_url: str, tmp_path: P
         out = await h.advance(timedelta(hours=24, minutes=1))
         assert any("Engagements clos" in s.text and "Chloe" in s.text for s in out)
         out = await h.say("chloe: !reseau tirage révéler tournesol")
-        result = next(s for s in out if s.kind == "post" and "résultat" in s.text)
+        result = next(s for s in out if s.kind == "post" and s.target is None and "tiré·es au sort" in s.text)
+        seed = next(s for s in out if s.kind == "post" and s.target is not None and "Le hasard" in s.text)
         asks = [s for s in out if s.kind == "dm" and s.choices]
         assert len(asks) == 3 and all(set(s.choices) == {"accept", "decline"} for s in asks)
 
@@ -94,7 +95,7 @@ async def test_a_draw_from_command_to_complete_panel(store_url: str, tmp_path: P
         for s in [*others, *new_asks]:
             out = await h.say(f"[dm] {s.recipient}: ?{s.message_id} accept")
         assert any("au complet" in s.text for s in out)
-        assert "Graine" in result.text
+        assert "Le hasard" not in result.text and "Comment vérifier ce résultat" in seed.text
 
         records = await _draw_records(h)
         assert [r["status"] for r in records] == ["drawn", "done"]

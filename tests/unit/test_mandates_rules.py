@@ -97,7 +97,8 @@ def test_a_draw_renewal_leaves_out_who_reached_the_limit_and_who_keeps_a_seat() 
     assert (p.excluded, p.continuing, p.eligible, p.has_candidates) == (("ana",), ("bea",), ["cid", "dan"], True)
     start = p.start("ana")
     assert (start.kind, start.by, start.channel) == ("draw", "ana", "general")
-    assert start.params == {"k": 1, "role": ROLE, "rotation": 0, "pool": "general", "exclude": ["ana", "bea"],
+    assert start.params == {"k": 1, "role": ROLE, "rotation": 0, "pool": "general",
+                            "exclude": [{"id": "ana", "reason": "max_consecutive"}, {"id": "bea", "reason": "holds_seat"}],
                             "quotas": [{"attribute": "territoire", "value": None, "min": 0, "max": 1}]}
     said = Renderer("fr", PARIS)(proposal(ctx, p)).replace("\u00a0", " ").replace("\u202f", " ")
     assert said == ("Proposition : tirer au sort 1 personne parmi #Général, avec ces quotas : chaque territoire : "

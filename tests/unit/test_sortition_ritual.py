@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -180,18 +181,36 @@ def test_subcommands_in_french_and_english() -> None:
 # --- start ------------------------------------------------------------------------------
 
 
-def test_start_announces_hashes_quotas_and_asks_for_chance() -> None:
+def test_start_announces_in_plain_words_and_puts_the_commitments_in_the_thread() -> None:
     st, (actions,) = run([(start(quotas=PER_TERRITORY, role="délégué"), T0)])
-    post, timer = actions
+    post, details, timer = actions
     assert isinstance(post, Post) and post.ref == Ref(role="announce") and [c.id for c in post.choices] == ["contribute"]
-    shown = text(post)
+    assert isinstance(details, Post) and details.thread == Ref(role="announce") and not details.choices
+    short, thread = text(post), text(details)
     assert st.record is not None
-    for h in (st.record.hashes.pool, st.record.hashes.quotas, st.record.hashes.lottery, st.record.hashes.draw):
-        assert h in shown
-    assert "maillage-leximin/1" in shown and "chaque territoire : exactement 1" in shown
+    hashes = (st.record.hashes.pool, st.record.hashes.quotas, st.record.hashes.lottery, st.record.hashes.draw)
+    for h in hashes:
+        assert h in thread and h not in short
+    # The short layer: seats, who, quotas, how to contribute and until when, where fairness is told.
+    assert short.startswith("Tirage au sort #5 — délégué : 3 places à pourvoir")
+    assert "13 personnes, parmi les membres du salon Comité" in short
+    assert "chaque territoire : exactement 1, chaque structure : au plus 1." in short
+    assert "Contribuer au hasard" in short and "mardi 3 mars" not in short and "3 mars à 10 h" in short
+    assert "Comment est-ce équitable ? Réponse dans le fil" in short
+    for jargon in ("SHA", "leximin", "Loterie", "Billet", "maillage-leximin"):
+        assert jargon not in short
+    assert len(short) < 600, len(short)
+    assert "maillage-leximin/1" in thread and "Comment est-ce équitable ?" in thread
     assert timer == SetTimer(name="commit_end", due_at=T0 + timedelta(hours=24))
     pool = [p.id for p in st.record.pool]
     assert "bot" not in pool and "zoe" not in pool and len(pool) == 13
+
+
+def test_with_the_register_on_the_web_fairness_links_to_the_draws_page() -> None:
+    c = ctx()
+    c = replace(c, network=replace(c.network, register_url="https://reseau.example.org"))
+    _, (actions,) = run([(start(quotas=PER_TERRITORY, role="délégué"), T0)], c=c)
+    assert "Comment est-ce équitable ? https://reseau.example.org/registre/tirages/5" in text(actions[0])
 
 
 def test_pool_from_a_group_or_another_channel() -> None:
