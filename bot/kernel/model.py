@@ -200,6 +200,12 @@ class Chose(_Event):
     """Where a private answer to this member goes (engine-managed)."""
 
 
+SHOWN_WHERE_GIVEN: frozenset[str] = frozenset({"reaction", "poll"})
+"""The ways of answering (`Chose.via`) the member sees where they answered (their reaction, their
+vote in a poll): the answer is its own confirmation, no private note follows. A click on a
+button leaves no trace and a form closes: those are confirmed privately."""
+
+
 class Reacted(_Event):
     """A reaction that is not one of the message's choices (normalised emoji)."""
 

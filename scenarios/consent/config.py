@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.kernel.i18n import Msg, render_plain
 from bot.kernel.inputs import CommandError
@@ -41,8 +41,9 @@ class ConsentConfig(BaseModel):
     questions: ConfigDuration | None = timedelta(days=1)
     """Length of the clarifying-questions phase; none, or as long as the round: no phase."""
     reminders: list[ConfigDuration] = Field(default_factory=lambda: [timedelta(days=1), timedelta(hours=2)])
-    """Before the deadline, remind those who have not answered."""
-    remind_via: Literal["mention", "dm"] = "mention"
+    """Before the deadline, remind those who have not answered: privately, once, at the
+    earliest of these leads still ahead when the version opens (the later ones serve short
+    rounds)."""
     quorum: float | None = None
     """Share of the circle that must answer (0.5 = half); none: no quorum."""
     anonymous: bool = False
@@ -57,6 +58,15 @@ class ConsentConfig(BaseModel):
     """At most one edit of the live counts per this interval."""
     integration: ConfigDuration = timedelta(days=14)
     """After "objections to integrate", how long the author has to amend before it lapses."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_public_reminders(cls, data: Any) -> Any:
+        # `remind_via = "mention"` named who had not answered in the proposal's thread:
+        # reminders are private now, and a config that still says how is read all the same.
+        if isinstance(data, Mapping) and "remind_via" in data:
+            return {k: v for k, v in data.items() if k != "remind_via"}
+        return data
 
     @field_validator("default_time", mode="before")
     @classmethod

@@ -1,12 +1,12 @@
 """What a round sends besides its answers' acknowledgements: the proposals, private ballots,
-reminders to those who have not answered, the request for an objection's reason; and the
-round's timers (deadline, questions phase, reminders, the coalesced live count)."""
+the one private reminder to those who have not answered, the request for an objection's or a
+réserve's reason; and the round's timers (deadline, questions phase, reminder, live count)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.kernel.i18n import Lines, Mention, Msg, When
+from bot.kernel.i18n import Mention, Msg, When
 from bot.kernel.localtime import shift, split_lead
 from bot.kernel.model import Action, CancelTimer, DirectMessage, Member, OpenForm, Post, SetTimer
 from scenarios.consent.state import RoundState, choices
@@ -16,15 +16,18 @@ from scenarios.consent.texts import RoundTexts, deadline_of
 class RoundPosts(RoundTexts):
     """The round's outgoing messages and timers, bound to a context and its settings."""
 
-    def _ask_reason(self, st: RoundState, member: Member, channel: str) -> list[Action]:
+    def _ask_reason(self, st: RoundState, member: Member, channel: str, choice: str = "objection") -> list[Action]:
+        """Why: in the proposal's thread, or privately (an anonymous round, an answer given
+        elsewhere). `choice`: "objection" (a reason is expected) or "concern" (welcome)."""
         acts: list[Action] = []
-        text = Msg("consent.objection.ask", who=Mention(member=member.key, name=member.name), **self._n(st))
+        words = "concern" if choice == "concern" else "objection"
+        text = Msg(f"consent.{words}.ask", who=Mention(member=member.key, name=member.name), **self._n(st))
         private = st.anonymous or channel not in st.channels
         if private:
-            acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg("consent.objection.ask_dm", **self._n(st), title=st.title), expects_reply=True))
+            acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg(f"consent.{words}.ask_dm", **self._n(st), title=st.title), expects_reply=True))
         else:
             acts.append(Post(channel=channel, thread=st.proposal_ref(channel), text=text))
-        if self.ctx.capabilities(channel).forms:
+        if words == "objection" and self.ctx.capabilities(channel).forms:
             acts.append(
                 OpenForm(
                     member=member.key,
@@ -53,12 +56,16 @@ class RoundPosts(RoundTexts):
             acts.append(SetTimer(name=st.timer("questions"), due_at=st.questions_until, payload=payload))
         else:
             acts.append(CancelTimer(name=st.timer("questions")))
-        for i, lead in enumerate(st.reminders):
-            # Whole days on the calendar, the rest in elapsed time (bot.kernel.localtime): the same
-            # instant whether the deadline was just parsed or reloaded from the store.
-            days, seconds = split_lead(lead)
-            due = shift(st.deadline, self.ctx.network.tz, days=-days, seconds=-seconds)
-            if due > now:
+        # One private reminder per version, at the earliest lead still ahead: whole days on the
+        # calendar, the rest in elapsed time (bot.kernel.localtime), the same instant whether the
+        # deadline was just parsed or reloaded from the store.
+        dues = [shift(st.deadline, self.ctx.network.tz, days=-d, seconds=-s)
+                for d, s in (split_lead(lead) for lead in st.reminders)]
+        ahead = [due for due in dues if due > now]
+        first = min(ahead) if ahead else None
+        chosen = dues.index(first) if first is not None else None
+        for i, due in enumerate(dues):
+            if i == chosen:
                 acts.append(SetTimer(name=st.timer("remind", i), due_at=due, payload=payload))
             else:
                 acts.append(CancelTimer(name=st.timer("remind", i)))
@@ -101,23 +108,13 @@ class RoundPosts(RoundTexts):
         return acts
 
     def _remind(self, st: RoundState, now: datetime) -> list[Action]:
-        missing = self.tally(st).missing()
-        if not missing:
-            return []
-        acts: list[Action] = []
-        by_dm: list[Member] = []
-        if st.remind_via == "dm" or st.anonymous:
-            by_dm = missing
-        else:
-            members = self.ctx.directory.channel_members
-            placed: set[str] = set()
-            for ch in st.channels:
-                here = [m for m in missing if m.key in set(members.get(ch, ())) and m.key not in placed]
-                if not here:
-                    continue
-                placed.update(m.key for m in here)
-                acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=Msg("consent.remind.thread", who=Lines(items=[Mention(member=m.key, name=m.name) for m in here], sep=", "), **self._n(st), title=st.title, deadline=When(at=deadline_of(st)))))
-            by_dm = [m for m in missing if m.key not in placed]
-        for m in by_dm:
-            acts.append(DirectMessage(member=m.key, text=Msg("consent.remind.dm", **self._n(st), title=st.title, deadline=When(at=deadline_of(st)), where=self.where(st))))
-        return acts
+        """Those of the circle who have not answered, each by a private message, once per
+        version; never the author, nor the person the round is about (an election's nominee).
+        Nobody is ever named in public for not answering."""
+        if st.reminded:
+            return []  # a state stored when a version had several reminders
+        st.reminded = True
+        spared = {st.author, *st.spared}
+        return [DirectMessage(member=m.key, text=Msg("consent.remind.dm", **self._n(st), title=st.title,
+                                       deadline=When(at=deadline_of(st)), where=self.where(st)))
+                for m in self.tally(st).missing() if m.key not in spared]

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from bot.kernel.answers import Need
 from bot.kernel.i18n import Duration, Msg, When
-from bot.kernel.inputs import TEXT, too_long
 from bot.kernel.model import (
     Action,
     AnonymizeAnswers,
@@ -26,14 +25,13 @@ from bot.kernel.model import (
     Member,
     Post,
     Record,
-    RecordAnswer,
     Replied,
     ReplyHandle,
     SetTimer,
     TimerFired,
 )
+from scenarios.consent.answering import RoundAnswers
 from scenarios.consent.commands import OBJECTION
-from scenarios.consent.posts import RoundPosts
 from scenarios.consent.record import archive, record
 from scenarios.consent.state import (
     CHOICE_IDS,
@@ -46,8 +44,6 @@ from scenarios.consent.state import (
     VersionRecord,
     choices,
     no_counts,
-    starts_with_objection,
-    strip_objection,
 )
 from scenarios.consent.texts import deadline_of
 
@@ -78,7 +74,7 @@ def answers_needed(st: RoundState, event: Event, now: datetime) -> Need:
     return "all"
 
 
-class RoundMachine(RoundPosts):
+class RoundMachine(RoundAnswers):
     """The rules of a consent round, bound to a context and its settings. Every method takes
     a state and returns a new one (the input is never changed) with the actions to take."""
 
@@ -103,9 +99,13 @@ class RoundMachine(RoundPosts):
         headline: Msg | None = None,
         subject_data: dict[str, str] | None = None,
         description: str = "",
+        spared: tuple[str, ...] = (),
+        adopted: Msg | None = None,
     ) -> RoundState:
         """A round ready to `open`. Without an explicit questions deadline, the config's
-        questions phase applies, capped at a third of the round."""
+        questions phase applies, capped at a third of the round. `spared`: members never
+        reminded besides the author (an election's nominee); `adopted`: what the outcome says
+        when adopted (the election's "X is elected")."""
         if questions_until is None and self.cfg.questions:
             # The configured phase, but never more than a third of a short round: answers
             # need most of the time.
@@ -114,11 +114,11 @@ class RoundMachine(RoundPosts):
             questions_until = None
         return RoundState(
             description=description.strip(), ref_scope=ref_scope, ref_n=ref_n, timer_prefix=timer_prefix,
-            subject=subject, number=self.ctx.number, title=title, headline=headline,
+            subject=subject, number=self.ctx.number, title=title, headline=headline, adopted=adopted,
             subject_data=dict(subject_data or {}), author=author.key, author_name=author.name,
             channels=list(dict.fromkeys(channels)), group=group if group is not None else self.cfg.group,
             anonymous=self.cfg.anonymous if anonymous is None else anonymous,
-            quorum=quorum if quorum is not None else self.cfg.quorum, remind_via=self.cfg.remind_via,
+            quorum=quorum if quorum is not None else self.cfg.quorum, spared=list(spared),
             reminders=list(self.cfg.reminders), refresh=self.cfg.refresh, integration=self.cfg.integration,
             started_at=now, opened_at=now, questions_until=questions_until, deadline=deadline,
         )
@@ -143,88 +143,6 @@ class RoundMachine(RoundPosts):
         if counts == state.counts and late == state.late:
             return state
         return state.model_copy(update={"counts": counts, "late": late})
-
-    # --- inbound ----------------------------------------------------------
-
-    def _answers_here(self, st: RoundState, member: Member) -> bool:
-        """Whether the member may answer: in the circle, or already answered."""
-        return self.tally(st).of(member.key) is not None or self.ctx.directory.in_circle(member.key, st.channels,
-                                                                                         st.group)
-
-    def on_chose(self, state: RoundState, ev: Chose, now: datetime) -> tuple[RoundState, list[Action]]:
-        version = state.version_of(ev.ref)
-        if version is None:
-            return state, []
-        st = state.fork()
-        member = ev.member
-        if version != st.version:
-            if ev.choice is None:
-                return state, []
-            return st, [self._note(member, ev.channel, Msg("consent.answer.replaced", **self._n(st), version=st.version))]
-        if not st.is_open:
-            if ev.choice is None:
-                return state, []
-            return st, [self._note(member, ev.channel, Msg("consent.answer.closed", **self._n(st)))]
-        if st.deadline is not None and now >= st.deadline:
-            return self._late(st, member, ev.choice, ev.channel, now)
-        if not self._answers_here(st, member):
-            if ev.choice is None:
-                return state, []
-            return st, [self._not_in_circle(st, member, ev.channel)]
-        if ev.choice is None:
-            current = self.tally(st).of(member.key)
-            # The engine names the removed reaction's choice: removing ✅ after switching to
-            # ✋ leaves the objection standing.
-            withdrawn = ev.withdrawn
-            if current is None or (withdrawn and withdrawn != current.value):
-                # A reaction removed that is no longer the member's answer: nothing changes.
-                return state, []
-            self._count(st, current.value, -1)
-            return st, [*self._touch(st, now), self._answer_row(st, member, None)]
-        if ev.choice not in CHOICE_IDS:
-            return state, []
-        long = too_long(ev.values.get("reason") or "", TEXT)
-        if long is not None:
-            return state, [self._note(member, ev.channel, long, ev.reply_to)]
-        return self._answer(st, member, ev.choice, ev.channel, ev.via, ev.values.get("reason"), now)
-
-    def on_objection(
-        self, state: RoundState, member: Member, reason: str | None, channel: str, now: datetime,
-        reply_to: ReplyHandle | None = None,
-    ) -> tuple[RoundState, list[Action]]:
-        """`objection <raison>` typed as a command (or a thread reply starting with it)."""
-        st = state.fork()
-        if not st.is_open:
-            return st, [self._note(member, channel, Msg("consent.answer.closed", **self._n(st)), reply_to)]
-        if st.deadline is not None and now >= st.deadline:
-            return self._late(st, member, "objection", channel, now)
-        if not self._answers_here(st, member):
-            return st, [self._not_in_circle(st, member, channel)]
-        return self._answer(st, member, "objection", channel, "text", reason or None, now)
-
-    def on_reply(self, state: RoundState, ev: Replied, now: datetime) -> tuple[RoundState, list[Action]]:
-        """A thread reply or a DM answer: an objection's reason, or a clarifying question."""
-        version = state.version_of(ev.ref)
-        if version is None:
-            return state, []
-        st = state.fork()
-        current = self.tally(st).of(ev.member.key) if version == st.version else None
-        objecting = current is not None and current.value == "objection" and not current.reason
-        if version == st.version and st.is_open and (objecting or starts_with_objection(ev.text)):
-            # A reason is kept and published: past its limit the member is told, nothing kept.
-            long = too_long(ev.text.strip(), TEXT)
-            if long is not None:
-                return state, [self._note(ev.member, ev.channel, long)]
-        if version == st.version and st.is_open and current is not None and objecting:
-            if st.deadline is not None and now >= st.deadline:
-                return self._late(st, ev.member, "objection", ev.channel, now)
-            reason = strip_objection(ev.text) or ev.text.strip()
-            return st, [self._note(ev.member, ev.channel, Msg("consent.objection.recorded", **self._n(st), reason=reason)),
-                        self._answer_row(st, ev.member, "objection", reason, current.data)]
-        if version == st.version and st.is_open and starts_with_objection(ev.text):
-            return self.on_objection(st, ev.member, strip_objection(ev.text), ev.channel, now)
-        st.questions += 1
-        return st, []
 
     # --- the author's moves -------------------------------------------------
 
@@ -263,6 +181,7 @@ class RoundMachine(RoundPosts):
         st.closed_late_by = None
         st.status = "answers"
         st.refresh_pending = False
+        st.reminded = False
         for ch in st.channels:
             acts.append(Post(channel=ch, thread=st.proposal_ref(ch, old), text=Msg("consent.amend.pointer", **self._n(st), version=st.version, deadline=When(at=deadline))))
         acts += self._post_proposals(st)
@@ -405,55 +324,3 @@ class RoundMachine(RoundPosts):
         if not st.anonymous:
             return []
         return [AnonymizeAnswers(topic=TOPIC), AnonymizeAnswers(topic=LATE)]
-
-    def _count(self, st: RoundState, choice: str | None, step: int) -> None:
-        if choice in st.counts:
-            st.counts[choice] = max(0, st.counts[choice] + step)
-
-    def _answer_row(self, st: RoundState, member: Member, value: str | None, reason: str | None = None,
-                    data: dict[str, object] | None = None) -> RecordAnswer:
-        return RecordAnswer(member=member.key, topic=TOPIC, part=st.part, version=st.version, value=value,
-                            reason=reason, data=dict(data or {}))
-
-    def _answer(
-        self, st: RoundState, member: Member, choice: str, channel: str, via: str,
-        reason: str | None, now: datetime,
-    ) -> tuple[RoundState, list[Action]]:
-        previous = self.tally(st).of(member.key)
-        if choice == "objection" and not reason and previous is not None and previous.value == "objection":
-            reason = previous.reason
-        asked = bool(previous.data.get("asked")) if previous is not None and previous.value == "objection" else False
-        acts: list[Action] = []
-        if choice == "objection" and not reason and not asked:
-            asked = True
-            acts += self._ask_reason(st, member, channel)
-        elif choice == "objection" and reason and via in ("text", "form"):
-            acts.append(self._note(member, channel, Msg("consent.objection.recorded", **self._n(st), reason=reason)))
-        elif choice == "objection" and via == "text":
-            # Typed again without a reason, after the bot already asked for one: the command
-            # still gets its answer, which says how to give the reason.
-            acts.append(self._note(member, channel, Msg("consent.objection.without_reason", **self._n(st))))
-        elif via in ("button", "poll", "form"):
-            acts.append(self._note(member, channel, Msg("consent.answer.ack", **self._n(st), choice=Msg(f"consent.choice.{choice}"), deadline=When(at=deadline_of(st)))))
-        if previous is not None:
-            self._count(st, previous.value, -1)
-        self._count(st, choice, +1)
-        acts += self._touch(st, now)
-        # Last, so that the messages keep the places (and idempotency keys) they always had.
-        acts.append(self._answer_row(st, member, choice, reason or None, {"asked": True} if asked else None))
-        return st, acts
-
-    def _late(self, st: RoundState, member: Member, choice: str | None, channel: str, now: datetime) -> tuple[RoundState, list[Action]]:
-        """An answer after the deadline, before the round was closed (the bot was down, or
-        the deadline timer has not run yet): not counted, recorded as late; the round closes."""
-        acts: list[Action] = []
-        late: tuple[str, ...] = ()
-        if choice is not None:
-            st.late += 1
-            late = (member.key,)
-            acts.append(self._note(member, channel, Msg("consent.answer.late", **self._n(st), deadline=When(at=deadline_of(st)))))
-            acts.append(RecordAnswer(member=member.key, topic=LATE, part=st.part, version=st.version, value=choice))
-        late_by = now - st.deadline if st.deadline else timedelta(0)
-        st2, closing = self.close(st, now, late_by=late_by, late_members=late)
-        return st2, acts + closing
-

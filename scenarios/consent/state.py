@@ -81,6 +81,9 @@ class RoundState(_Data):
     """What is proposed and why, when given (the proposal form's text); member content."""
     headline: Msg | None = None
     """Replaces the standard title line (the election's "X as delegate")."""
+    adopted: Msg | None = None
+    """What the outcome says when the round is adopted, instead of "Adoptée" (the election's
+    "X is elected"): the result is said once."""
     subject_data: dict[str, str] = Field(default_factory=dict)
     author: str = ""
     author_name: str = ""
@@ -88,8 +91,12 @@ class RoundState(_Data):
     group: str | None = None
     anonymous: bool = False
     quorum: float | None = None
-    remind_via: Literal["mention", "dm"] = "mention"
     reminders: list[timedelta] = Field(default_factory=list)
+    """Leads before the deadline; a version is reminded once, at the earliest still ahead."""
+    reminded: bool = False
+    """Whether the current version's one private reminder went out."""
+    spared: list[str] = Field(default_factory=list)
+    """Members never reminded besides the author: the person an election's round is about."""
     refresh: timedelta = timedelta(minutes=1)
     integration: timedelta = timedelta(days=14)
     status: Status = "new"
@@ -118,7 +125,7 @@ class RoundState(_Data):
         (replaced, never modified in place) are shared."""
         return self.model_copy(update={
             "counts": dict(self.counts), "history": list(self.history), "channels": list(self.channels),
-            "reminders": list(self.reminders), "subject_data": dict(self.subject_data),
+            "reminders": list(self.reminders), "spared": list(self.spared), "subject_data": dict(self.subject_data),
         })
 
     @property
@@ -144,7 +151,9 @@ class RoundState(_Data):
         # States saved before refs were typed name the round "proposal" or "candidate<n>".
         if isinstance(data, dict) and (m := re.fullmatch(r"([a-z]+)([0-9]+)", str(data.get("ref_prefix")))):
             data = {**data, "ref_scope": m[1], "ref_n": int(m[2])}
-        return {k: v for k, v in data.items() if k != "ref_prefix"} if isinstance(data, dict) else data
+        # States saved when reminders could name people in public carry `remind_via`: reminders
+        # are private now, whatever it said.
+        return {k: v for k, v in data.items() if k not in ("ref_prefix", "remind_via")} if isinstance(data, dict) else data
 
     def proposal_ref(self, channel: str, version: int | None = None) -> Ref:
         return Ref(role="proposal", scope=self.ref_scope, n=self.ref_n, version=version or self.version, channel=channel)

@@ -120,7 +120,7 @@ class RoundTexts:
         title_line = self._title_line(st, st.version)
         parts: list[Msg] = []
         if outcome == "adopted":
-            parts.append(Msg("consent.outcome.adopted", title_line=title_line))
+            parts.append(st.adopted or Msg("consent.outcome.adopted", title_line=title_line))
         elif outcome == "objections":
             parts.append(Msg("consent.outcome.objections", title_line=title_line, objections=self._objection_lines(st),
                              author=self._mention_author(st)))
@@ -133,6 +133,9 @@ class RoundTexts:
             for choice in CHOICE_IDS:
                 if names[choice]:
                     parts.append(Msg(f"consent.outcome.names_{choice}", names=Lines(items=list(names[choice]), sep=", ")))
+        concerns = self._concern_lines(st)
+        if concerns.items:
+            parts.append(Msg("consent.outcome.concerns", concerns=concerns))
         if st.late:
             parts.append(Msg("consent.outcome.late", count=st.late))
         if st.closed_late_by:
@@ -150,4 +153,16 @@ class RoundTexts:
                 items.append(Msg("consent.outcome.objection_line", who=o["by"], reason=reason))
             else:
                 items.append(Msg("consent.outcome.objection_line_anonymous", reason=reason))
+        return Lines(items=list(items))
+
+    def _concern_lines(self, st: RoundState) -> Lines:
+        """The réserves given with their reason (who gave them, unless the round is anonymous)."""
+        items: list[Msg] = []
+        given = sorted((a for a in self.tally(st).current() if a.value == "concern" and a.reason),
+                       key=lambda a: a.member or "")
+        for a in given:
+            if st.anonymous or a.member is None:
+                items.append(Msg("consent.outcome.concern_line_anonymous", reason=a.reason or ""))
+            else:
+                items.append(Msg("consent.outcome.concern_line", who=self.tally(st).name(a.member), reason=a.reason or ""))
         return Lines(items=list(items))

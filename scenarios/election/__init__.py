@@ -4,7 +4,8 @@ and a consent round on the proposed person through the consent machinery."""
 from __future__ import annotations
 
 from scenarios.election.commands import COMMANDS
-from scenarios.election.election import Election, ElectionScenario
+from scenarios.election.election import ElectionScenario
+from scenarios.election.kind import Election
 from scenarios.election.members import find_member
 from scenarios.election.nominations import Nominations
 from scenarios.election.state import ElectionConfig, ElectionState

@@ -4,11 +4,11 @@ consent round on the proposed person, run by the consent machinery (`RoundMachin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.kernel.answers import Answer, Need
+from bot.kernel.answers import Answer
 from bot.kernel.commands import CommandError
 from bot.kernel.i18n import Code, Lines, Mention, Msg, When
 from bot.kernel.inputs import TEXT, shown, too_long
@@ -30,15 +30,13 @@ from bot.kernel.model import (
     Started,
     TimerFired,
 )
-from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
+from bot.kernel.scenario import Context
 from scenarios.consent.commands import ROUND_COMMANDS
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError
 from scenarios.consent.kind import resolve_channels, round_command, typed_deadline
 from scenarios.consent.round import RoundMachine, RoundState
-from scenarios.consent.round import answers_needed as round_answers_needed
 from scenarios.election.commands import (
-    COMMANDS,
     DECLINE,
     ELECTION,
     NEXT,
@@ -49,7 +47,7 @@ from scenarios.election.commands import (
 )
 from scenarios.election.members import find_member, reason_of
 from scenarios.election.nominations import Nominations, await_reason, election_record, nominate
-from scenarios.election.state import Attempt, ElectionConfig, ElectionState, load_election_config
+from scenarios.election.state import Attempt, ElectionState, load_election_config
 
 _DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+merci|i\s+decline|decline|no\s+thanks?)\b", re.IGNORECASE)
 NOMINATIONS, CHANGE = Ref(scope="election", role="nominations"), Ref(scope="election", role="change")  # steps' ends
@@ -69,6 +67,10 @@ class ElectionScenario:
     def handle(self, state: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
         if state.round is not None and (synced := self.machine.synced(state.round)) is not state.round:
             state = state.model_copy(update={"round": synced})
+        if state.round is not None and not state.round.spared and state.attempts:
+            # A round opened before it knew whom not to remind: never the person proposed.
+            spared = state.round.model_copy(update={"spared": [state.attempts[-1].nominee]})
+            state = state.model_copy(update={"round": spared})
         new, acts = self._dispatch(state, event, now)
         if new.is_over and not state.is_over:
             acts.append(Finish(outcome=new.phase))
@@ -107,7 +109,7 @@ class ElectionScenario:
         return st, []
 
     def _is_round_event(self, st: ElectionState, event: Event) -> bool:
-        return st.round is not None and _is_round_event(st.round, event)
+        return st.round is not None and is_round_event(st.round, event)
 
     # steps ----------------------------------------------------------------------
 
@@ -186,7 +188,7 @@ class ElectionScenario:
             if previous is None:
                 return st, [note(Msg("election.nothing_to_keep", number=st.number))]
             return st, [note(Msg("election.kept", number=st.number, nominee=noms.name(previous.subject)))]
-        nominee, reason = find_member(self.ctx.directory, text)
+        nominee, reason = find_member(self.ctx.directory, text, me=member)
         pending = noms.pending_of(member.key, changing)
         if nominee is None and pending is not None and pending.subject is not None:
             # The reason of a nomination whose name came first.
@@ -270,7 +272,10 @@ class ElectionScenario:
             changes=Lines(items=list(changes)) if changes else Msg("election.no_changes"),
             author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"),
         )
-        return st, [Post(channel=ch, text=text) for ch in st.channels]
+        # Under the reveal, in its thread: the nominations' story stays in one place, and the
+        # channel gets no new post before the proposal itself.
+        return st, [Post(channel=ch, thread=Ref(scope="election", role="reveal", channel=ch), text=text)
+                    for ch in st.channels]
 
     def propose(
         self, state: ElectionState, member: Member, text: str, channel: str, now: datetime, reply_to: ReplyHandle | None,
@@ -316,6 +321,10 @@ class ElectionScenario:
             subject="election",
             headline=Msg("election.headline", nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
             subject_data={"role": st.role, "nominee": nominee.name, "election": str(st.number)},
+            # The nominee is not reminded to consent to themselves; the result is said once,
+            # by the round's outcome.
+            spared=(nominee.key,),
+            adopted=Msg("election.elected", number=st.number, nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
         )
         st.round, opened = self.machine.open(rnd, now)
         acts += opened
@@ -374,8 +383,11 @@ class ElectionScenario:
             attempt.outcome = "adopted"
             st.phase = "elected"
             st.closed_at = now
-            for ch in st.channels:
-                acts.append(Post(channel=ch, text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
+            # The round's outcome, just posted, says who is elected (`adopted`): not twice. A
+            # round opened before its outcome could say so has it said here.
+            if rnd.adopted is None:
+                for ch in st.channels:
+                    acts.append(Post(channel=ch, text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
             acts.append(election_record(Nominations(self.ctx), st, "elected", now))
         elif new.status == "integrating" and rnd.status != "integrating":
             attempt.outcome = new.outcome
@@ -418,81 +430,9 @@ class ElectionScenario:
         return Lines(items=list(items))
 
 
-class Election(RitualKind[ElectionState]):
-    """An election without candidates, ending in a consent round on the proposed person."""
-
-    name = "election"
-    state_type = ElectionState
-    configurable = False
-    config_model = ElectionConfig
-    catch_up = CatchUp(
-        timedelta(hours=1),
-        "steps that fell due during downtime run on restart (the reveal, the end of the "
-        "change round); the consent round's deadline closes with the answers received before "
-        "it; reminders over an hour late are skipped",
-    )
-    commands = COMMANDS
-    uses_answers = True
-
-    def bind(self, ctx: Context) -> Scenario[ElectionState]:
-        return ElectionScenario(ctx)
-
-    def answers_needed(self, state: ElectionState, event: Event, now: datetime) -> Need:
-        """The consent round's needs for its events; everyone's answers for the animateur's
-        and the proposed person's moves (they close or cancel a round)."""
-        rnd = state.round
-        if rnd is not None and state.phase == "consent":
-            # Whatever may close the round may record the election: its nominations' history too.
-            if isinstance(event, Replied | Chose | TimerFired) and _is_round_event(rnd, event):
-                return _with_history(round_answers_needed(rnd, event, now))
-            if isinstance(event, Command) and event.name in ROUND_COMMANDS:
-                return _with_history(round_answers_needed(rnd, event, now))
-        if isinstance(event, Command) and event.name in (NEXT.name, PROPOSE.name, DECLINE.name):
-            return "history"
-        if isinstance(event, Replied) and event.ref.role == "proposed":
-            return "history"  # a decline by private message
-        if isinstance(event, Command | Replied):
-            return "member"  # a nomination, a change: the member's own
-        # The steps' ends: the reveal, the changes, the record.
-        return "history"
-
-    def channels(self, state: ElectionState) -> Sequence[str] | None:
-        return state.channels or None
-
-    def summarize(self, state: ElectionState) -> Mapping[str, Any] | None:
-        if state.phase in ("new",) or (state.phase == "cancelled" and not state.started_at):
-            return None
-        return {
-            "number": state.number,
-            "role": state.role,
-            "title": state.role,
-            "phase": state.phase,
-            "status": state.phase,
-            "nominations": state.nominators,
-            "deadline": _next_deadline(state),
-            "proposed": state.attempts[-1].nominee_name if state.attempts else None,
-        }
-
-
-def _with_history(need: Need) -> Need:
-    return "history" if need == "all" else need
-
-
-def _is_round_event(rnd: RoundState, event: Event) -> bool:
+def is_round_event(rnd: RoundState, event: Event) -> bool:
     if isinstance(event, TimerFired):
         return rnd.owns_timer(event.name)
     if isinstance(event, Replied | Chose):
         return rnd.version_of(event.ref) is not None
     return False
-
-
-def _next_deadline(state: ElectionState) -> str | None:
-    """When the current step ends, as ISO (None when the animateur's move is awaited)."""
-    at: datetime | None = None
-    if state.phase == "nominating":
-        at = state.nominations_until
-    elif state.phase == "changing":
-        at = state.change_until
-    elif state.phase == "consent" and state.round is not None and state.round.is_open:
-        at = state.round.deadline
-    return at.isoformat() if at is not None else None

@@ -10,6 +10,8 @@ from bot.kernel.scenario import Directory
 
 _SLACK = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _MATRIX = re.compile(r"^@[^:\s]+:[^\s]+$")
+# Oneself, as the invitation says "vous pouvez vous proposer vous-même".
+_MYSELF = re.compile(r"^\s*(?:je\s+me\s+propose|moi[\s-]*m[êe]me|moi|myself|me)(?=$|[\s,.;:!?])", re.IGNORECASE)
 # What may join the name and the reason: "parce que", "because", ":", "car", "—".
 _JOINERS = re.compile(
     r"^\s*(?:[:,;.\-–—]+\s*)?(?:parce\s+que\b|parce\s+qu['’]|car\b|because\b)?\s*[:,\-–—]?\s*",
@@ -44,12 +46,15 @@ def _by_name(directory: Directory, text: str) -> Member | None:
     return firsts[0] if len(firsts) == 1 else None
 
 
-def find_member(directory: Directory, text: str) -> tuple[Member | None, str]:
-    """The member named at the start of `text` (mention, user id, key, or name) and what
-    follows, without "parce que"/"because". (None, text) when nobody matches."""
+def find_member(directory: Directory, text: str, me: Member | None = None) -> tuple[Member | None, str]:
+    """The member named at the start of `text` (mention, user id, key, or name; "moi-même",
+    "myself": `me`) and what follows, without "parce que"/"because". (None, text) when nobody
+    matches."""
     words = text.strip().split()
     if not words:
         return None, ""
+    if me is not None and (own := _MYSELF.match(text)):
+        return me, reason_of(text[own.end():])
     found = _by_token(directory, words[0])
     if found is not None:
         return found, reason_of(" ".join(words[1:]))

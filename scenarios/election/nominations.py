@@ -105,6 +105,7 @@ def election_record(noms: Nominations, st: ElectionState, outcome: str, now: dat
         "title": st.role,
         "outcome": outcome,
         "elected": elected.nominee_name if elected else None,
+        "elected_key": elected.nominee if elected else None,
         "author": st.author_name,
         "channels": list(st.channels),
         "started_at": st.started_at.isoformat() if st.started_at else None,

@@ -84,7 +84,8 @@ async def test_the_month_holds_every_ritual_it_promises(month: Result) -> None:
     assert _sent(month, "consent.outcome.body", "post") == 4
     assert _sent(month, "sortition.result") == 1 and _sent(month, "sortition.final") == 1
     assert _sent(month, "sortition.accept.noted") == 1, "one of those drawn declines"
-    assert _sent(month, "election.reveal_body") == 1 and _sent(month, "election.elected") == 1
+    assert _sent(month, "election.reveal_body") == 1 and _sent(month, "election.elected") == 0, \
+        "the election's result is said once, by its consent round's outcome"
     # One post per meeting, edited by its reminders; the attendance question in its thread.
     assert _sent(month, "meeting.post.body", "post") == 2 and _sent(month, "meeting.post.body", "edit") >= 4
     assert _sent(month, "meeting.attendance.ask", "thread") == 2 and _sent(month, "meeting.attendance.ask", "post") == 0
@@ -112,33 +113,44 @@ async def test_the_counts_hold_together(month: Result) -> None:
     # Mentions: those named in new messages of the room, never by an edit.
     named = Counter(u for d in month.delivered if d.kind in ("post", "thread") for u in d.mentions)
     assert all(month.people[u].mentions == named[u] for u in members)
-    assert any(f.mentions for f in people), "reminders name who has not answered"
+    assert any(f.mentions for f in people), "a réserve's reason is asked by name in the thread"
     sent = month.sent()
     assert sum(sent.values()) == len([d for d in month.delivered if d.kind != "react"]) + sent["image"]
 
 
-async def test_each_poll_vote_is_confirmed_by_a_direct_message_today(month: Result) -> None:
-    """Issue 15: on Matrix a vote is its own confirmation. Today every poll answer to a
-    decision or a meeting brings a private note, which Matrix delivers as a direct message:
-    the breakdown shows it. (The calm bot turns this test around.)"""
+CONFIRMATIONS = ("consent.answer.ack",)
+"""The private notes that confirmed a vote (a meeting's `meeting.rsvp.noted` joins them once
+the meeting's calm change has landed)."""
+
+
+async def test_a_poll_vote_is_its_own_confirmation(month: Result) -> None:
+    """Issue 15: on Matrix a vote is its own confirmation (the voter sees it in the poll): no
+    private note, hence no direct message, follows any vote on a decision, an election's consent
+    step; a private answer only when something needs saying (a reason asked)."""
     members = {p.user for p in month.members}
     rounds = sum(n for (user, key), n in month.votes.items() if user in members and key == "consent.proposal.body")
-    assert rounds > len(members)
-    objections = 1
-    acks = month.sources[Source("consent", "consent.answer.ack", "DM (PrivateNote)")]
-    election_acks = month.sources[Source("election", "consent.answer.ack", "DM (PrivateNote)")]
-    assert acks and election_acks, "the election's consent step is told apart from the decisions"
-    assert acks + election_acks == rounds - objections
+    rsvps = sum(n for (user, key), n in month.votes.items()
+                if user in members and key.startswith("meeting."))
+    assert rounds > len(members) and rsvps > len(members) / 2, "the month votes, and much"
+    confirmations = {s: n for s, n in month.sources.items() if s.key in CONFIRMATIONS and n}
+    assert confirmations == {}
+    assert not any(d.key in CONFIRMATIONS for d in month.delivered)
+    assert month.sources[Source("consent", "consent.concern.ask", "mention in a thread reply")], \
+        "a réserve's reason is asked"
 
 
-async def test_a_meeting_vote_is_its_own_confirmation_and_personal_reminders_are_asked_for(month: Result) -> None:
-    """Issue 15, meetings: an RSVP by poll brings no direct message (the poll shows the vote),
-    and nobody gets a personal reminder without asking for one (`reunion rappels perso`)."""
-    members = {p.user for p in month.members}
-    rsvps = sum(n for (user, key), n in month.votes.items() if user in members and key == "meeting.post.body")
-    assert rsvps > len(members) / 2
-    assert month.sources[Source("meeting", "meeting.rsvp.noted", "DM (PrivateNote)")] == 0
-    assert month.sources[Source("meeting", "meeting.reminder.personal", "DM (DirectMessage)")] == 0
+async def test_reminders_are_private_once_and_name_nobody(month: Result) -> None:
+    """Those who have not answered a round are reminded by one direct message per version,
+    never in public; the proposer (an animateur) and the election's nominee never."""
+    reminders = [d for d in month.delivered if d.key.startswith("consent.remind")]
+    assert reminders and all(d.kind == "dm" for d in reminders)
+    assert not any(d.mentions for d in reminders)
+    per_round = Counter((d.source, d.recipient) for d in reminders)
+    decisions = max(n for (source, _), n in per_round.items() if source == "consent")
+    assert decisions <= 3, "once per version: two rounds and an amended version"
+    assert all(n == 1 for (source, _), n in per_round.items() if source == "election")
+    proposer = month.net.animateurs[0].user
+    assert proposer not in {d.recipient for d in reminders}, "the proposer, who also proposes the elected"
 
 
 async def test_the_report_says_where_each_size_stands(month: Result) -> None:
@@ -146,7 +158,7 @@ async def test_the_report_says_where_each_size_stands(month: Result) -> None:
     worst = month.worst()[1].interruptions
     verdict = "this size meets it" if worst <= TARGET else "this size does not meet it"
     assert f"the most interrupted member {worst}: {verdict}" in text
-    assert "| consent | `consent.answer.ack` | DM (PrivateNote) |" in text
+    assert "| consent | `consent.remind.dm` | DM (DirectMessage) |" in text
     mean = sum(f.interruptions for f in (month.people[p.user] for p in month.members)) / 20
     assert f"| all members (mean) | 20 | {_mean(month, 'dms'):.1f} | {_mean(month, 'mentions'):.1f} | " \
            f"{_mean(month, 'posts'):.1f} | {mean:.1f} |" in text

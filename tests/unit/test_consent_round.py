@@ -152,7 +152,7 @@ def _downtime(rec: dict[str, Any], d: Driver[RoundState]) -> None:
     assert "closed on restart" in rec["closed_note"]
     assert rec["answered"] == 2
     # No stale reminder was sent on restart (they were due while the bot was down).
-    assert not [p for p in of(d.actions, Post) if p.text.key == "consent.remind.thread"]
+    assert not [a for a in d.actions if getattr(a, "text", None) and a.text.key.startswith("consent.remind")]  # type: ignore[union-attr]
     assert any("indisponible" in t for t in texts(d.actions))
 
 
@@ -236,8 +236,7 @@ def test_the_proposal_states_phase_local_deadline_and_how_to_answer() -> None:
         Ref(scope="consent", role="deadline"): FRIDAY_18H,
         Ref(scope="consent", role="questions"): T0 + timedelta(days=1),
         Ref(scope="consent", role="remind", n=0): FRIDAY_18H - timedelta(days=1),
-        Ref(scope="consent", role="remind", n=1): FRIDAY_18H - timedelta(hours=2),
-    }
+    }, "one reminder, at the earliest lead still ahead"
     # The questions phase ends: the proposal is edited and the thread told.
     acts = d.advance(timedelta(days=1))
     assert [e.text.key for e in of(acts, Edit)] == ["consent.proposal.body"]
@@ -307,27 +306,61 @@ def test_no_edits_where_the_platform_cannot_edit() -> None:
     assert not of(d.actions, Edit)
 
 
-def test_reminders_go_only_to_those_who_have_not_answered() -> None:
-    ctx, people = one_channel(4)
-    d: Driver[RoundState] = Driver(KIND, ctx)
-    d.send(start(title="T", deadline="vendredi 18h"), T0)
-    d.send(chose(people[1], "consent"), T0 + h(1))
-    acts = d.advance(FRIDAY_18H - timedelta(days=1) - T0)
-    (post,) = [p for p in of(acts, Post) if p.text.key == "consent.remind.thread"]
-    who = post.text.params["who"]
-    assert [m.member for m in who.items] == ["alice", "m02", "m03"]  # type: ignore[union-attr]
-    assert post.thread == Ref(role="proposal", version=1, channel="general")
+def _reminded(acts: list[Any]) -> list[str]:
+    return sorted(a.member for a in of(acts, DirectMessage) if a.text.key == "consent.remind.dm")
 
 
-def test_reminders_by_direct_message_when_configured() -> None:
-    ctx, people = one_channel(3, settings={"consent": {"remind_via": "dm"}})
+def _named_in_public(acts: list[Any]) -> list[Post]:
+    """Posts and thread replies that remind anyone of anything (none should)."""
+    return [p for p in of(acts, Post) if p.text.key.startswith("consent.remind")]
+
+
+def test_those_who_have_not_answered_are_reminded_privately_once_never_the_author() -> None:
+    d, _ = run(Case("x", [(1, chose(BOB, "consent")), (2, chose(M2, "objection"))], None, None))
+    acts = d.advance(FRIDAY_18H - timedelta(hours=1) - d.now)  # past both leads (1 day, 2 hours)
+    assert _reminded(acts) == ["m03", "m04"], "the author (alice) is never reminded"
+    assert not _named_in_public(d.actions)
+    (dm,) = [a for a in of(acts, DirectMessage) if a.member == "m03"]
+    assert not dm.text.params.get("who"), "a reminder names nobody else"
+    fr, en = texts([dm], "fr")[0], texts([dm], "en")[0]
+    assert "attend votre réponse, jusqu'au vendredi 27 novembre 2026 à 18 h" in fr
+    assert "is waiting for your answer, until Friday 27 November 2026 at 18:00" in en
+    d.advance(timedelta(hours=2))
+    assert _reminded(d.actions) == ["m03", "m04"], "once in the round, not at each lead"
+
+
+def test_a_state_stored_with_two_reminders_set_reminds_once() -> None:
+    d, _ = run(Case("x", [], None, None))
+    second = Ref(scope="consent", role="remind", n=1)
+    d.timers[second] = SetTimer(name=second, due_at=FRIDAY_18H - h(2), payload={"version": 1})
+    d.advance(FRIDAY_18H - h(1) - d.now)
+    assert _reminded(d.actions) == ["bob", "m02", "m03", "m04"]
+
+
+def test_a_short_round_is_reminded_at_the_lead_still_ahead() -> None:
+    d, _ = run(Case("x", [], None, None, params={"deadline": "dans 3 heures"}))
+    (remind,) = [t for t in of(d.actions, SetTimer) if t.name.role == "remind"]
+    assert remind.due_at == T0 + h(1)
+    d.advance(h(4))
+    assert _reminded(d.actions) == ["bob", "m02", "m03", "m04"]
+
+
+def test_a_new_version_is_reminded_once_again() -> None:
+    d, _ = run(Case("x", [(1, chose(BOB, "objection", reason="trop tôt"))], None, None))
+    d.advance(FRIDAY_18H - timedelta(hours=20) - d.now)
+    assert _reminded(d.actions) == ["m02", "m03", "m04"]
+    d.send(cmd(ANIM, "amender", title="Adopter la charte v2.1", deadline="lundi 18h"), d.now)
+    before = len(d.actions)
+    d.advance(timedelta(days=4))
+    assert _reminded(d.actions[before:]) == ["bob", "m02", "m03", "m04"]
+
+
+def test_a_config_that_asked_for_public_reminders_is_read_and_reminds_privately() -> None:
+    ctx, _ = one_channel(3, settings={"consent": {"remind_via": "mention"}})
     d: Driver[RoundState] = Driver(KIND, ctx)
     d.send(start(title="T", deadline="vendredi 18h"), T0)
-    d.send(chose(people[0], "consent"), T0 + h(1))
     acts = d.advance(FRIDAY_18H - timedelta(hours=23) - T0)
-    dms = [a for a in of(acts, DirectMessage) if a.text.key == "consent.remind.dm"]
-    assert sorted(a.member for a in dms) == ["bob", "m02"]
-    assert not [p for p in of(acts, Post) if p.text.key.startswith("consent.remind")]
+    assert _reminded(acts) == ["bob", "m02"] and not _named_in_public(d.actions)
 
 
 def test_answers_on_a_replaced_version_are_not_counted() -> None:

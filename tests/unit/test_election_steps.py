@@ -86,6 +86,12 @@ def test_step1_the_call_is_public_and_each_member_is_asked_privately() -> None:
         ("m04 because he listens", "m04", "he listens"),
         ("@m03:example.org car il est là", "m03", "il est là"),
         ("Bob, disponible et patient", "bob", "disponible et patient"),
+        # The invitation says "vous pouvez vous proposer vous-même".
+        ("moi-même parce que je connais le comité", "bob", "je connais le comité"),
+        ("Moi même : j'ai du temps", "bob", "j'ai du temps"),
+        ("moi, car j'ai du temps", "bob", "j'ai du temps"),
+        ("je me propose parce que j'ai du temps", "bob", "j'ai du temps"),
+        ("myself because I know the committee", "bob", "I know the committee"),
     ],
 )
 def test_step1_a_nomination_is_a_name_and_a_reason(text: str, nominee: str, reason: str) -> None:
@@ -201,7 +207,8 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     assert st.phase == "consent" and st.round is not None and st.round.status == "answers"
     proposal = [p for p in of(d.actions, Post) if p.ref == CANDIDATE1]
     assert len(proposal) == 1 and [c.id for c in proposal[0].choices] == ["consent", "concern", "objection", "stand_aside"]
-    assert "Élection #1 — proposition (v1) : M02 comme délégué au comité régional" in texts(proposal)[0]
+    assert "Élection #1 — étape 3, consentement : M02 comme délégué au comité régional" in texts(proposal)[0]
+    assert "Election #1 — step 3, consent: M02 as délégué au comité régional" in texts(proposal, "en")[0]
     context = [p for p in of(d.actions, Post) if p.thread == CANDIDATE1]
     assert "Bob : « elle connaît le comité »" in texts(context)[0]
     (ask,) = [a for a in of(d.actions, DirectMessage) if a.text.key == "election.proposed_dm"]
@@ -217,10 +224,16 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     assert decision["names"]["concern"] == ["M04"]
     (election,) = records(acts, "election")
     assert election["elected"] == "M02" and election["outcome"] == "elected"
+    assert election["elected_key"] == "m02", "mandates and the register need no name lookup"
     assert [n["nominee"] for n in election["nominations"]] == ["M02", "Bob", "M02"]
     assert election["attempts"] == [{"nominee": "M02", "at": election["attempts"][0]["at"], "outcome": "adopted"}]
-    assert any("M02 est élu·e délégué au comité régional" in t for t in texts(acts))
-    assert any("M02 is elected délégué au comité régional" in t for t in texts(acts, "en"))
+    # The result is said once: the round's outcome says who is elected, with its counts.
+    (outcome,) = of(acts, Post)
+    assert outcome.text.key == "consent.outcome.body"
+    fr, en = texts([outcome])[0], texts([outcome], "en")[0]
+    assert fr.startswith("🎉 M02 est élu·e délégué au comité régional (élection #1)") and "Adoptée" not in fr
+    assert "Avec réserve : M04" in fr and "✅ 4 · ⚠️ 1" in fr
+    assert en.startswith("🎉 M02 is elected délégué au comité régional (election #1)")
 
 
 def test_step4_the_proposed_person_may_decline() -> None:
