@@ -36,10 +36,11 @@ def _check_roles(value: list[str]) -> list[str]:
     for name in names:
         if not name or len(name) > ROLE_LENGTH:
             raise RolesRefusal(Msg("meeting.config.bad_role", value=name, most=ROLE_LENGTH))
-    folded = [n.casefold() for n in names]
-    for name, key in zip(names, folded, strict=True):
-        if folded.count(key) > 1:
+    seen: set[str] = set()
+    for name in names:
+        if name.casefold() in seen:
             raise RolesRefusal(Msg("meeting.config.duplicate_role", value=name))
+        seen.add(name.casefold())
     return names
 
 

@@ -26,7 +26,7 @@ from scenarios import registry
 from scenarios.consent.commands import AMEND, DECISION, DECISIONS, OBJECTION
 from scenarios.election.commands import ELECTION, NOMINATE
 from scenarios.mandates.commands import RENEW, RESIGN, WHO
-from scenarios.meeting.commands import MUTE, NEW
+from scenarios.meeting.commands import MUTE, NEW, PERSONAL_OFF, PERSONAL_ON, ROLE_SWAP
 from scenarios.sortition.commands import DRAW
 
 SPECS: list[CommandSpec] = [*CORE_COMMANDS, *(spec for _, spec in registry().commands())]
@@ -56,6 +56,13 @@ GRAMMAR = Grammar(SPECS)
     # meeting
     ("meeting mute Board", MUTE, {"series": "Board"}),
     ("reunion « A » demain 18h", NEW, {"title": "A", "text": "demain 18h"}),
+    ("reunion rappels perso", PERSONAL_ON, {}),
+    ("réunion rappels perso Comité", PERSONAL_ON, {"series": "Comité"}),
+    ("reunion rappels perso non", PERSONAL_OFF, {}),
+    ("meeting reminders off", PERSONAL_OFF, {}),
+    ("meeting reminders on Board", PERSONAL_ON, {"series": "Board"}),
+    ("reunion rôle échanger @Amina", ROLE_SWAP, {"who": "@Amina"}),
+    ("meeting role swap @amina:example.org", ROLE_SWAP, {"who": "@amina:example.org"}),
     # the directory: a profile's field is typed (a field of the person's own, else an attribute's
     # name), the people named are accounts (Slack mention, Matrix id, platform:id) or words
     ("profil", PROFILE, {}),
@@ -109,6 +116,7 @@ def test_typed_inputs_give_typed_values(typed: str, spec: CommandSpec, args: dic
     ("tirage clore maintenant", "sortition.cmd.not_understood"),
     ('reunion "" demain', "meeting.cmd.title_missing"),
     ("reunion cr", "core.cmd.missing_arg"),
+    ("reunion role echanger", "meeting.cmd.swap_missing"),
     ("resume maintenant", "core.cmd.too_many"),
     ("membre ajouter", "core.cmd.missing_arg"),
     ('membre ajouter « E » couleur=bleu', "core.cmd.unknown_option"),
