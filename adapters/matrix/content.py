@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.adapter import Outgoing
 from bot.kernel.i18n import HTML, PLAIN, Markup, Mention, Msg
@@ -135,6 +135,25 @@ def reaction(target: str, key: str) -> dict[str, Any]:
 class PollAnswer:
     id: str
     text: str
+
+
+def as_poll(choices: Sequence[Any], style: str) -> bool:
+    """Whether choices are drawn as a native poll: a question with two answers or more (a single
+    action, « Contribuer au hasard », is a reaction to click, not a one-answer poll), as many as
+    Element draws; more choices, or a style of reactions, are seeded reactions."""
+    return style in ("poll", "buttons") and 1 < len(choices) <= MAX_POLL_ANSWERS
+
+
+PollEdit = Literal["edit", "end", "keep"]
+
+
+def poll_edit(voted: bool, answers: Sequence[PollAnswer]) -> PollEdit:
+    """What an edit of a poll becomes. A poll nobody has voted on is edited; once someone has,
+    it is never edited (MSC3381: clients may drop or misread the votes of an edited poll; the
+    poll's own tally shows the count); a question closed (no answers left) ends the poll."""
+    if not answers:
+        return "end"
+    return "keep" if voted else "edit"
 
 
 def poll_answers(out: Outgoing, choices: Sequence[Any]) -> list[PollAnswer]:

@@ -109,13 +109,17 @@ class Outbound:
         if isinstance(poll, Mapping):
             answers = ([mx.PollAnswer(str(a), str(t)) for a, t in poll.get("answers", [])]
                        if action.choices is None else mx.poll_answers(out, action.choices))
-            if answers:
-                await self._send(room_id, mx.POLL_START_TYPE,
-                                 mx.edit_poll(target, text, answers, mx.mark(out)), mx.txn_id(out.key))
-            else:
-                # No answers left: the question is closed — end the poll with the new text.
-                await self._send(room_id, mx.POLL_END_TYPE, mx.end_poll(target, text, mx.mark(out)),
-                                 mx.txn_id(out.key))
+            voted = bool(await self.account.kv.get(NAMESPACE, kv_key("voted", target)))
+            match mx.poll_edit(voted, answers):
+                case "edit":
+                    await self._send(room_id, mx.POLL_START_TYPE,
+                                     mx.edit_poll(target, text, answers, mx.mark(out)), mx.txn_id(out.key))
+                case "end":
+                    # No answers left: the question is closed — end the poll with the new text.
+                    await self._send(room_id, mx.POLL_END_TYPE, mx.end_poll(target, text, mx.mark(out)),
+                                     mx.txn_id(out.key))
+                case "keep":
+                    log.debug("poll %s has votes: not edited (its own tally shows the count)", target)
             return Delivery(target, channel=out.channel)
         await self._send(room_id, "m.room.message", mx.edit_message(target, text, mx.mark(out)),
                          mx.txn_id(out.key))
@@ -161,7 +165,7 @@ class Outbound:
     async def _post_in(self, room_id: str, out: Outgoing, text: Msg, thread: str | None,
                        choices: Sequence[Choice], style: str, notice: bool) -> str:
         rendered = mx.render(out, text)
-        if choices and style in ("poll", "buttons") and len(choices) <= mx.MAX_POLL_ANSWERS:
+        if choices and mx.as_poll(choices, style):
             # Matrix has no buttons: a native poll is the closest thing Element shows.
             answers = mx.poll_answers(out, choices)
             event_id = await self._send_all(

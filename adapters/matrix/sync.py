@@ -13,15 +13,16 @@ from typing import Any
 from aiohttp import ClientConnectionError
 from nio import MegolmEvent, SyncResponse
 
-from adapters.matrix.account import Account, Backoff
+from adapters.matrix.account import Account, Backoff, kv_key
 from adapters.matrix.crypto import Encryption
 from adapters.matrix.dms import DirectRooms, Invitations
 from adapters.matrix.outbound import InFlight
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.session import NAMESPACE, Session, retry_after, save_session
 from adapters.matrix.timeline import after_own_join, fill_gap, since_own_join
-from adapters.matrix.translate import RoomView, translate
+from adapters.matrix.translate import POLL_RESPONSE_TYPES, RoomView, translate
 from bot.adapter import EventSink, TransientError
+from bot.kernel.model import InboundChoice
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class SyncLoop:
         """The sync token up to which every event is committed by the engine."""
         self._stored_since: str | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._polls_voted: OrderedDict[str, None] = OrderedDict()
+        """Polls this process has marked as voted on (a mark is written once per poll)."""
         self._task: asyncio.Task[None] | None = None
         self._halt = False
         self._interruptible = False
@@ -344,9 +347,21 @@ class SyncLoop:
         inbound = translate(source, self._as_channel(view))
         if inbound is None:
             return
+        if isinstance(inbound, InboundChoice) and source.get("type") in POLL_RESPONSE_TYPES:
+            await self._voted(inbound.target)
         assert self.sink is not None
         await self.sink(inbound)
         self._delivered += 1
+
+    async def _voted(self, poll: str) -> None:
+        """A poll someone voted on is never edited again (`adapters.matrix.outbound`): marked
+        before the vote reaches the engine, whose answer may be an edit; once per poll and process."""
+        if poll in self._polls_voted:
+            return
+        await self.account.kv.put(NAMESPACE, kv_key("voted", poll), True)
+        self._polls_voted[poll] = None
+        if len(self._polls_voted) > SEEN_IDS:
+            self._polls_voted.popitem(last=False)
 
     def _as_channel(self, view: RoomView) -> RoomView:
         """Bound rooms are named as the config names them (an alias stays an alias)."""
