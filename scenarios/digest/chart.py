@@ -1,4 +1,5 @@
-"""The digest's participation chart: a deterministic PNG drawn with matplotlib's Agg backend."""
+"""The digest's participation chart: the network's answer and attendance rates week by week,
+a deterministic PNG drawn with matplotlib's Agg backend."""
 
 from __future__ import annotations
 
@@ -7,24 +8,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WIDTH_PX = 640
-BASE_HEIGHT_PX = 360
-ROWS_IN_BASE = 6
-ROW_PX = 40
+HEIGHT_PX = 360
 DPI = 100
-ANSWERS_COLOUR = "#1f77b4"
-PRESENCE_COLOUR = "#ff7f0e"
+# Blue and orange of the Okabe-Ito palette (told apart with every common colour-vision
+# deficiency); each series also has its own marker and line style, so colour is not needed.
+ANSWERS_COLOUR = "#0072B2"
+PRESENCE_COLOUR = "#D55E00"
 
 
 @dataclass(frozen=True)
-class ChartRow:
-    """One organisation (or the whole network): rates in percent, None when not measured."""
+class ChartPoint:
+    """One week of the whole network: rates in percent, None when not measured."""
 
     label: str
+    """The week's date, already in the network's language."""
     answer_rate: int | None
     presence_rate: int | None
-    answer_text: str
-    """How the rate is written next to its bar ("75 %", or a dash when not measured)."""
-    presence_text: str
 
 
 @dataclass(frozen=True)
@@ -35,52 +34,52 @@ class ChartLabels:
     answers: str
     presence: str
     axis: str
+    weeks: str
+    """Under the dates: what each date is (the last day of its week)."""
 
 
-def size_for(rows: int) -> tuple[int, int]:
-    """Pixel size of the PNG for that many rows: 640×360 up to six rows, then 40 px more a row."""
-    return WIDTH_PX, BASE_HEIGHT_PX + ROW_PX * max(0, rows - ROWS_IN_BASE)
+def size_for(points: int) -> tuple[int, int]:
+    """Pixel size of the PNG: the same for any number of weeks."""
+    return WIDTH_PX, HEIGHT_PX
 
 
-def participation_png(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes:
-    """Horizontal bars, two per row (answer rate, attendance), 0–100 %, first row on top."""
+def participation_png(points: Sequence[ChartPoint], labels: ChartLabels) -> bytes:
+    """Two lines over the weeks (answer rate, attendance), 0–100 %, each point labelled with
+    its value; a week without a measure leaves a gap rather than a false zero."""
     # The object-oriented API with an explicit Agg canvas: no pyplot global state, no display,
     # the same bytes for the same figures (fixed size and DPI, no software/date metadata).
     # Imported here so that loading the ritual registry does not pay for matplotlib.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    width, height = size_for(len(rows))
+    width, height = size_for(len(points))
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    n = len(rows)
-    bar = 0.38
-    positions = [n - 1 - i for i in range(n)]
-    answers = [r.answer_rate or 0 for r in rows]
-    presence = [r.presence_rate or 0 for r in rows]
-    top = ax.barh([p + bar / 2 for p in positions], answers, height=bar, color=ANSWERS_COLOUR,
-                  label=labels.answers)
-    bottom = ax.barh([p - bar / 2 for p in positions], presence, height=bar, color=PRESENCE_COLOUR,
-                     label=labels.presence)
-    ax.bar_label(top, labels=[r.answer_text for r in rows], padding=3, fontsize=8)
-    ax.bar_label(bottom, labels=[r.presence_text for r in rows], padding=3, fontsize=8)
-    ax.set_yticks(positions, [_short(r.label) for r in rows], fontsize=9)
-    # Room on the right for the "100 %" labels; ticks stop at 100.
-    ax.set_xlim(0, 115)
-    ax.set_xticks([0, 20, 40, 60, 80, 100])
-    ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xlabel(labels.axis, fontsize=9)
-    ax.set_title(labels.title, fontsize=11)
-    ax.tick_params(axis="x", labelsize=8)
+    xs = list(range(len(points)))
+    for values, colour, marker, style, name in (
+        ([p.answer_rate for p in points], ANSWERS_COLOUR, "o", "-", labels.answers),
+        ([p.presence_rate for p in points], PRESENCE_COLOUR, "s", "--", labels.presence),
+    ):
+        ys = [float(v) if v is not None else float("nan") for v in values]
+        ax.plot(xs, ys, color=colour, marker=marker, linestyle=style, linewidth=2, label=name)
+        for x, v in zip(xs, values, strict=True):
+            if v is not None:
+                ax.annotate(f"{v}", (x, v), textcoords="offset points", xytext=(0, 7), ha="center",
+                            fontsize=9, color=colour)
+    ax.set_xticks(xs, [p.label for p in points], fontsize=9)
+    ax.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
+    ax.set_ylim(0, 110)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.set_ylabel(labels.axis, fontsize=10)
+    ax.set_xlabel(labels.weeks, fontsize=9)
+    ax.set_title(labels.title, fontsize=12)
+    ax.tick_params(axis="y", labelsize=9)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(loc="upper center", fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.16), ncols=2)
+    ax.legend(loc="upper center", fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.2), ncols=2)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
-
-
-def _short(label: str, limit: int = 24) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"

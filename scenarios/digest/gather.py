@@ -26,6 +26,7 @@ from bot.kernel.scenario import Context, RitualSummary
 
 OWN_KINDS = {"digest", "welcome", "meeting"}
 NOT_FINAL = {"amended", "cancelled"}
+SETTLED_DRAW = {"done", "incomplete"}
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,12 @@ class Content:
     newcomers: list[str] = field(default_factory=list)
     by_org: dict[str, Figures] = field(default_factory=dict)
     total: Figures = field(default_factory=Figures)
+    counting: list[str] = field(default_factory=list)
+    """Meetings held whose attendance is still being taken (counted in the next digest)."""
 
     def is_empty(self) -> bool:
         return not (self.decided or self.pending or self.selections or self.meetings
-                    or self.newcomers or self.total.asked or self.total.expected)
+                    or self.newcomers or self.total.asked or self.total.expected or self.counting)
 
 
 def _str(v: Any) -> str | None:
@@ -134,6 +137,15 @@ def _concerns(summary: Mapping[str, Any], channel: str | None) -> bool:
     return chans is None or channel in chans
 
 
+def _draw_people(e: Entry) -> tuple[str, ...]:
+    """Whom a draw named, once its panel is settled: the final panel (after declines and
+    replacements), never the first drawn; nobody while it waits for answers or once cancelled."""
+    if e.status not in SETTLED_DRAW or not _keys(e.data.get("final_panel")):
+        return ()
+    # `named` is the final panel as shown today (a forgotten person's pseudonym).
+    return tuple(e.named)
+
+
 def _at(v: Any, default: datetime) -> datetime:
     return _instant(v) or default
 
@@ -158,7 +170,10 @@ class Gatherer:
                 continue
             elif e.kind == "decision":
                 self._decision(c, e)
-            elif e.kind in ("draw", "election") and e.status != "cancelled":
+            elif e.kind == "draw":
+                c.selections.append(Selection(kind=e.kind, title=e.title, people=_draw_people(e),
+                                              outcome=e.status, link=e.link))
+            elif e.kind == "election" and e.status != "cancelled":
                 c.selections.append(Selection(kind=e.kind, title=e.title, people=tuple(e.named),
                                               outcome=e.status, link=e.link))
         for le in self.ctx.log:
@@ -226,6 +241,10 @@ class Gatherer:
               channel: str | None) -> None:
         s = r.summary
         if r.kind == "meeting":
+            for item in s.get("counting") or []:
+                # Held, its attendance still being taken: not "no meeting".
+                if isinstance(item, Mapping) and _concerns(item, channel) and _str(item.get("title")):
+                    c.counting.append(str(item["title"]))
             upcoming = s.get("upcoming")
             if not isinstance(upcoming, list):
                 return

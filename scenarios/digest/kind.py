@@ -27,13 +27,14 @@ from bot.kernel.model import (
     TimerFired,
 )
 from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
-from scenarios.digest.chart import ChartLabels, ChartRow, participation_png
+from scenarios.digest.chart import ChartLabels, ChartPoint, participation_png
 from scenarios.digest.config import DigestConfig, load_config
 from scenarios.digest.gather import Content, Figures, Gatherer
+from scenarios.digest.trend import Week, weekly
 from scenarios.mandates.who import lines as who_lines
 
 KNOWN_OUTCOMES = {"adopted", "objections", "rejected", "withdrawn", "no_quorum", "blocked",
-                  "expired", "elected", "not_elected"}
+                  "expired", "elected", "not_elected", "cancelled", "drawn", "incomplete", "done"}
 TIMER = Ref(role="weekly")
 SUMMARY = CommandSpec(
     name="resume",
@@ -100,8 +101,10 @@ class Digest:
                 # Asked by a member, the digest answers them alone; only an animateur posts it
                 # in a channel, where everyone would see it once more.
                 public = event.member.is_animateur and event.channel != "dm"
+                # Per-organisation figures go to animateurs only, privately: in public they
+                # would rank organisations, and with groups of one or two, name who did not answer.
                 out.extend(self.digest_for(event.channel, now, always=True, member=event.member.key,
-                                           private=not public))
+                                           private=not public, detailed=event.member.is_animateur and not public))
             case _:
                 pass
         return st, out
@@ -121,7 +124,8 @@ class Digest:
         return out
 
     def digest_for(self, channel: str, now: datetime, *, always: bool, member: str | None = None,
-                   valid_until: datetime | None = None, private: bool = False) -> list[Action]:
+                   valid_until: datetime | None = None, private: bool = False,
+                   detailed: bool = False) -> list[Action]:
         start = now - timedelta(days=self.config.days)
         ahead = now + timedelta(days=self.config.ahead_days)
         scope = channel if self.config.scope == "channel" and channel != "dm" else None
@@ -132,11 +136,11 @@ class Digest:
                 return []
             text = Msg("digest.empty", network=self.ctx.network.name)
             return [self._send(channel, text, None, member, valid_until, private)]
-        rows = self.rows(content)
+        rows = self.rows(content, detailed)
         text = self.message(content, rows, who)
         image: Image | None = None
         if self.config.chart and rows and not private and self.ctx.capabilities(channel).images:
-            image = self.image(rows)
+            image = self.image(weekly(Gatherer(self.ctx), now, self.config.days, scope))
         return [self._send(channel, text, image, member, valid_until, private)]
 
     def _send(self, channel: str, text: Msg, image: Image | None, member: str | None,
@@ -148,12 +152,14 @@ class Digest:
             return PrivateNote(member=member, channel=channel, text=text)
         return Post(channel=channel, text=text, image=image, valid_until=valid_until)
 
-    def rows(self, c: Content) -> list[tuple[Param, Figures]]:
-        """Participation rows: the whole network first, then each organisation (alphabetical,
-        "no organisation" last); capped like every section."""
-        if not (c.total.asked or c.total.expected):
+    def rows(self, c: Content, detailed: bool = False) -> list[tuple[Param, Figures]]:
+        """Participation rows: the whole network; with `detailed` (an animateur, privately),
+        each organisation too (alphabetical, "no organisation" last), capped like every section."""
+        if not (c.total.asked or c.total.expected or c.counting):
             return []
         out: list[tuple[Param, Figures]] = [(Msg("digest.participation.network"), c.total)]
+        if not detailed:
+            return out
         orgs = sorted((o for o in c.by_org if o), key=str.casefold)
         if "" in c.by_org:
             orgs.append("")
@@ -161,14 +167,19 @@ class Digest:
             out.append((org or Msg("digest.participation.no_org"), c.by_org[org]))
         return out
 
-    def _figures_line(self, label: Param, f: Figures) -> Msg:
+    def presence(self, c: Content, f: Figures) -> Msg:
+        if f.expected:
+            return Msg("digest.participation.presence", present=f.present, expected=f.expected,
+                       rate=percent(f.present, f.expected))
+        if c.counting:
+            return Msg("digest.participation.counting", titles=Lines(items=list(c.counting), sep=", "))
+        return Msg("digest.participation.no_presence")
+
+    def _figures_line(self, c: Content, label: Param, f: Figures) -> Msg:
         answers = (Msg("digest.participation.answers", answered=f.answered, asked=f.asked,
                        rate=percent(f.answered, f.asked))
                    if f.asked else Msg("digest.participation.no_answers"))
-        presence = (Msg("digest.participation.presence", present=f.present, expected=f.expected,
-                        rate=percent(f.present, f.expected))
-                    if f.expected else Msg("digest.participation.no_presence"))
-        return Msg("digest.participation.line", org=label, answers=answers, presence=presence)
+        return Msg("digest.participation.line", org=label, answers=answers, presence=self.presence(c, f))
 
     def who_does_what(self, start: datetime, now: datetime) -> Msg | None:
         """Who holds the declared roles, when someone was chosen, took a seat or left one during
@@ -207,6 +218,8 @@ class Digest:
             for s in c.selections[:n]:
                 people: Param = (Lines(items=list(s.people), sep=", ") if s.people
                                  else self._outcome(s.outcome or ""))
+                if s.people and s.outcome == "incomplete":
+                    people = Msg("digest.selection.incomplete", people=people)
                 items.append(_linked(Msg(f"digest.selection.{s.kind}",
                                          title=s.title or Msg("digest.selection.untitled"), people=people), s.link))
             sections.append(Msg("digest.section.selections", items=self._capped(items, len(c.selections))))
@@ -225,7 +238,7 @@ class Digest:
             sections.append(Msg("digest.section.newcomers",
                                 names=self._capped(names, len(c.newcomers), sep=", ")))
         if rows:
-            lines: list[Param] = [self._figures_line(label, f) for label, f in rows]
+            lines: list[Param] = [self._figures_line(c, label, f) for label, f in rows]
             sections.append(Msg("digest.section.participation", items=Lines(items=lines)))
         return Msg(
             "digest.body",
@@ -245,32 +258,33 @@ class Digest:
             return Msg(f"digest.outcome.{outcome}")
         return Msg("digest.outcome.other", outcome=outcome or "—")
 
-    def image(self, rows: Sequence[tuple[Param, Figures]]) -> Image:
+    def image(self, weeks: Sequence[Week]) -> Image:
+        """The network's participation over the last weeks, dated; the alt text says the same."""
         render = Renderer(self.ctx.network.locale, self.tz)
 
-        def rate_text(part: int, whole: int) -> str:
-            if not whole:
-                return render(Msg("digest.chart.none"))
-            return render(Msg("digest.chart.percent", value=percent(part, whole)))
+        def rate(part: int, whole: int) -> int | None:
+            return percent(part, whole) if whole else None
 
-        chart_rows = [
-            ChartRow(
-                label=render(label) if isinstance(label, Msg) else str(label),
-                answer_rate=percent(f.answered, f.asked) if f.asked else None,
-                presence_rate=percent(f.present, f.expected) if f.expected else None,
-                answer_text=rate_text(f.answered, f.asked),
-                presence_text=rate_text(f.present, f.expected),
-            )
-            for label, f in rows
-        ]
+        points = [ChartPoint(label=render(Msg("digest.chart.week", day=w.end.astimezone(self.tz).day,
+                                                   month=w.end.astimezone(self.tz).month)),
+                             answer_rate=rate(w.figures.answered, w.figures.asked),
+                             presence_rate=rate(w.figures.present, w.figures.expected))
+                  for w in weeks]
         labels = ChartLabels(
-            title=render(Msg("digest.chart.title")),
+            title=render(Msg("digest.chart.title", weeks=len(points))),
             answers=render(Msg("digest.chart.answers")),
             presence=render(Msg("digest.chart.presence")),
             axis=render(Msg("digest.chart.axis")),
+            weeks=render(Msg("digest.chart.weeks")),
         )
-        png = participation_png(chart_rows, labels)
-        alt = Msg("digest.chart.alt", lines=Lines(items=[self._figures_line(label, f) for label, f in rows]))
+        png = participation_png(points, labels)
+
+        def said(value: int | None) -> Msg:
+            return Msg("digest.chart.percent", value=value) if value is not None else Msg("digest.chart.none")
+
+        alt = Msg("digest.chart.alt", lines=Lines(items=[
+            Msg("digest.chart.alt_line", week=When(at=w.end, style="day"), answers=said(p.answer_rate),
+                presence=said(p.presence_rate)) for w, p in zip(weeks, points, strict=True)]))
         return Image(png_b64=base64.b64encode(png).decode("ascii"), alt=alt, filename="participation.png")
 
 

@@ -188,8 +188,8 @@ class DrawScenario(DrawSeeding):
                 return state, note(Msg("sortition.close.nothing"))
             # Any animateur may cancel a draw (the command is theirs), not only who started it:
             # the starter may be away, and the message says who did it.
-            return self.cancel(state, Msg("sortition.cancel.by", who=self.mention(ev.member.key)),
-                               by=ev.member.key)
+            # Named, not mentioned: the edit need not ping them.
+            return self.cancel(state, Msg("sortition.cancel.by", who=ev.member.name), by=ev.member.key)
         if ev.name == CLOSE.name:
             if state.phase == "commit":
                 return self.close_commit(state, now, early=True, note=note)

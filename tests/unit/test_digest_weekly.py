@@ -144,7 +144,9 @@ Réunions à venir (14 prochains jours)
 Bienvenue à Eve
 
 Participation
-• Tout le réseau : réponses 5/8 (63 %) ; présence 2/4 (50 %)
+• Tout le réseau : réponses 5/8 (63 %) ; présence 2/4 (50 %)"""
+
+BY_ORGANISATION = """\
 • Asso Alpha : réponses 3/4 (75 %) ; présence 2/2 (100 %)
 • Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)
 • Sans organisation : réponses 0/2 (0 %) ; présence 0/1 (0 %)"""
@@ -158,7 +160,7 @@ def test_the_digest_says_what_happened_in_the_simulated_week() -> None:
     assert sim.timers == {Ref(role="weekly"): paris(2026, 4, 3, 16, 0)}  # next Friday, summer time, 16:00 local
 
 
-def test_the_chart_is_a_png_of_the_same_figures_as_the_text() -> None:
+def test_the_chart_is_the_networks_trend_dated_with_no_organisation_in_it() -> None:
     _, digest = weekly_digest()
     image = digest[0].image
     assert image is not None and image.filename == "participation.png"
@@ -166,17 +168,29 @@ def test_the_chart_is_a_png_of_the_same_figures_as_the_text() -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     with PILImage.open(io.BytesIO(png)) as decoded:
         assert decoded.format == "PNG"
-        assert decoded.size == size_for(4) == (640, 360)
+        assert decoded.size == size_for(2) == (640, 360)
         pixels = decoded.convert("RGB")
-        answers = bar_widths(pixels, ANSWERS_COLOUR)
-        presence = bar_widths(pixels, PRESENCE_COLOUR)
-    # Bars top to bottom: network, Asso Alpha, Coop Beta, no organisation (0 % draws nothing).
-    assert ratios(answers) == pytest.approx([63 / 100, 75 / 100, 1.0], abs=0.02)
-    assert ratios(presence) == pytest.approx([50 / 100, 1.0, ], abs=0.02)
-    # The text equivalent carries the very lines of the digest.
+        # Both series are drawn, each in its colour-blind-safe colour.
+        assert coloured(pixels, ANSWERS_COLOUR) > 200 and coloured(pixels, PRESENCE_COLOUR) > 100
+    # The text equivalent: week by week, dated; last week's decision (4 of 4) then this week.
     alt = text_of(image.alt)
-    participation = EXPECTED.split("Participation\n")[1]
-    assert alt == "Graphique de la participation de la semaine par organisation :\n" + participation
+    assert alt == ("Graphique de la participation de tout le réseau, semaine par semaine :\n"
+                   "• semaine jusqu'au vendredi 20 mars : réponses 100 %, présence —\n"
+                   "• semaine jusqu'au vendredi 27 mars : réponses 63 %, présence 50 %")
+    for org in ("Asso Alpha", "Coop Beta", "Sans organisation"):
+        assert org not in alt
+
+
+def test_per_organisation_figures_go_to_animateurs_privately_only() -> None:
+    log, open_rituals = simulated_week()
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=open_rituals), FRIDAY)
+    sim.send(Started())
+    animateur = sim.send(command(ALICE, "resume", channel="dm"))
+    assert isinstance(animateur[0], DirectMessage) and text(animateur[0]).endswith(
+        EXPECTED.split("Participation\n")[1] + "\n" + BY_ORGANISATION)
+    for out in (sim.send(command(BOB, "resume", channel="dm")), sim.send(command(BOB, "resume")),
+                sim.send(command(ALICE, "resume"))):
+        assert "Asso Alpha" not in text(out[0]) and "Tout le réseau" in text(out[0])  # type: ignore[arg-type]
 
 
 def test_the_chart_is_deterministic() -> None:
@@ -238,7 +252,7 @@ def test_no_image_where_the_platform_cannot_show_one_the_figures_are_in_the_text
                                      capabilities=Capabilities(images=False)), paris(2026, 3, 27, 16, 0))
     out = sim.send(command(ALICE, "resume"))
     assert isinstance(out[0], Post) and out[0].image is None
-    assert "Coop Beta : réponses 2/2 (100 %) ; présence 0/1 (0 %)" in text(out[0])
+    assert "Tout le réseau : réponses 5/8 (63 %) ; présence 2/4 (50 %)" in text(out[0])
 
 
 def test_a_late_digest_is_skipped_never_doubled() -> None:
@@ -310,27 +324,63 @@ def text_of(msg: Msg) -> str:
     return render_plain(msg).replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def bar_widths(image: PILImage.Image, colour: str) -> list[int]:
-    """Widths of the horizontal bars of one colour, top to bottom; the legend's swatch (a
-    band only a few pixels high) is left out."""
+def coloured(image: PILImage.Image, colour: str) -> int:
+    """How many pixels have exactly this colour."""
     target = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
-    width, height = image.size
-    data = image.load()
-    assert data is not None
-    rows: dict[int, int] = {}
-    for y in range(height):
-        xs = [x for x in range(width) if data[x, y] == target]
-        if xs:
-            rows[y] = max(xs) - min(xs) + 1
-    bands: list[list[int]] = []
-    for y in sorted(rows):
-        if bands and y == bands[-1][-1] + 1:
-            bands[-1].append(y)
-        else:
-            bands.append([y])
-    return [max(rows[y] for y in band) for band in bands if len(band) >= 12]
+    return sum(1 for px in image.getdata() if px == target)
 
 
-def ratios(widths: list[int]) -> list[float]:
-    top = max(widths)
-    return [w / top for w in widths]
+
+
+def _draw(at: Any, number: int, status: str, panel: list[str], final: list[str], **more: Any) -> LogEntry:
+    return entry(at, "draw", "draw", number, role=f"Rôle {number}", status=status, k=len(panel), panel=panel,
+                 final_panel=final, **more)
+
+
+def selections_of(log: Sequence[LogEntry], locale: str = "fr") -> list[str]:
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, locale=locale), FRIDAY)
+    body = text(sim.send(command(BOB, "resume"))[0], locale)  # type: ignore[arg-type]
+    return [line for line in body.splitlines() if line.startswith("🎲")]
+
+
+@pytest.mark.parametrize(
+    ("records", "fr", "en"),
+    [
+        # Drawn, someone declined and was replaced, then settled: the final panel only.
+        ([_draw(paris(2026, 3, 23, 9, 0), 1, "drawn", ["alice", "bob"], ["alice", "bob"]),
+          _draw(paris(2026, 3, 24, 9, 0), 1, "done", ["alice", "bob"], ["alice", "chloe"])],
+         "🎲 Rôle 1 : Alice, Chloe", "🎲 Rôle 1: Alice, Chloe"),
+        # Still waiting for answers: nobody named yet (one of them may decline).
+        ([_draw(paris(2026, 3, 23, 9, 0), 2, "drawn", ["alice", "bob"], ["alice", "bob"])],
+         "🎲 Rôle 2 : tirage fait, en attente des réponses des personnes tirées",
+         "🎲 Rôle 2: drawn, waiting for the answers of those drawn"),
+        # Cancelled (at any phase): said so, never ": —".
+        ([_draw(paris(2026, 3, 23, 9, 0), 3, "cancelled", ["alice"], [])],
+         "🎲 Rôle 3 : annulé", "🎲 Rôle 3: cancelled"),
+        ([_draw(paris(2026, 3, 23, 9, 0), 4, "drawn", ["alice", "bob"], ["alice", "bob"]),
+          _draw(paris(2026, 3, 24, 9, 0), 4, "cancelled", ["alice", "bob"], [], cancelled_by="alice")],
+         "🎲 Rôle 4 : annulé", "🎲 Rôle 4: cancelled"),
+        # Settled short of seats: who holds one, and that it is incomplete; nobody at all.
+        ([_draw(paris(2026, 3, 24, 9, 0), 5, "incomplete", ["alice", "bob"], ["bob"])],
+         "🎲 Rôle 5 : Bob (panel incomplet)", "🎲 Rôle 5: Bob (incomplete panel)"),
+        ([_draw(paris(2026, 3, 24, 9, 0), 6, "incomplete", ["alice", "bob"], [])],
+         "🎲 Rôle 6 : panel incomplet", "🎲 Rôle 6: incomplete panel"),
+    ],
+)
+def test_a_draw_shows_its_final_panel_or_what_became_of_it(records: list[LogEntry], fr: str, en: str) -> None:
+    assert selections_of(records) == [fr]
+    assert selections_of(records, "en") == [en]
+
+
+def test_a_meeting_whose_attendance_is_still_taken_is_not_no_meeting() -> None:
+    log = [entry(paris(2026, 3, 25, 18, 0), "decision", "consent", 1, title="Budget", outcome="adopted",
+                 circle_size=4, answered=2)]
+    counting = RitualSummary(kind="meeting", number=1, status="open", summary={
+        "upcoming": [], "recent": [],
+        "counting": [{"title": "AG", "start": "2026-03-26T18:30:00+01:00", "channels": ["general"]}]})
+    for locale, line in (("fr", "• Tout le réseau : réponses 2/4 (50 %) ; présence en cours de pointage (AG)"),
+                         ("en", "• Whole network: answers 2/4 (50%); attendance still being taken (AG)")):
+        sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, open_rituals=[counting], locale=locale), FRIDAY)
+        body = text(sim.send(command(BOB, "resume"))[0], locale)  # type: ignore[arg-type]
+        assert line in body.splitlines()
+        assert "pas de réunion" not in body and "no meeting" not in body

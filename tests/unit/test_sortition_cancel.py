@@ -94,8 +94,8 @@ def test_any_cancel_at_any_phase_leaves_no_timer_edits_the_post_and_records_it()
         assert st.phase == "cancelled" and timers_left([*history, out]) == set(), phase
         (edit,) = [a for a in out if isinstance(a, Edit)]
         assert edit.ref == Ref(role="announce") and edit.choices == []
-        assert spaces(render_plain(edit.text, "fr")) == "Tirage au sort #5 — délégué : annulé — annulé par Anne."
-        assert spaces(render_plain(edit.text, "en")) == "Draw #5 — délégué: cancelled — cancelled by Anne."
+        assert spaces(render_plain(edit.text, "fr")) == "Tirage au sort #5 — délégué : annulé — annulation demandée par Anne."
+        assert spaces(render_plain(edit.text, "en")) == "Draw #5 — délégué: cancelled — at Anne's request."
         # Whoever was asked to accept hears that they need not answer.
         assert sorted(a.member for a in out if isinstance(a, DirectMessage)) == sorted(asked)
         (rec,) = [a for a in out if isinstance(a, Record)]
