@@ -278,6 +278,11 @@ def _meeting(kind: str, base: dict[str, Any], s: Mapping[str, Any], people: Peop
         data["minutes"] = s["minutes"]
     if "reason" in s:
         data["reason"] = _str(s.get("reason"))
+    roles = [{"role": r["role"], "member": r["member"]} for r in _list(s.get("roles"))
+             if isinstance(r, Mapping) and isinstance(r.get("role"), str) and isinstance(r.get("member"), str)]
+    if roles:
+        # The meeting's rotating roles: member keys, named as the directory says them when read.
+        data["roles"] = roles
     return RegisterWrite(
         kind="meeting", **base, key=key, title=_str(s.get("title")) or "", status=_str(s.get("status")) or "held",
         opened_at=_at(s.get("start")), closed_at=_at(s.get("end")), anonymous=False, data=data)

@@ -221,3 +221,20 @@ def test_a_series_without_roles_says_none_and_records_none() -> None:
     assert not any("Rôles" in text(e) for e in out if isinstance(e, Edit))
     meeting = next(a for a in out if isinstance(a, Record) and a.kind == "meeting").summary
     assert "roles" not in meeting
+
+
+def test_the_roles_reach_the_register_and_its_export() -> None:
+    from bot.web.register.export import tables
+    from tests.unit.register_support import register_of
+
+    sim = started()
+    come(sim, MARCH, ALICE, BOB, CHLOE)
+    sim.run_until(paris(2026, 4, 2, 9, 0))
+    given = roles_of(sim, MARCH)
+    recorded = [(e.kind, "meeting", 1, e.at, e.summary) for e in sim.log_entries("meeting")]
+    (entry,) = [e for e in register_of(recorded, [ALICE, BOB, CHLOE, DAN]).entries if e.kind == "meeting"]
+    assert entry.data["roles"] == [{"role": r, "member": k} for r, k in given.items()]
+    names = {"alice": "Alice", "bob": "Bob", "chloe": "Chloe"}
+    (_, rows) = tables([entry], name=lambda k: names[k])["meetings"]
+    assert rows[0]["roles"] == (f"facilitation: {names[given['facilitation']]}; "
+                                f"secrétariat: {names[given['secrétariat']]}")

@@ -29,7 +29,7 @@ ELECTIONS = ("number", "role", "outcome", "elected", "nominations", "changes", "
 DRAWS = ("number", "role", "status", "seats", "pool", "panel", "final_panel", "declined", "seed", "ticket",
          "draw_hash", "recorded_at", "page")
 MEETINGS = ("number", "title", "status", "start", "end", "place", "link", "agenda", "minutes", "present", "expected",
-            "page")
+            "roles", "page")
 ATTENDANCE = ("meeting", "title", "start", "person", "organisation", "present")
 
 
@@ -102,6 +102,8 @@ def tables(entries: Sequence[Entry], base_url: str | None = None, name: Callable
                 "end": d.get("end") or _iso(e.closed_at), "place": d.get("place") or "", "link": d.get("link") or "",
                 "agenda": " | ".join(str(a) for a in d.get("agenda", [])), "minutes": d.get("minutes") or "",
                 "present": e.counts.get("present", ""), "expected": e.counts.get("expected", ""),
+                "roles": "; ".join(f"{r.get('role')}: {name(str(r.get('member')))}"
+                                   for r in d.get("roles", []) if isinstance(r, Mapping)),
                 "page": _page(base_url, "meeting", e.number)})
             for a in e.answers:
                 attendance.append({"meeting": e.number, "title": e.title, "start": d.get("start") or "",

@@ -260,7 +260,7 @@ def _web(url: Any) -> bool:
     return isinstance(url, str) and url.startswith(("https://", "http://")) and not any(c.isspace() for c in url)
 
 
-def meeting(w: Words, e: Entry) -> dict[str, Any]:
+def meeting(w: Words, e: Entry, people: Directory) -> dict[str, Any]:
     d = e.data
     given = d.get("by_organisation")
     table: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
@@ -290,6 +290,8 @@ def meeting(w: Words, e: Entry) -> dict[str, Any]:
         "chart": bars(str(w.t("meeting.attendance_chart")),
                       [Bar(r["org"], r["present"], f"{r['present']}/{r['expected']}") for r in rows],
                       "chart-attendance") if rows else None,
+        "roles": [{"role": str(r.get("role")), "name": people.name(str(r.get("member")))}
+                  for r in d.get("roles", []) if isinstance(r, Mapping)],
         "present": w.t("meeting.present_line", names=", ".join(
             sorted((a.name for a in e.answers if a.choice == "present"), key=str.casefold)))
         if any(a.choice == "present" for a in e.answers) else None,

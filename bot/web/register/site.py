@@ -247,7 +247,7 @@ class RegisterSite:
             e = pages.election(w, entry, round_, people)
             return self.html(w, "election.html", e=e, page_title=_plain(e["heading"]), page_url=url)
         if kind == "meeting":
-            m = pages.meeting(w, entry)
+            m = pages.meeting(w, entry, people)
             return self.html(w, "meeting.html", m=m, page_title=_plain(m["heading"]), page_url=url)
         if as_json:
             record = entry.data.get("record")
