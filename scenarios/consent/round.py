@@ -5,7 +5,7 @@ counts, never who answered what: each answer is a row (`RecordAnswer`), and the 
 the member's own from `Context.answers` on their events, everyone's on the rare events that
 need them (`answers_needed`). The `decision` ritual (`scenarios.consent.kind`) and the
 election's final step (`scenarios.election`) both drive it, each with its own ref scope and
-timer prefix.
+timer prefix. How answers are taken is in `scenarios.consent.answering`.
 """
 
 from __future__ import annotations

@@ -118,15 +118,14 @@ async def test_the_counts_hold_together(month: Result) -> None:
     assert sum(sent.values()) == len([d for d in month.delivered if d.kind != "react"]) + sent["image"]
 
 
-CONFIRMATIONS = ("consent.answer.ack",)
-"""The private notes that confirmed a vote (a meeting's `meeting.rsvp.noted` joins them once
-the meeting's calm change has landed)."""
+CONFIRMATIONS = ("consent.answer.ack", "meeting.rsvp.noted")
+"""The private notes that confirm a click on a button (a Slack vote), never a poll's vote."""
 
 
 async def test_a_poll_vote_is_its_own_confirmation(month: Result) -> None:
     """Issue 15: on Matrix a vote is its own confirmation (the voter sees it in the poll): no
     private note, hence no direct message, follows any vote on a decision, an election's consent
-    step; a private answer only when something needs saying (a reason asked)."""
+    step or a meeting; a private answer only when something needs saying (a reason asked)."""
     members = {p.user for p in month.members}
     rounds = sum(n for (user, key), n in month.votes.items() if user in members and key == "consent.proposal.body")
     rsvps = sum(n for (user, key), n in month.votes.items()
