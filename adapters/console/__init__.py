@@ -61,6 +61,9 @@ class Sent:
     recipient: str | None = None
     choices: dict[str, str] = field(default_factory=dict)
     image_alt: str | None = None
+    attachment: str | None = None
+    """A file sent with a private note: its name."""
+    attachment_b64: str | None = None
 
 
 class ConsoleAdapter:
@@ -243,12 +246,16 @@ class ConsoleAdapter:
         elif isinstance(action, PrivateNote):
             recipient = out.recipient
             where, kind, text = f"#{out.channel}" if out.channel else f"dm:{recipient}", "note", render(action.text)
+            if action.attachment is not None:
+                where = f"dm:{recipient}"  # a file goes privately, never in a channel
         elif isinstance(action, OpenForm):
             recipient = out.recipient
             where, kind, text = f"dm:{recipient}", "note", render(action.fallback)
         else:  # pragma: no cover - the union is exhaustive
             raise TypeError(action)
-        rec = Sent(out.key, mid, where, kind, text, target, recipient, choices, image_alt)
+        file = action.attachment if isinstance(action, PrivateNote) else None
+        rec = Sent(out.key, mid, where, kind, text, target, recipient, choices, image_alt,
+                   file.filename if file else None, file.data_b64 if file else None)
         self._persist(rec)
         self._remember(rec)
         self.write(self.format(rec))
@@ -275,6 +282,8 @@ class ConsoleAdapter:
             lines.append("    " + "  ".join(f"[{label} → ?{rec.message_id} {cid}]" for cid, label in rec.choices.items()))
         if rec.image_alt:
             lines.append(f"    [image] {rec.image_alt}")
+        if rec.attachment:
+            lines.append(f"    [file] {rec.attachment}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------ test helpers

@@ -18,6 +18,7 @@ from bot.engine.tx import Tx
 from bot.kernel.clock import Clock
 from bot.kernel.model import Started
 from bot.kernel.scenario import Registry
+from bot.store.forget_rows import tombstone
 from bot.store.ports import StorePort, Unit
 
 log = logging.getLogger("maillage.engine")
@@ -134,7 +135,10 @@ class Boot:
                 continue
             async with self.store.unit() as unit:
                 here: dict[int, bool] = {}
+                gone = await unit.forgetting.tombstones(self.people.network_id)
                 for m in present:
+                    if tombstone(self.people.network_id, f"{ch.platform}:{m.user_id}") in gone:
+                        continue  # forgotten at their request: being in the room brings them back to nothing
                     pid = await self.people.ensure_account(unit, ch.platform, "", m.user_id, m.display_name, now)
                     here[pid] = here.get(pid, False) or m.is_bot
                 await self.people.seed_channel(unit, ch.key, here, now)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.directory import People
+from bot.engine.forget import accounts_line, forget, my_data
 from bot.engine.people_commands import (
     PEOPLE_COMMANDS,
     PROFILE,
@@ -25,7 +26,7 @@ from bot.kernel.commands import (
     help_for,
     help_index,
 )
-from bot.kernel.i18n import Code, Lines, Msg
+from bot.kernel.i18n import Msg
 from bot.kernel.inputs import shown
 from bot.kernel.model import Action, Member, PrivateNote, ReplyHandle
 from bot.kernel.scenario import Context
@@ -86,19 +87,16 @@ async def answer_core(q: CoreQuery, people: People, tx: Tx) -> Sequence[Action]:
 async def _my_data(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
     pid = people.person_by_key[q.member.key]
     person = people.persons[pid]
-    accounts = Lines(items=[Code(text=f"{p}:{u}") for p, _, u in person.accounts], sep=", ")
     # From the register: the decisions, elections, draws and meetings that name the person,
     # and their answers there (a round still open is recorded when it closes).
     mine = await tx.unit.register.person_answers(people.network_id, pid)
-    return _note(q, Msg("core.profile.my_data", accounts=accounts, profile=show(people, person, q.ctx.network.locale),
-                        events=mine.entries, answers=mine.answers))
+    summary = Msg("core.profile.my_data", accounts=accounts_line(people, pid),
+                  profile=show(people, person, q.ctx.network.locale), events=mine.entries, answers=mine.answers)
+    return await my_data(q.member, q.channel, q.reply_to, people, tx, summary)
 
 
 async def _forget(q: CoreQuery, people: People, tx: Tx) -> list[Action]:
     words = [w.lower() for w in q.parsed.args.get("confirm", [])]
     if words not in (["confirmer"], ["confirm"]):
         return _note(q, Msg("core.profile.forget_confirm"))
-    pid = people.person_by_key[q.member.key]
-    await tx.unit.people.forget_display_names(pid)
-    await people.update(tx.unit, pid, name="—", organisation=None, attributes={}, opted_out=True)
-    return _note(q, Msg("core.profile.forgotten"))
+    return await forget(q.member, q.channel, q.reply_to, people, tx, q.ctx.network.locale)

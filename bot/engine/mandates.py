@@ -29,6 +29,7 @@ from bot.kernel.mandates import (
     find_role,
 )
 from bot.kernel.model import Record
+from bot.store.forget_rows import forgotten_number
 from bot.store.mandate_rows import MandateNew, MandateRow
 from bot.store.ports import Unit
 from bot.store.rows import TimerSet
@@ -58,7 +59,8 @@ def _mandate(r: MandateRow, people: People, locale: str) -> Mandate:
     by = people.persons.get(r.appointed_by) if r.appointed_by is not None else None
     return Mandate(
         id=r.id, role=r.role, member=None if forgotten or person is None else person.key,
-        name=pseudonym(r.person_id, locale) if forgotten or person is None else person.name,
+        name=pseudonym((forgotten_number(person.key) if person else None) or r.person_id, locale)
+        if forgotten or person is None else person.name,
         organisation=r.organisation, how=r.how, chosen_at=r.chosen_at, ends_at=r.ends_at, status=r.status,
         started_at=r.started_at, ritual_number=r.ritual_number,
         appointed_by=(by.name if by is not None and not by.opted_out else None), ended_at=r.ended_at,

@@ -18,6 +18,7 @@ from bot.kernel import emoji
 from bot.kernel.i18n import normalize_locale
 from bot.kernel.model import OUTBOUND, DirectMessage, Edit, OpenForm, Post, PrivateNote, Ref
 from bot.kernel.scenario import NetworkInfo
+from bot.store.forget_rows import FORGOTTEN_PREFIX
 from bot.store.ports import StorePort
 from bot.store.rows import MessageRef, OutboxRow, RefDelivered, SentRecord
 
@@ -237,7 +238,8 @@ class Sender:
         refs: dict[tuple[int, Ref, str], RefDelivered] = {}
         choices: list[tuple[int, Ref, str, dict[str, str]]] = []
         for row, action, out, delivery, now in items:
-            sent.append(SentRecord(row.id, row.attempts + 1, now))
+            sent.append(SentRecord(row.id, row.attempts + 1, now,
+                                   purge=str(row.route.get("member", "")).startswith(FORGOTTEN_PREFIX)))
             ref = getattr(action, "ref", None)
             if isinstance(action, Post | DirectMessage) and ref and row.ritual_id is not None:
                 channel = action.channel if isinstance(action, Post) else f"dm:{action.member}"

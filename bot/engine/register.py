@@ -12,6 +12,7 @@ from bot.engine.tx import Ritual, Tx
 from bot.kernel.i18n import Msg, render_plain
 from bot.kernel.model import Record
 from bot.kernel.register import Answered, Entry, Objected, RegisterView, Version, page_link
+from bot.store.forget_rows import forgotten_number
 from bot.store.ports import Unit
 from bot.store.register_projection import PeopleIndex, Someone, project
 from bot.store.register_rows import Objection, RegisterAnswer, RegisterEntry, RegisterVersion
@@ -63,7 +64,7 @@ class Names:
 
     def shown(self, person: Person | None, pid: int | None, fallback: str | None) -> str:
         if person is not None and person.opted_out:
-            return pseudonym(person.id, self.locale)
+            return pseudonym(forgotten_number(person.key) or person.id, self.locale)
         if person is not None:
             return person.name
         return fallback or (pseudonym(pid, self.locale) if pid is not None else "?")

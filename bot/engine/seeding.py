@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.config import Config, MemberEntry
 from bot.engine.directory import ANIMATEUR, People, account_key
+from bot.store.forget_rows import tombstone
 from bot.store.ports import Unit
 from bot.store.rows import PersonRow, ProfileField, SourceRow
 
@@ -67,6 +68,10 @@ class Seeding:
     written: list[SourceRow] = field(default_factory=list)
     dropped: list[tuple[int, ProfileField, str]] = field(default_factory=list)
     keys: dict[int, str] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+
+    def _forgotten(self, *identifiers: str) -> bool:
+        return any(tombstone(self.people.network_id, i) in self.gone for i in identifiers)
 
     @property
     def config(self) -> Config:
@@ -80,7 +85,11 @@ class Seeding:
         sources = {(s.person_id, s.field, s.attribute): s for s in await self.unit.people.sources(nid)}
         self.keys = {p.id: p.key for p in rows.values()}
         persons: dict[str, int] = {}
+        self.gone = await self.unit.forgetting.tombstones(nid)
         for m in cfg.members:
+            if self._forgotten(m.id, *m.accounts):
+                # Forgotten at their request: the config still naming them brings no one back.
+                continue
             row = rows.get(m.id)
             if row is None:
                 pid = await self.unit.people.add_person(nid, m.id, m.name or m.id, from_config=True, now=self.now)
@@ -159,7 +168,7 @@ class Seeding:
         for role, people in cfg.roles.items():
             for who in people:
                 pid = persons.get(who)
-                if pid is None and ":" in who:
+                if pid is None and ":" in who and not self._forgotten(who):
                     pid = await self._person_for_account(who)
                 if pid is not None:
                     listed.add((role_name(role), pid))

@@ -268,6 +268,15 @@ class Image(_Frozen):
     filename: str = "image.png"
 
 
+class Attachment(_Frozen):
+    """A file sent with a private message (a member's own data): its bytes in base64, its media
+    type and the name it is saved under."""
+
+    data_b64: str
+    media_type: str
+    filename: str
+
+
 class _Outbound(_Frozen):
     valid_until: datetime | None = None
     """Past this instant the action is stale: the sender drops it (downtime catch-up)."""
@@ -330,6 +339,8 @@ class PrivateNote(_Outbound):
     channel: str
     text: Msg
     reply_to: ReplyHandle | None = None
+    attachment: Attachment | None = None
+    """A file for this member only: delivered by direct message (never in a channel)."""
 
 
 class OpenForm(_Outbound):

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.kernel.refs import Ref
 from bot.store.memory_answers import AnswerTable, MemAnswers
+from bot.store.memory_forget import MemForgetting
 from bot.store.memory_mandates import MandateTable, MemMandates
 from bot.store.memory_people import MemNetworks, MemPeople
 from bot.store.memory_register import MemRegister, RegisterTables
@@ -273,6 +274,8 @@ class MemOutbox(_Repo):
     async def sent(self, records: Sequence[SentRecord]) -> None:
         for r in records:
             self.d.outbox[r.outbox_id].update(status="sent", sent_at=r.sent_at, attempts=r.attempts, error=None)
+            if r.purge:
+                del self.d.outbox[r.outbox_id]
 
     async def next_times(self, network_id: int, held_back: Sequence[str], limit: int = 50
                          ) -> list[tuple[datetime, datetime | None]]:
@@ -339,6 +342,7 @@ class MemoryUnit:
         self.register = MemRegister(self)
         self.answers = MemAnswers(self)
         self.mandates = MemMandates(self)
+        self.forgetting = MemForgetting(self)
 
     @property
     def answer_table(self) -> AnswerTable:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bot.kernel.mandates import Why
 from bot.kernel.refs import Ref
 from bot.store.answer_rows import AnswerNew, AnswerRow
+from bot.store.forget_rows import Scrub
 from bot.store.mandate_rows import MandateNew, MandateRow
 from bot.store.register_rows import PersonAnswers, RegisterEntry, RegisterWrite
 from bot.store.rows import (
@@ -261,6 +262,27 @@ class Settings(Protocol):
     async def put(self, namespace: str, key: str, value: Any, now: datetime) -> None: ...
 
 
+class Forgetting(Protocol):
+    """A person who asked to be forgotten: replaced everywhere by their pseudonym."""
+
+    async def last_pseudonym(self, network_id: int) -> int:
+        """The highest pseudonym number given in the network (0: none yet)."""
+        ...
+    async def forget(self, network_id: int, scrub: Scrub, at: datetime) -> None:
+        """Their accounts, profile values and their sources, channels, roles and awaited replies
+        go; their person row keeps only the pseudonym; every text and JSON value of the store
+        that is exactly one of their keys, names or account ids names the pseudonym instead
+        (records that seal identifiers keep the old one's hash); messages to them and their
+        events' ids are purged."""
+        ...
+    async def tombstones(self, network_id: int) -> set[str]:
+        """Hashes of the forgotten people's config ids and accounts (`tombstone`)."""
+        ...
+    async def display_names(self, person_ids: Sequence[int]) -> list[str]:
+        """The names their accounts were last seen with."""
+        ...
+
+
 class Unit(Protocol):
     """One transaction and its repositories."""
 
@@ -299,6 +321,9 @@ class Unit(Protocol):
 
     @property
     def mandates(self) -> Mandates: ...
+
+    @property
+    def forgetting(self) -> Forgetting: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: rolled back alone if its block raises."""

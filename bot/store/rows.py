@@ -171,6 +171,9 @@ class SentRecord:
     outbox_id: int
     attempts: int
     sent_at: datetime
+    purge: bool = False
+    """To someone forgotten (the last word of `oublie-moi`): deleted once sent, with the
+    platform ids its reply handle holds."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
@@ -65,6 +65,8 @@ class SqlOutbox:
         await self.conn.execute(update(t.outbox).where(t.outbox.c.id == bindparam("b_id")).values(
             status="sent", sent_at=bindparam("b_sent_at"), attempts=bindparam("b_attempts"), error=None),
             [{"b_id": r.outbox_id, "b_attempts": r.attempts, "b_sent_at": r.sent_at} for r in records])
+        if purged := [r.outbox_id for r in records if r.purge]:
+            await self.conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(purged)))
 
     async def next_times(self, network_id: int, held_back: Sequence[str], limit: int = 50
                          ) -> list[tuple[datetime, datetime | None]]:

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.repositories.answers import SqlAnswers
+from bot.store.repositories.forget import SqlForgetting
 from bot.store.repositories.journal import SqlJournal, SqlSettings
 from bot.store.repositories.mandates import SqlMandates
 from bot.store.repositories.messages import SqlInbound, SqlRefs
@@ -36,6 +37,7 @@ class SqlUnit:
         self.register = SqlRegister(conn)
         self.answers = SqlAnswers(conn)
         self.mandates = SqlMandates(conn)
+        self.forgetting = SqlForgetting(conn)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

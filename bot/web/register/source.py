@@ -13,6 +13,7 @@ from bot.engine.directory import People
 from bot.engine.register import Names, load_register, pseudonym
 from bot.kernel.register import Entry, RegisterView
 from bot.kernel.scenario import Registry, RitualSummary
+from bot.store.forget_rows import forgotten_number
 from bot.store.ports import StorePort
 
 
@@ -101,12 +102,12 @@ class Directory:
         person = self.people.persons.get(pid) if pid is not None else None
         if person is None:
             return key
-        return pseudonym(person.id, self.locale) if person.opted_out else person.name
+        return pseudonym(forgotten_number(person.key) or person.id, self.locale) if person.opted_out else person.name
 
     def by_id(self, pid: int) -> str:
         person = self.people.persons.get(pid)
         if person is None or person.opted_out:
-            return pseudonym(pid, self.locale)
+            return pseudonym((forgotten_number(person.key) if person else None) or pid, self.locale)
         return person.name
 
     def roles(self) -> list[tuple[str, list[str]]]:
