@@ -35,7 +35,7 @@ from tests.integration.register_month import FORGOTTEN, PARIS, PEOPLE, Month, co
 
 NOW = datetime(2027, 2, 28, 12, 0, tzinfo=PARIS)
 NAMES = {key: name for key, name, _, _ in PEOPLE}
-PSEUDONYM = "membre anonymisé·e #"
+PSEUDONYM = "membre anonymisé·e #1"
 
 
 def plain(text: str) -> str:
