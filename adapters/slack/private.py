@@ -46,6 +46,11 @@ class Messages(Protocol):
 
     async def open_dm(self, client: AsyncWebClient, user: str) -> str: ...
 
+    async def upload(
+        self, out: Outgoing, client: AsyncWebClient, channel: str, text: str, data_b64: str,
+        name: str, alt: str,
+    ) -> Delivery: ...
+
     async def message(
         self,
         out: Outgoing,
@@ -71,6 +76,14 @@ class PrivateSender:
         action = out.action
         assert isinstance(action, PrivateNote | OpenForm)
         msg = action.text if isinstance(action, PrivateNote) else action.fallback
+        if isinstance(action, PrivateNote) and action.attachment is not None:
+            # A file cannot be ephemeral: it goes by direct message, to this member only.
+            if not out.recipient:
+                raise PermanentError("a file needs the member's Slack user id")
+            file = action.attachment
+            channel = await self.messages.open_dm(client, out.recipient)
+            return await self.messages.upload(out, client, channel, mrkdwn(out, msg), file.data_b64,
+                                              file.filename, file.filename)
         return await self.ephemeral(out, client, team, mrkdwn(out, msg))
 
     async def ephemeral(

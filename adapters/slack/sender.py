@@ -149,16 +149,21 @@ class Sender:
     async def _file(
         self, out: Outgoing, client: AsyncWebClient, channel: str, text: str, image: Image
     ) -> Delivery:
-        tag = key_tag(out.key)
-        stem, dot, ext = image.filename.rpartition(".")
-        filename = (
-            f"{stem}-{tag}.{ext}" if dot and stem else f"{image.filename or 'image'}-{tag}.png"
-        )
-        try:
-            data = base64.b64decode(image.png_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise PermanentError("the image is not valid base64") from None
         alt = clip(plain(out, image.alt), 1000)
+        return await self.upload(out, client, channel, text, image.png_b64, image.filename or "image.png", alt)
+
+    async def upload(
+        self, out: Outgoing, client: AsyncWebClient, channel: str, text: str, data_b64: str,
+        name: str, alt: str,
+    ) -> Delivery:
+        """A file shared in `channel` with `text` as its comment (a chart, a member's data)."""
+        tag = key_tag(out.key)
+        stem, dot, ext = name.rpartition(".")
+        filename = f"{stem}-{tag}.{ext}" if dot and stem else f"{name}-{tag}"
+        try:
+            data = base64.b64decode(data_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise PermanentError("the file is not valid base64") from None
         caption = comment(text, note_mark(out)) if text else None
 
         async def send() -> Delivery:
