@@ -74,11 +74,14 @@ class SqlInbound:
     async def claim(self, keys: Sequence[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
         # The database's unique key decides: retries, sync replays and other processes all
         # see one owner. One statement per chunk of the batch.
+        # Rows as parameters, not as a VALUES list: the statement is then one and the same
+        # whatever the batch's size, compiled once per process (a VALUES list is compiled
+        # again at every call, a third of what an event's statements cost in processor time).
         claimed: set[tuple[str, str]] = set()
         for part in chunks(list(keys)):
             rows = [{"platform": p, "event_id": e, "received_at": now} for p, e in part]
-            res = await self.conn.execute(insert(self.conn, t.inbound_events).values(rows).on_conflict_do_nothing()
-                                          .returning(t.inbound_events.c.platform, t.inbound_events.c.event_id))
+            res = await self.conn.execute(insert(self.conn, t.inbound_events).on_conflict_do_nothing()
+                                          .returning(t.inbound_events.c.platform, t.inbound_events.c.event_id), rows)
             claimed.update((r[0], r[1]) for r in res.all())
         return claimed
 
@@ -94,7 +97,7 @@ class SqlInbound:
         values = [{"platform": r.platform, "reaction_id": r.reaction_id, "target": r.target, "key": r.key,
                    "sender": r.sender} for r in rows]
         for part in chunks(values):
-            await self.conn.execute(insert(self.conn, t.reactions).values(list(part)).on_conflict_do_nothing())
+            await self.conn.execute(insert(self.conn, t.reactions).on_conflict_do_nothing(), list(part))
 
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None:
         r = (await self.conn.execute(select(t.reactions).where(
