@@ -25,7 +25,17 @@ from adapters.matrix.rooms import Rooms
 from adapters.matrix.session import NAMESPACE
 from bot.adapter import Delivery, Outgoing, PermanentError, TransientError
 from bot.kernel.i18n import Msg
-from bot.kernel.model import Choice, DirectMessage, Edit, Image, OpenForm, Post, PrivateNote, React
+from bot.kernel.model import (
+    Attachment,
+    Choice,
+    DirectMessage,
+    Edit,
+    Image,
+    OpenForm,
+    Post,
+    PrivateNote,
+    React,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +161,8 @@ class Outbound:
         text = action.text if isinstance(action, PrivateNote) else action.fallback
         room_id = await self.dms.room_for(_recipient(out))
         event_id = await self._post_in(room_id, out, text, None, [], "reactions", True)
+        if isinstance(action, PrivateNote) and action.attachment is not None:
+            await self._send_file(room_id, out, action.attachment)
         return Delivery(event_id, channel=room_id)
 
     _performers: ClassVar[dict[type, Callable[[Outbound, Outgoing], Awaitable[Delivery]]]] = {
@@ -196,6 +208,35 @@ class Outbound:
             return await self._send(room_id, "m.reaction", mx.reaction(target, emoji), txn)
         except _DuplicateAnnotation:
             return None
+
+    async def _upload(self, room_id: str, out: Outgoing, data: bytes, media_type: str, filename: str,
+                      part: str) -> Mapping[str, Any]:
+        """Upload once per key (a retried send reuses it), encrypted in an encrypted room."""
+        kv = self.account.kv
+        encrypted = self.account.is_encrypted(room_id)
+        media_key = kv_key("media", f"{out.key}:{part}:{int(encrypted)}")
+        uploaded = await kv.get(NAMESPACE, media_key)
+        if not isinstance(uploaded, Mapping):
+            response, keys = await self.account.client.upload(
+                io.BytesIO(data), content_type=media_type, filename=filename, encrypt=encrypted,
+                filesize=len(data))
+            if not isinstance(response, UploadResponse):
+                raise_for(response, "upload the file")
+            uploaded = {"url": response.content_uri, "keys": keys}
+            await kv.put(NAMESPACE, media_key, uploaded)
+        return uploaded
+
+    async def _send_file(self, room_id: str, out: Outgoing, attachment: Attachment) -> str:
+        """A member's file (m.file) in their direct conversation, after the note that says what it is."""
+        data = base64.b64decode(attachment.data_b64)
+        uploaded = await self._upload(room_id, out, data, attachment.media_type, attachment.filename, "file")
+        body: dict[str, Any] = {"msgtype": "m.file", "body": attachment.filename, "filename": attachment.filename,
+                                "info": {"mimetype": attachment.media_type, "size": len(data)}}
+        if self.account.is_encrypted(room_id):
+            body["file"] = {**(uploaded.get("keys") or {}), "url": uploaded["url"]}
+        else:
+            body["url"] = str(uploaded["url"])
+        return await self._send(room_id, "m.room.message", body, mx.txn_id(out.key, "file"))
 
     async def _send_image(self, room_id: str, out: Outgoing, image: Image, thread: str | None) -> str:
         kv = self.account.kv
