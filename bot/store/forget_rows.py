@@ -83,6 +83,12 @@ class Scrub:
     def found_in(self, text: str) -> bool:
         return any(n in text for n in self.needles)
 
+    def names_an_account(self, text: str) -> bool:
+        """Whether an identifier built by a platform or the engine (an event id, a cache key)
+        holds one of their keys or user ids as a whole part: "console:zq:7", not "$azqb"."""
+        return any(re.search(r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", text)
+                   for v in (*self.users, *self.keys))
+
 
 def rewrite(value: Any, scrub: Scrub) -> Any:
     """`value` (JSON) with each string, and each mapping key, that is exactly one of the

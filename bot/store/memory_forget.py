@@ -78,7 +78,8 @@ class MemForgetting:
         d.register.readers = {k: v for k, v in d.register.readers.items() if k[1] not in ids}
         d.reactions = {k: r for k, r in d.reactions.items() if r.sender not in scrub.users}
         d.outbox = {i: o for i, o in d.outbox.items() if (o.get("route") or {}).get("member") not in scrub.keys}
-        d.inbound = {e for e in d.inbound if not scrub.found_in(e[1])}
+        d.inbound = {e for e in d.inbound if not scrub.names_an_account(e[1])}
+        d.kv = {k: v for k, v in d.kv.items() if not scrub.names_an_account(f"{k[0]} {k[1]}")}
         n, p = d.persons[scrub.person_id]
         d.persons[scrub.person_id] = (n, dataclasses.replace(
             p, key=scrub.new_key, name=scrub.pseudonym, organisation=None, attributes={}, locale=None, opted_out=True))

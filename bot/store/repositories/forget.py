@@ -113,8 +113,14 @@ class SqlForgetting:
 
 def _purged(table: Table, row: Any, scrub: Scrub) -> bool:
     """Rows that are only about the person's deliveries: messages to them (sent or not:
-    they are forgotten, and reach no one else) and the ids of their platform events."""
+    they are forgotten, and reach no one else), the ids of their platform events, and the
+    adapters' settings kept under their ids."""
     if table is t.outbox:
         route = row["route"] or {}
         return isinstance(route, dict) and route.get("member") in scrub.keys
-    return table is t.inbound_events
+    if table is t.inbound_events:
+        return scrub.names_an_account(str(row["event_id"]))
+    if table is t.kv:
+        # An adapter's cache about them (a reply handle, a direct conversation), keyed by their id.
+        return scrub.names_an_account(f"{row['namespace']} {row['key']}")
+    return False
