@@ -256,8 +256,6 @@ class MeetingKind(RitualKind[MeetingsState]):
         after it (who said yes, who came); none for commands and the calendar's planning."""
         if isinstance(event, Chose):
             occ = occurrence_of(state, event.ref)
-            if occ is not None and event.ref.role == "swap":
-                return "all"  # an accepted swap edits the post, which names who answered what
             if occ is not None and event.choice != "yes" and event.member.key in occ.roles.values() \
                     and event.ref.role != "att":
                 # A role holder who no longer comes is replaced from who does: all the RSVPs.

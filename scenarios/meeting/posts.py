@@ -26,6 +26,13 @@ class MeetingPosts(MeetingsBase):
         return {a.member: a.value for a in self.ctx.answers.current(RSVP, part=occ.n)
                 if a.member is not None and a.value is not None}
 
+    def _count(self, occ: Occurrence, before: str | None, after: str | None) -> None:
+        """The live counts of RSVPs follow each answer, from the member's previous one."""
+        if before in occ.rsvp_counts:
+            occ.rsvp_counts[before] = max(0, occ.rsvp_counts[before] - 1)
+        if after in occ.rsvp_counts:
+            occ.rsvp_counts[after] += 1
+
     def _cfg(self, occ: Occurrence) -> SeriesConfig | None:
         return None if occ.one_off else self.series.get(occ.series)
 
@@ -81,6 +88,8 @@ class MeetingPosts(MeetingsBase):
             answers=answers,
             roles=self._roles_line(st, occ),
             how=m.how_to_answer(style),
+            # How to get a private reminder, said where everyone reads: reminders are opt-in.
+            personal=Msg("meeting.post.personal_hint") if self.personal_leads else Msg("meeting.roles.none"),
         )
 
     def _show(self, st: MeetingsState, occ: Occurrence, now: datetime, out: list[Action],

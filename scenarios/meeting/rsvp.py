@@ -224,14 +224,9 @@ class MeetingAnswers(MeetingRoles):
         if ev.choice != "yes" and who in occ.roles.values():
             self._holder_left(st, occ, who, now, out)
         else:
+            if ev.choice == "yes":
+                self._fill(occ, who)
             self._touch(occ, now, out)
-
-    def _count(self, occ: Occurrence, before: str | None, after: str | None) -> None:
-        """The live counts of RSVPs follow each answer, from the member's previous one."""
-        if before in occ.rsvp_counts:
-            occ.rsvp_counts[before] = max(0, occ.rsvp_counts[before] - 1)
-        if after in occ.rsvp_counts:
-            occ.rsvp_counts[after] += 1
 
     def _attendance(self, occ: Occurrence) -> dict[str, str]:
         """Who said they came or missed it, after the meeting."""

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.kernel.i18n import Msg, When
-from bot.kernel.model import Action, Choice, Chose, Command, DirectMessage
+from bot.kernel.model import Action, Choice, Chose, Command, DirectMessage, RecordAnswer
 from scenarios.meeting.base import as_style, meeting_ref
 from scenarios.meeting.people import find_member
 from scenarios.meeting.posts import MeetingPosts
 from scenarios.meeting.roles import assign, record, replace_holder
-from scenarios.meeting.state import MeetingsState, Occurrence, Swap
+from scenarios.meeting.state import RSVP, MeetingsState, Occurrence, Swap
 
 SWAP = "swap"
 """The role of the private question asking someone to take a role."""
@@ -113,7 +113,25 @@ class MeetingRoles(MeetingPosts):
         occ.roles[pending.role] = me
         if theirs is not None:
             occ.roles[theirs] = pending.holder
+        said = self.ctx.answers.of(me, RSVP, part=occ.n)
+        if said is None or said.value != "yes":
+            # Taking a role at the meeting is saying one comes (the question says so).
+            self._count(occ, said.value if said else None, "yes")
+            out.append(RecordAnswer(member=me, topic=RSVP, part=occ.n, value="yes"))
         if holder is not None:
             out.append(self._note(holder, "dm", Msg("meeting.roles.swap_done", name=names.get(me, me),
                                                     role=pending.role)))
-        self._show(st, occ, now, out, names=True)
+        # The post says it at its next edit, a minute later, with the answers as they now are.
+        self._touch(occ, now, out)
+
+    def _fill(self, occ: Occurrence, who: str) -> bool:
+        """Someone who now says they come takes a role no one was left for, if any."""
+        cfg = self._cfg(occ)
+        if cfg is None or not occ.roles_given or who in occ.roles.values():
+            return False
+        missing = [r for r in cfg.roles if r not in occ.roles]
+        if not missing:
+            return False
+        given = {**occ.roles, missing[0]: who}
+        occ.roles = {r: given[r] for r in cfg.roles if r in given}
+        return True

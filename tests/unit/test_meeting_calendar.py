@@ -82,6 +82,8 @@ def test_eight_weeks_of_a_monthly_meeting_across_the_spring_change() -> None:
     assert "mardi 31 mars 2026 à 18 h" in text(march)
     assert "dans 7 jours" in text(march)
     assert "Maison des associations" in text(march)
+    # Personal reminders are asked for: the post says how, where everyone reads it.
+    assert "Un rappel en message privé avant chaque réunion ? reunion rappels perso" in text(march)
     # The later reminders say it the way people do: tomorrow, then in an hour.
     march_edits = [e for e in edits(e.action for e in sim.emitted) if e.ref == mref("main.20260331", "post")
                    and e.choices is None]

@@ -5,6 +5,7 @@ replaced, a swap asked privately and accepted, the roles recorded; refused confi
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -130,14 +131,15 @@ def test_a_swap_is_asked_privately_of_the_other_person_and_said_on_the_post_when
     (ask,) = dms(out)
     assert ask.member == "dan" and [c.id for c in ask.choices] == ["accept", "refuse"]
     assert text(ask) == (f"{holder.name} vous propose de prendre son rôle (secrétariat) à « Comité », "
-                         "mardi 31 mars 2026 à 18 h. Acceptez-vous ?")
+                         "mardi 31 mars 2026 à 18 h. Acceptez-vous ? (Vous serez alors noté·e présent·e.)")
     assert "Dan peut accepter ou refuser" in text(notes(out)[0])
     assert roles_of(sim, MARCH) == given  # nothing changes before Dan says yes
 
     done = sim.send(chose(DAN, mref(MARCH, "swap", member="dan"), "accept", channel="dm"))
     assert roles_of(sim, MARCH)["secrétariat"] == "dan"
-    (edit,) = edits(done)
-    assert "secrétariat : Dan" in text(edit)
+    # Dan is now noted as coming; the post says both at its next edit, a minute later.
+    (edit,) = edits(sim.advance(timedelta(minutes=1)))
+    assert "secrétariat : Dan" in text(edit) and "Dan" in text(edit).split("✅")[1].split("\n")[0]
     told = [a for a in done if isinstance(a, DirectMessage)]
     assert [d.member for d in told] == [holder.key] and "Dan prend votre rôle" in text(told[0])
     # Asked once: a second answer changes nothing.
@@ -157,6 +159,17 @@ def test_two_holders_trade_roles() -> None:
     assert roles_of(sim, MARCH) == {"facilitation": other.key, "secrétariat": facilitator.key}
 
 
+def test_someone_who_says_yes_late_takes_a_role_no_one_was_left_for() -> None:
+    sim = started()
+    come(sim, MARCH, ALICE)
+    sim.run_until(paris(2026, 3, 31, 17, 0))
+    assert list(roles_of(sim, MARCH).values()) == ["alice"]
+    come(sim, MARCH, BOB)
+    assert roles_of(sim, MARCH) == {"facilitation": "alice", "secrétariat": "bob"}
+    (edit,) = edits(sim.advance(timedelta(minutes=1)))
+    assert "facilitation : Alice ; secrétariat : Bob" in text(edit)
+
+
 def test_in_english() -> None:
     sim = started(locale="en")
     come(sim, MARCH, ALICE, BOB, CHLOE)
@@ -164,9 +177,10 @@ def test_in_english() -> None:
     body = text(last, "en")
     assert body.startswith("📅 Meeting: Comité, in 1 hour")
     assert "Roles: facilitation: " in body and "meeting role swap @name" in body
+    assert "A reminder by direct message before each meeting? meeting reminders on" in body
     holder = next(m for m in (ALICE, BOB, CHLOE) if m.key == roles_of(sim, MARCH)["facilitation"])
     ask = dms(sim.send(swap(holder, "dan")))[0]
-    assert text(ask, "en").endswith("Do you accept?")
+    assert text(ask, "en").endswith("Do you accept? (You will then be noted as attending.)")
 
 
 def test_a_draw_is_fair_and_reproducible_from_the_meeting() -> None:
