@@ -1,7 +1,7 @@
 """`oublie-moi confirmer` forgets for real, `mes-donnees` sends exactly the person's own data: a
-person with a distinctive name and accounts on three platforms objects with a reason, comes to
-a meeting, is nominated with a reason and elected (a mandate), contributes to a draw and is
-drawn; then a scan of every text and JSON column of every table (from the schema's metadata)
+person with a distinctive name and accounts on three platforms objects with a reason, says they
+will come to a meeting and comes, is nominated with a reason and elected (a mandate),
+contributes to a draw and is drawn; then a scan of every text and JSON column of every table (from the schema's metadata)
 finds none of their names or account ids, and the draw still verifies from its record."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import JSON, String, Text, select
 
 from adapters.console import Sent
@@ -95,7 +94,10 @@ async def _month(h: Harness) -> None:
     await h.say(f"zq: ?{d} objection")
     await h.say(f"zq: > {d} le samedi nous sommes fermés")
     await h.say(f"bob: ?{d} consent")
-    # The committee meets; they come.
+    # The committee's reminder: they will come (an RSVP); the committee meets; they came.
+    out = await h.advance_to(day(1, 18, 1))
+    (reminder,) = [s for s in out if s.kind == "post" and "yes" in s.choices]
+    await h.say(f"zq: ?{reminder.message_id} yes")
     out = await h.advance_to(day(2, 20, 1))
     (question,) = [s for s in out if s.kind == "post" and "Qui était là" in s.text]
     for who in ("alice", "zq"):
@@ -148,7 +150,6 @@ def _draw_record(values: list[tuple[str, str, str]]) -> dict[str, Any]:
     raise AssertionError("no draw in the register")
 
 
-@pytest.mark.slow
 async def test_forgetting_leaves_no_name_nor_account_and_the_draw_still_verifies(store_url: str, tmp_path: Path) -> None:
     async with Harness(CONFIG, store_url, START, tmp_path) as h:
         await _month(h)
@@ -169,7 +170,8 @@ async def test_forgetting_leaves_no_name_nor_account_and_the_draw_still_verifies
         assert {s["field"] for s in mine["profile_sources"]} >= {"name", "organisation", "attribute"}
         reasons = {a["reason"] for a in mine["answers"]}
         assert "le samedi nous sommes fermés" in reasons and "elle est rigoureuse" in reasons
-        assert {a["topic"] for a in mine["answers"]} >= {"consent", "attendance", "nomination", "contribution"}
+        assert {a["topic"] for a in mine["answers"]} >= {"consent", "rsvp", "attendance", "nomination",
+                                                          "contribution", "acceptance"}
         assert [m["role"] for m in mine["mandates"]] == ["trésorerie"]
         assert {e["kind"] for e in mine["register"]} >= {"decision", "election", "meeting"}
         text = json.dumps(mine, ensure_ascii=False)
