@@ -15,6 +15,7 @@ from bot.kernel.i18n import Code, Lines, Msg
 from bot.kernel.model import Action, Attachment, Member, PrivateNote, ReplyHandle
 from bot.store.forget_rows import FORGOTTEN_PREFIX, Scrub, rewrite, tombstone
 from bot.store.ports import Unit
+from bot.store.rows import OutboxNew
 
 MEDIA_TYPE = "application/json"
 
@@ -51,8 +52,17 @@ async def forget(member: Member, channel: str, reply_to: ReplyHandle | None, peo
             r.state = type(r.state).model_validate(after)
             r.dirty = True
     await people.load(tx.unit)
-    return [PrivateNote(member=scrub.new_key, channel=channel, reply_to=reply_to,
-                        text=Msg("core.profile.forgotten", pseudonym=scrub.pseudonym))]
+    # The last word goes to the account that asked, which the directory no longer knows: its id
+    # travels in this one outbox entry, deleted once sent.
+    platform, _, user = member.account.partition(":")
+    scope = next((a.scope for a in accounts if a.platform == platform and a.user_id == user), "")
+    note = PrivateNote(member=scrub.new_key, channel=channel, reply_to=reply_to,
+                       text=Msg("core.profile.forgotten", pseudonym=scrub.pseudonym))
+    route = {"member": scrub.new_key, "channel": channel, "recipient": user, "scope": scope}
+    tx.outbox_rows.append(OutboxNew(None, f"mlg:{nid}:{scrub.new_key}:forgotten", platform,
+                                    note.model_dump(mode="json"), route, tx.now))
+    tx.outbox += 1
+    return []
 
 
 def _merged_into(pid: int, merged: dict[int, int | None]) -> set[int]:

@@ -169,7 +169,9 @@ class Sender:
                 raise PermanentError(f"unknown member {route.get('member')}")
             person = people.persons[pid]
             base["locale"] = normalize_locale(person.locale or locale)
-            base["recipient"] = next((a[2] for a in person.accounts if a[0] == row.platform), None)
+            # A forgotten person has no account left: their last note carries the one it answers.
+            base["recipient"] = next((a[2] for a in person.accounts if a[0] == row.platform),
+                                     route.get("recipient"))
             handle = action.reply_to if isinstance(action, PrivateNote | OpenForm) else None
             if handle is not None and handle.platform == row.platform:
                 base["reply_handle"] = dict(handle.data)
@@ -182,7 +184,7 @@ class Sender:
             if isinstance(action, DirectMessage):
                 base["channel"] = None
                 base["thread_of"] = None
-            base["scope"] = next((a[1] for a in person.accounts if a[0] == row.platform), "")
+            base["scope"] = next((a[1] for a in person.accounts if a[0] == row.platform), route.get("scope", ""))
             if isinstance(action, OpenForm) and action.about is not None and action.context.get("channel"):
                 # Only a form whose context names the channel of the message it answers gets
                 # that message's id (none does today: a ritual's form goes by its click or thread).
