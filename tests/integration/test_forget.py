@@ -185,6 +185,17 @@ async def test_forgetting_leaves_no_name_nor_account_and_the_draw_still_verifies
         left = [(table, col, s, text[max(0, text.find(s) - 80):text.find(s) + 80])
                 for table, col, text in after for s in SECRETS if s in text]
         assert left == [], "\n".join(map(str, left))
+        # Their answers and their mandate stay, under the pseudonym; the mandate without the organisation.
+        assert h.store is not None
+        async with h.store.engine.connect() as conn:
+            (pid,) = (await conn.execute(select(schema.persons.c.id).where(
+                schema.persons.c.key == "forgotten:1"))).one()
+            topics = {r[0] for r in (await conn.execute(select(schema.answers.c.topic).where(
+                schema.answers.c.person_id == pid))).all()}
+            mandates = (await conn.execute(select(schema.mandates.c.role, schema.mandates.c.organisation).where(
+                schema.mandates.c.person_id == pid))).all()
+        assert topics >= {"consent", "rsvp", "attendance", "nomination", "contribution", "acceptance"}
+        assert [tuple(m) for m in mandates] == [("trésorerie", None)]
         # The draw they contributed to and were drawn in verifies from its record, in the
         # register and through the command line.
         record = _draw_record(after)
