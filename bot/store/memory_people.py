@@ -142,11 +142,6 @@ class MemPeople(_Repo):
         n, a, shown = self.d.accounts[account_id]
         self.d.accounts[account_id] = (n, replace(a, person_id=person_id), shown)
 
-    async def forget_display_names(self, person_id: int) -> None:
-        for aid, (n, a, _) in list(self.d.accounts.items()):
-            if a.person_id == person_id:
-                self.d.accounts[aid] = (n, a, None)
-
     async def channel_members(self, channel_ids: Sequence[int]) -> list[tuple[int, int]]:
         wanted = set(channel_ids)
         return sorted(m for m in self.d.members if m[0] in wanted)

@@ -141,10 +141,6 @@ class SqlPeople:
     async def move_account(self, account_id: int, person_id: int) -> None:
         await self.conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(person_id=person_id))
 
-    async def forget_display_names(self, person_id: int) -> None:
-        await self.conn.execute(update(t.accounts).where(t.accounts.c.person_id == person_id).values(
-            display_name=None))
-
     # -- channel members
 
     async def channel_members(self, channel_ids: Sequence[int]) -> list[tuple[int, int]]:
