@@ -167,8 +167,8 @@ def simulate(seed: int = 1, *, founders: int = FOUNDERS, orgs: int = ORGS, newco
             command(key, LEAVE.name if key in net.opted() else JOIN.name, when - timedelta(days=1))
         pool = sorted(net.opted() & present)
         met_before = {(m.a, m.b): state.rounds + 1 - m.last for m in state.met}
-        newcomer_keys = {k for k in pool if k in state.arrived
-                         and when - state.arrived[k] <= timedelta(days=NEWCOMER_DAYS)}
+        arrived = {a.member: a.at for a in state.arrived}
+        newcomer_keys = {k for k in pool if k in arrived and when - arrived[k] <= timedelta(days=NEWCOMER_DAYS)}
         t0 = time.perf_counter()
         actions = send(TimerFired(name=TIMER, due_at=when), when)
         seconds = time.perf_counter() - t0

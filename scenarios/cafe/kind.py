@@ -50,6 +50,13 @@ class Met(BaseModel):
     last: int
 
 
+class Arrival(BaseModel):
+    """Someone the ritual saw join one of its channels, and when."""
+
+    member: str
+    at: datetime
+
+
 class Skipped(BaseModel):
     due_at: datetime
     late_by_seconds: float
@@ -61,9 +68,10 @@ class CafeState(BaseModel):
     """Rounds held; a pair's age is counted in rounds."""
     met: list[Met] = Field(default_factory=list)
     """Every pair that ever met, so "never met" is true across months and restarts."""
-    arrived: dict[str, datetime] = Field(default_factory=dict)
-    """When each member joined one of the ritual's channels, as seen by the ritual; members
-    never seen joining were there before it and are of long standing."""
+    arrived: list[Arrival] = Field(default_factory=list)
+    """When members joined one of the ritual's channels, as seen by the ritual; members never
+    seen joining were there before it and are of long standing. A list of values, not a mapping
+    keyed by member: forgetting a person rewrites values that are their key, not mapping keys."""
     last_round: str | None = None
     last_cafes: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
@@ -96,8 +104,8 @@ class Cafe:
                 self._schedule(st, now, out)
             case Command(name=JOIN.name) | Command(name=LEAVE.name):
                 self._opt(st, event, out)
-            case Joined(member=m) if m.key not in st.arrived:
-                st.arrived[m.key] = now
+            case Joined(member=m) if all(a.member != m.key for a in st.arrived):
+                st.arrived.append(Arrival(member=m.key, at=now))
             case _:
                 pass
         return st, out
@@ -128,14 +136,14 @@ class Cafe:
 
     # --- a round ------------------------------------------------------------------------------
 
-    def pool(self, st: CafeState, now: datetime) -> list[Member]:
+    def pool(self) -> list[Member]:
         """Who takes part this round: the ritual's circle (never the bot nor who left the
         network's lists) who answered `cafe oui` last."""
         opted = {a.member for a in self.ctx.answers.current(TOPIC) if a.value == YES}
         return [m for m in self.ctx.directory.circle(self.channels) if m.key in opted]
 
-    def _person(self, st: CafeState, m: Member, now: datetime) -> Person:
-        arrived = st.arrived.get(m.key)
+    def _person(self, arrivals: Mapping[str, datetime], m: Member, now: datetime) -> Person:
+        arrived = arrivals.get(m.key)
         newcomer = arrived is not None and now - arrived <= timedelta(days=self.config.newcomer_days)
         return Person(key=m.key, organisation=m.organisation,
                       territory=m.attributes.get(self.config.territory) or None, newcomer=newcomer)
@@ -144,8 +152,9 @@ class Cafe:
         local = due.astimezone(self.tz)
         round_key = local.date().isoformat()
         seed = round_seed(self.config.seed, self.ctx.network.name, round_key)
-        members = self.pool(st, now)
-        people = [self._person(st, m, now) for m in members]
+        members = self.pool()
+        arrivals = {a.member: a.at for a in st.arrived}
+        people = [self._person(arrivals, m, now) for m in members]
         number = st.rounds + 1
         met = {(m.a, m.b): number - m.last for m in st.met}
         grouping = pair(people, met, seed)
