@@ -23,6 +23,7 @@ from bot.kernel.model import (
     InboundEvent,
     InboundMembership,
     InboundMessage,
+    InboundReaction,
 )
 from bot.store import open_store
 from scenarios import registry
@@ -39,6 +40,7 @@ MEETINGS = (day(9, 18), day(23, 18))
 CONSENT_CHOICES = (("consent", 0.78), ("concern", 0.12), ("stand_aside", 0.10))
 ELECTION_CHOICES = (("consent", 0.85), ("concern", 0.10), ("stand_aside", 0.05))
 RSVP_CHOICES = (("yes", 0.55), ("no", 0.30), ("maybe", 0.15))
+RSVP_EMOJI = {"yes": "✅", "no": "❌", "maybe": "🤔"}
 CANDIDATE_WEIGHTS = (0.45, 0.25, 0.20, 0.10)
 
 
@@ -147,6 +149,15 @@ class Month:
             await self._submit(InboundChoice(platform="matrix", event_id=self._id(), channel=room, sender=who.user,
                                              sender_name=who.name, target=on.message_id, choices=[choice],
                                              is_direct=on.room is None))
+        return act
+
+    def react(self, who: Person, on: Delivered, emoji: str) -> Callable[[], Awaitable[None]]:
+        """An answer by reaction under a message whose choices are reactions (a meeting's post)."""
+        async def act() -> None:
+            self.votes[(who.user, on.key)] += 1
+            await self._submit(InboundReaction(platform="matrix", event_id=self._id(), channel=on.room or ROOM,
+                                               sender=who.user, sender_name=who.name, target=on.message_id,
+                                               key=emoji, reaction_id=self._id()))
         return act
 
     def write(self, who: Person, text: str, thread_of: str | None = None) -> Callable[[], Awaitable[None]]:
@@ -333,8 +344,8 @@ class Month:
 
     def _rsvp_in_channel(self, d: Delivered, who: Person | None) -> None:
         meeting = self._meeting(d.at)
-        if meeting is None or d.kind != "post" or not d.poll:
-            return  # the meeting's one post, a week ahead; its edits ring no one
+        if meeting is None or d.kind != "post":
+            return  # the meeting's one post, a week ahead (its choices are reactions); its edits ring no one
         for p in self._present():
             if p.profile == "prompt" and self.rng.random() < 0.9:
                 self.at(self._between(d.at + timedelta(hours=1), d.at + timedelta(hours=24)),
@@ -356,7 +367,10 @@ class Month:
             if who.user in self.rsvp[meeting]:
                 return
             self.rsvp[meeting][who.user] = choice
-            await self.vote(who, on, choice)()
+            if on.poll:
+                await self.vote(who, on, choice)()
+            else:
+                await self.react(who, on, RSVP_EMOJI[choice])()
         return act
 
     def _came(self, d: Delivered, who: Person | None) -> None:

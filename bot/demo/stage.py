@@ -187,6 +187,13 @@ class Stage:
                 return room_id, event
         raise RuntimeError(f"no poll from the bot about {contains!r}")
 
+    def last_message(self, contains: str) -> str:
+        """The id of the bot's latest message in the room that says `contains` (as last edited)."""
+        for event_id, lines in reversed(list(self.known.items())):
+            if any(contains in ln for ln in lines):
+                return event_id
+        raise RuntimeError(f"no message from the bot saying {contains!r}")
+
     def name(self, key: str) -> str:
         return self.members[key].first_name
 

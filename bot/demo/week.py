@@ -43,12 +43,12 @@ async def play(stage: Stage) -> None:
     await stage.settle()
     await accept_draws(stage)
 
-    # Wednesday and Thursday: the meeting's reminders, with RSVPs.
+    # Wednesday and Thursday: the meeting's one message, edited as it nears, with RSVPs as
+    # reactions (the message is edited: a poll would not be, once voted on).
     await stage.at(2, 18, 30)
-    reminder = stage.last_poll("", stage.room)
-    for key, answer in (("bruno", "yes"), ("chloe", "yes"), ("david", "maybe")):
-        if answer in dict(poll_answers(reminder[1])):
-            await stage.votes(key, reminder, answer)
+    meeting = stage.last_message(stage.t("demo.script.meeting"))
+    for key, emoji in (("bruno", "✅"), ("chloe", "✅"), ("david", "🤔")):
+        await stage.reacts(key, meeting, emoji)
     await stage.settle()
     await stage.at(3, 17, 30)
     await stage.settle()

@@ -95,7 +95,7 @@ class MeetingCommands(MeetingRoles):
         self._materialize(st, occ, now, out)
         cutoff = self.cutoff.before(occ.start, self.tz)
         for channel in channels:
-            style = self.ctx.capabilities(channel).choice_style()
+            style = self._post_style(channel)
             # The meeting's one post: its reminders edit it.
             out.append(Post(
                 channel=channel,

@@ -33,6 +33,14 @@ class MeetingPosts(MeetingsBase):
         if after in occ.rsvp_counts:
             occ.rsvp_counts[after] += 1
 
+    def _post_style(self, channel: str) -> str:
+        """How the meeting's post offers its answers. A poll someone voted on is not edited again
+        (Matrix: clients may drop or misread the votes of an edited poll), and this post is
+        edited as the meeting nears: where a platform has reactions, it takes reactions."""
+        caps = self.ctx.capabilities(channel)
+        style = caps.choice_style()
+        return "reactions" if style == "poll" and caps.reactions else style
+
     def _cfg(self, occ: Occurrence) -> SeriesConfig | None:
         return None if occ.one_off else self.series.get(occ.series)
 
@@ -73,7 +81,7 @@ class MeetingPosts(MeetingsBase):
         """The post's text now: `names` once the last reminder is due (who answered what;
         those who did not answer are only counted, never named)."""
         cutoff = self.cutoff.before(occ.start, self.tz)
-        style = self.ctx.capabilities(occ.channels[0]).choice_style() if occ.channels else "reactions"
+        style = self._post_style(occ.channels[0]) if occ.channels else "reactions"
         if names:
             circle = [mb.key for mb in self.ctx.directory.circle(occ.channels)]
             answers = m.answer_names(self._rsvps(occ), self._names(st), circle)
@@ -100,9 +108,8 @@ class MeetingPosts(MeetingsBase):
             if occ.posted:
                 out.append(Edit(channel=channel, ref=meeting_ref(occ, POST), text=text, valid_until=occ.start))
             else:
-                style = self.ctx.capabilities(channel).choice_style()
                 out.append(Post(channel=channel, ref=meeting_ref(occ, POST), text=text, choices=m.rsvp_choices(),
-                                choice_style=as_style(style), valid_until=occ.start))
+                                choice_style=as_style(self._post_style(channel)), valid_until=occ.start))
         occ.posted = True
 
     def _names_shown(self, occ: Occurrence, now: datetime) -> bool:

@@ -39,7 +39,8 @@ async def test_demo_once_plays_the_week_and_stops(tmp_path: Path) -> None:
     assert process.returncode == 0, err.decode()[-3000:]
     for expected in ("Proposition #1", "répond au sondage", "Réponses : ✅",  # a consent round
                      "Tirage au sort #1", "le panel est au complet",  # a draw
-                     "Rappel : Réunion du réseau",  # a meeting reminder
+                     "Réunion : Réunion du réseau, demain",  # a meeting's one message
+                     "Réunion : Réunion du réseau, dans 1 heure",  # edited as it nears
                      "Résumé de la semaine",  # the digest
                      "Adoptée", "Démo terminée"):
         assert expected in text, f"{expected!r} missing from the demo's output:\n{text[-3000:]}"

@@ -144,6 +144,17 @@ def test_rsvp_changes_and_the_last_reminder_lists_who_answered_what() -> None:
     assert last[0].valid_until == paris(2026, 3, 31, 18, 0)
 
 
+def test_where_polls_are_not_edited_once_voted_on_the_post_takes_reactions() -> None:
+    from bot.kernel.scenario import Capabilities
+
+    matrix = Capabilities(buttons=False, polls=True, reactions=True, threads=True, edits=True)
+    sim = Sim(KIND, context(MONTHLY, capabilities=matrix), paris(2026, 3, 20, 9, 0))
+    sim.send(Started())
+    (post,) = posts(sim.run_until(paris(2026, 3, 24, 18, 0)))
+    assert post.choice_style == "reactions" and [c.emoji for c in post.choices] == ["✅", "❌", "🤔"]
+    assert "Répondez en réagissant : ✅ présent·e" in text(post)
+
+
 def test_a_button_answer_is_acknowledged_privately_a_reaction_or_a_poll_vote_is_not() -> None:
     sim = started(MONTHLY, paris(2026, 3, 20, 9, 0))
     assert notes(sim.send(chose(BOB, mref("main.20260331", "post"), "yes"))) == []
