@@ -77,11 +77,11 @@ class MeetingPosts(MeetingsBase):
         return Msg("meeting.roles.block", items=Lines(items=items, sep=" ; "),
                    how=Msg("meeting.roles.swap_hint"))
 
-    def _post_text(self, st: MeetingsState, occ: Occurrence, now: datetime, names: bool) -> Msg:
+    def _post_text(self, st: MeetingsState, occ: Occurrence, now: datetime, names: bool, channel: str) -> Msg:
         """The post's text now: `names` once the last reminder is due (who answered what;
         those who did not answer are only counted, never named)."""
         cutoff = self.cutoff.before(occ.start, self.tz)
-        style = self._post_style(occ.channels[0]) if occ.channels else "reactions"
+        style = self._post_style(channel)
         if names:
             circle = [mb.key for mb in self.ctx.directory.circle(occ.channels)]
             answers = m.answer_names(self._rsvps(occ), self._names(st), circle)
@@ -104,7 +104,7 @@ class MeetingPosts(MeetingsBase):
               names: bool = False) -> None:
         """The meeting's post in each of its channels: posted the first time, edited after."""
         for channel in occ.channels:
-            text = self._post_text(st, occ, now, names)
+            text = self._post_text(st, occ, now, names, channel)
             if occ.posted:
                 out.append(Edit(channel=channel, ref=meeting_ref(occ, POST), text=text, valid_until=occ.start))
             else:

@@ -87,6 +87,7 @@ class MeetingAnswers(MeetingRoles):
         mode = self.config.attendance
         if mode == "off":
             occ.status = "held"
+            self._held(st, occ)
             out.append(Record(kind="meeting", summary=self._meeting_summary(st, occ)))
             return
         close_at = self.window.after(occ.end, self.tz)

@@ -252,3 +252,15 @@ def test_the_roles_reach_the_register_and_its_export() -> None:
     (_, rows) = tables([entry], name=lambda k: names[k])["meetings"]
     assert rows[0]["roles"] == (f"facilitation: {names[given['facilitation']]}; "
                                 f"secrétariat: {names[given['secrétariat']]}")
+
+
+@pytest.mark.parametrize("attendance", ["ask", "rsvp", "off"])
+def test_the_turns_are_remembered_once_the_meeting_is_held_whatever_the_attendance(attendance: str) -> None:
+    sim = started({**ROLES, "attendance": attendance})
+    come(sim, MARCH, ALICE, BOB)
+    sim.run_until(paris(2026, 3, 31, 17, 0))
+    assert sim.state.role_history == {}  # type: ignore[union-attr]
+    given = roles_of(sim, MARCH)
+    sim.run_until(paris(2026, 4, 2, 9, 0))
+    number = sim.state.find(MARCH).n  # type: ignore[union-attr]
+    assert sim.state.role_history == {"main": {r: {k: number} for r, k in given.items()}}  # type: ignore[union-attr]
