@@ -208,10 +208,15 @@ def test_consent_reminders_are_a_calendar_day_and_two_real_hours_before_the_dead
     machine = RoundMachine(ctx, ConsentConfig(reminders=[timedelta(days=1), timedelta(hours=2)]))
     now = localize(datetime(2027, 3, 26, 9, 0), PARIS)
     deadline = localize(datetime(2027, 3, 28, 3, 30), PARIS)
+    later = localize(datetime(2027, 3, 27, 12, 0), PARIS)  # the day before has passed
     for stored in (deadline, deadline.astimezone(UTC)):  # as parsed, and as reloaded
-        state = machine.new_state(title="Budget", author=ANIM, channels=["general"], deadline=stored, now=now)
-        _, actions = machine.open(state, now)
-        due = {a.name.n: a.due_at for a in actions if isinstance(a, SetTimer) and a.name.role == "remind"}
+        # One reminder per version: at the earliest lead still ahead when the round opens.
+        due: dict[int | None, datetime] = {}
+        for opened in (now, later):
+            state = machine.new_state(title="Budget", author=ANIM, channels=["general"], deadline=stored, now=opened)
+            _, actions = machine.open(state, opened)
+            (timer,) = [a for a in actions if isinstance(a, SetTimer) and a.name.role == "remind"]
+            due[timer.name.n] = timer.due_at
         assert wall(due[0], PARIS) == (2027, 3, 27, 3, 30)  # the day before, same wall time
         assert deadline - due[1] == timedelta(hours=2)  # 00:30 local, two real hours
 
