@@ -88,8 +88,13 @@ class Cafe:
         self.channels = list(ctx.ritual_channels) or channels or sorted(ctx.channels)
 
     def handle(self, state: CafeState, event: Event, now: datetime) -> tuple[CafeState, list[Action]]:
-        st = state.model_copy(deep=True)
         out: list[Action] = []
+        if isinstance(event, Command):
+            # An opt-in is an answer row: the state (with every pair ever met) is not copied.
+            if event.name in (JOIN.name, LEAVE.name):
+                self._opt(state, event, out)
+            return state, out
+        st = state.model_copy(deep=True)
         match event:
             case Started():
                 self._schedule(st, now, out)
@@ -102,8 +107,6 @@ class Cafe:
                 else:
                     self._round(st, event.due_at, now, out)
                 self._schedule(st, now, out)
-            case Command(name=JOIN.name) | Command(name=LEAVE.name):
-                self._opt(st, event, out)
             case Joined(member=m) if all(a.member != m.key for a in st.arrived):
                 st.arrived.append(Arrival(member=m.key, at=now))
             case _:
@@ -142,9 +145,9 @@ class Cafe:
         opted = {a.member for a in self.ctx.answers.current(TOPIC) if a.value == YES}
         return [m for m in self.ctx.directory.circle(self.channels) if m.key in opted]
 
-    def _person(self, arrivals: Mapping[str, datetime], m: Member, now: datetime) -> Person:
+    def _person(self, arrivals: Mapping[str, datetime], m: Member, due: datetime) -> Person:
         arrived = arrivals.get(m.key)
-        newcomer = arrived is not None and now - arrived <= timedelta(days=self.config.newcomer_days)
+        newcomer = arrived is not None and due - arrived <= timedelta(days=self.config.newcomer_days)
         return Person(key=m.key, organisation=m.organisation,
                       territory=m.attributes.get(self.config.territory) or None, newcomer=newcomer)
 
@@ -154,7 +157,7 @@ class Cafe:
         seed = round_seed(self.config.seed, self.ctx.network.name, round_key)
         members = self.pool()
         arrivals = {a.member: a.at for a in st.arrived}
-        people = [self._person(arrivals, m, now) for m in members]
+        people = [self._person(arrivals, m, due) for m in members]
         number = st.rounds + 1
         met = {(m.a, m.b): number - m.last for m in st.met}
         grouping = pair(people, met, seed)

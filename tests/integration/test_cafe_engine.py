@@ -59,3 +59,21 @@ async def test_a_scheduled_month_pairs_the_opted_in_members_and_sends_the_introd
         async with h.store.read() as conn:
             rows = (await conn.execute(select(t.log.c.summary).where(t.log.c.kind == "cafe"))).all()
         assert [(r.summary["cafes"], r.summary["trios"], r.summary["round"]) for r in rows] == [(1, 1, "2027-01-04")]
+
+
+async def test_someone_who_joins_a_channel_is_a_newcomer_and_meets_a_member_of_long_standing(
+        sqlite_url: str, tmp_path: Path) -> None:
+    async with Harness(CONFIG, sqlite_url, START, tmp_path) as h:
+        await h.say("+emma")  # joins the general channel: the ritual notes when
+        for who in ("alice", "bob", "dina", "emma"):
+            await h.say(f"[dm] {who}: !reseau cafe oui")
+        month = await h.advance_to(datetime(2027, 1, 4, 10, 1, tzinfo=PARIS))
+        told = {s.recipient: spaces(s.text) for s in month if s.kind == "dm"}
+        assert set(told) == {"alice", "bob", "dina", "emma"}
+        assert all(t.count("• ") == 1 for t in told.values())  # two pairs
+        assert "(organisation non renseignée)" in "".join(told.values())  # Emma, who gave none yet
+        assert h.store is not None
+        async with h.store.read() as conn:
+            (state,) = (await conn.execute(select(t.rituals.c.state).where(t.rituals.c.kind == "cafe"))).scalars()
+        assert [a["member"] for a in state["arrived"]] == ["console:emma"]
+        assert len(state["met"]) == 2 and state["rounds"] == 1
