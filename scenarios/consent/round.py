@@ -162,7 +162,7 @@ class RoundMachine(RoundAnswers):
             archive(st, "amended", now)
         for ch in st.channels:
             if self._edits(ch):
-                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch, old), text=self._proposal_text(st, version=old, phase=Msg("consent.proposal.phase_replaced", version=old + 1)), choices=[]))
+                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch, old), text=self._proposal_text(st, version=old, phase=Msg("consent.proposal.phase_over"), top=Msg("consent.proposal.top_replaced", version=old + 1)), choices=[]))
         if deadline is None:
             floor = now + self.cfg.duration
             deadline = st.deadline if st.deadline is not None and st.deadline > floor else floor
@@ -182,8 +182,12 @@ class RoundMachine(RoundAnswers):
         st.status = "answers"
         st.refresh_pending = False
         st.reminded = False
+        # The new version is a new post: its reactions start from zero where everyone sees
+        # them, which is how people notice the reset. The old post, edited above, points to
+        # it; only a channel that cannot edit gets the pointer as a reply in the old thread.
         for ch in st.channels:
-            acts.append(Post(channel=ch, thread=st.proposal_ref(ch, old), text=Msg("consent.amend.pointer", **self._n(st), version=st.version, deadline=When(at=deadline))))
+            if not self._edits(ch):
+                acts.append(Post(channel=ch, thread=st.proposal_ref(ch, old), text=Msg("consent.amend.pointer", **self._n(st), version=st.version, deadline=When(at=deadline))))
         acts += self._post_proposals(st)
         acts += self._send_ballots(st)
         acts += [CancelTimer(name=st.timer("lapse")), CancelTimer(name=st.timer("refresh"))]
@@ -205,11 +209,15 @@ class RoundMachine(RoundAnswers):
             archive(st, "withdrawn", now)
         st.status = "withdrawn"
         st.closed_at = now
-        phase = Msg("consent.proposal.phase_withdrawn")
+        phase = Msg("consent.proposal.phase_over")
+        top = self._top(st, "withdrawn", now)
+        # The proposal's post says it, at its top (an edit pings nobody); a channel that
+        # cannot edit is told in the proposal's thread, never by a new channel post.
         for ch in st.channels:
             if self._edits(ch):
-                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=phase), choices=[]))
-            acts.append(Post(channel=ch, text=Msg("consent.withdraw.posted", **self._n(st), title=st.title, author=self._mention_author(st))))
+                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=phase, top=top), choices=[]))
+            else:
+                acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=Msg("consent.withdraw.posted", **self._n(st), title=st.title, author=self._mention_author(st))))
         if record:
             acts.append(self._record(st, "withdrawn", now))
         acts += self._forget_who(st)
@@ -273,7 +281,12 @@ class RoundMachine(RoundAnswers):
             if st.status != "integrating":
                 return state, []
             st.status = "lapsed"
-            acts = [Post(channel=ch, text=Msg("consent.outcome.lapsed", **self._n(st), title=st.title, duration=Duration(seconds=st.integration.total_seconds()))) for ch in st.channels]
+            lapsed = Msg("consent.outcome.lapsed", **self._n(st), title=st.title, duration=Duration(seconds=st.integration.total_seconds()))
+            acts = []
+            for ch in st.channels:
+                if self._edits(ch):
+                    acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=Msg("consent.proposal.phase_detail"), top=self._top(st, "lapsed", now)), choices=[]))
+                acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=lapsed))
             acts.append(self._record(st, "lapsed", now))
             return st, acts
         return state, []
@@ -302,10 +315,13 @@ class RoundMachine(RoundAnswers):
         archive(st, outcome, closed_at)
         st.status = "adopted" if outcome == "adopted" else "integrating"
         summary = self._outcome_msg(st, outcome, counts, answered, circle)
+        # The outcome is not a new channel post: the proposal's post says it at its top (an
+        # edit pings nobody) and its detail is a reply in the proposal's thread.
+        top = self._top(st, outcome, closed_at)
         for ch in st.channels:
             if self._edits(ch):
-                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=Msg("consent.proposal.phase_closed", outcome=Msg(f"consent.outcome.word_{outcome}"))), choices=[]))
-            acts.append(Post(channel=ch, text=summary))
+                acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=Msg("consent.proposal.phase_detail"), top=top), choices=[]))
+            acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=summary))
         acts.append(rec)
         if outcome != "adopted":
             acts.append(SetTimer(name=st.timer("lapse"), due_at=now + st.integration, payload={"version": st.version}))

@@ -71,9 +71,13 @@ class RoundTexts:
         return Msg("consent.proposal.phase_answers", deadline=When(at=deadline_of(st)))
 
     def _proposal_text(self, st: RoundState, version: int | None = None, phase: Msg | None = None,
-                       channel: str | None = None) -> Msg:
+                       channel: str | None = None, top: Msg | None = None) -> Msg:
+        """The proposal's post; `top`: what a closed round says first (« Adoptée le … »), since
+        the edited post is where the outcome is read, its detail being in the thread."""
         v = version or st.version
         lines: list[Msg] = [self._title_line(st, v), Msg("consent.proposal.by", author=self._mention_author(st))]
+        if top is not None:
+            lines.insert(0, top)
         if st.description:
             lines.append(Msg("consent.proposal.description", text=st.description))
         if v > 1:
@@ -96,6 +100,12 @@ class RoundTexts:
                              objection=c["objection"], stand_aside=c["stand_aside"], answered=st.answered,
                              circle=self.tally(st).circle_size()))
         return Msg("consent.proposal.body", lines=Lines(items=list(lines)))
+
+    def _top(self, st: RoundState, outcome: str, at: datetime) -> Msg:
+        """The closed round's first line on its post: the outcome and its day."""
+        if outcome == "adopted" and st.adopted is not None:
+            return Msg("consent.proposal.top_adopted_as", adopted=st.adopted, when=When(at=at, style="date"))
+        return Msg(f"consent.proposal.top_{outcome}", when=When(at=at, style="date"))
 
     def _ballot_channels(self, st: RoundState) -> set[str]:
         """In an anonymous round, channels whose answers others would see (reactions, polls)."""

@@ -92,6 +92,10 @@ async def test_thirty_members_answering_concurrently_are_each_counted_once(store
         out = await h.advance_to(FRIDAY_18H + timedelta(minutes=1))
         (outcome,) = [s for s in out if s.kind == "post" and "Objections à intégrer" in s.text]
         assert "M05 : le budget n'est pas chiffré" in spaces(outcome.text)
+        # The outcome is a reply in the proposal's thread; the proposal's post says it first.
+        assert outcome.target == mid
+        (closed,) = [s for s in out if s.kind == "edit" and s.target == mid and "Objections à intégrer" in s.text]
+        assert closed.text.splitlines()[0].startswith("✋")
         (rec,) = await _decisions(h)
         assert rec["outcome"] == "objections" and rec["answered"] == len(expected) == 29
         assert rec["circle_size"] == 30
@@ -118,6 +122,7 @@ async def test_a_deadline_passed_while_the_bot_was_down_closes_on_restart(store_
         after = h.sent[before:]
         assert not [s for s in after if "attend votre réponse" in s.text], "no stale reminders"
         (outcome,) = [s for s in after if s.kind == "post" and "Adoptée" in s.text]
+        assert outcome.target == mid, "in the proposal's thread"
         assert "J'étais indisponible à l'échéance" in outcome.text
         (rec,) = await _decisions(h)
         assert rec["outcome"] == "adopted" and rec["names"]["consent"] == ["Bob"]
