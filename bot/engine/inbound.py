@@ -11,7 +11,7 @@ from bot.engine.core_commands import CoreQuery, answer_core
 from bot.engine.directory import People
 from bot.engine.isolation import Isolation, Refused, deterministic, redacted
 from bot.engine.limits import CommandRate
-from bot.engine.profiles import invite
+from bot.engine.profiles import invite, invite_within
 from bot.engine.rituals import Rituals
 from bot.engine.router import (
     Decision,
@@ -250,17 +250,21 @@ class Inbound:
                    else await self.people.leave(tx.unit, m.channel, pid))
         if not changed:
             return
-        if m.joined and (invitation := await invite(self.people, tx, pid, self.rituals.network.proper)) is not None:
-            # A member at once; asked once, privately, to complete their profile.
-            await self.rituals.apply(tx, None, [invitation], f"invite:{pid}", None)
         member = self.people.member(self.people.persons[pid])
-        for ritual_id in m.ritual_ids:
-            ritual = await self.rituals.load(tx, ritual_id)
-            if ritual is not None and ritual.status == "open":
-                await self.isolation.deliver_alone(
-                    tx, ritual, Joined(member=member, channel=m.channel) if m.joined
-                    else Left(member=member, channel=m.channel),
-                    platform=ev.platform, event_id=f"{ev.event_id}#{ritual.id}")
+        rituals = [r for r in [await self.rituals.load(tx, rid) for rid in m.ritual_ids]
+                   if r is not None and r.status == "open"]
+        # A member at once; asked once, privately, to complete their profile: by the ritual
+        # that greets them, in its own private message (one message), or else by the engine.
+        greeter = next((r for r in rituals if m.joined and (k := self.registry.kinds.get(r.kind)) and k.greets), None)
+        lines = await invite_within(self.people, tx, pid) if greeter is not None else None
+        if m.joined and greeter is None and (
+                invitation := await invite(self.people, tx, pid, self.rituals.network.proper)) is not None:
+            await self.rituals.apply(tx, None, [invitation], f"invite:{pid}", None)
+        for ritual in rituals:
+            event = (Joined(member=member, channel=m.channel, invitation=lines if ritual is greeter else None)
+                     if m.joined else Left(member=member, channel=m.channel))
+            await self.isolation.deliver_alone(tx, ritual, event, platform=ev.platform,
+                                               event_id=f"{ev.event_id}#{ritual.id}")
 
     async def reply_error(self, tx: Tx, ev: InboundEvent, msg: Msg, privately: bool = False) -> None:
         """Answer the member whose event could not be run: beside their command or click, or

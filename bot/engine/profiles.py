@@ -325,6 +325,16 @@ class Editor:
 
 def invitation(people: People, pid: int, network: ProperName) -> DirectMessage | None:
     """What to say, once and privately, to someone who joins with an incomplete profile."""
+    lines = invitation_lines(people, pid)
+    if lines is None:
+        return None
+    return DirectMessage(member=people.persons[pid].key, text=Msg("core.directory.invite", network=network,
+                                                                  lines=lines))
+
+
+def invitation_lines(people: People, pid: int) -> Lines | None:
+    """What the person may still complete in their profile, one line each (None: nothing, or
+    they were already invited, or they are not to be asked)."""
     person = people.persons[pid]
     if person.invited or person.is_bot or person.opted_out:
         return None
@@ -343,18 +353,28 @@ def invitation(people: People, pid: int, network: ProperName) -> DirectMessage |
             lines.append(Msg("core.directory.invite_free", attribute=name))
     if not lines:
         return None
-    return DirectMessage(member=person.key, text=Msg("core.directory.invite", network=network,
-                                                     lines=Lines(items=lines)))
+    return Lines(items=lines)
 
 
 async def invite(people: People, tx: Tx, pid: int, network: ProperName) -> DirectMessage | None:
     """The invitation, if it is still due: recorded in the store in the same transaction, so a
     rejoin or another process does not send it again."""
     message = invitation(people, pid, network)
-    if message is None:
-        return None
-    people.persons[pid].invited = True
-    people.changed()
-    if not await tx.unit.people.mark_invited(pid, tx.now):
+    if message is None or not await _mark(people, tx, pid):
         return None
     return message
+
+
+async def invite_within(people: People, tx: Tx, pid: int) -> Lines | None:
+    """The invitation's lines, if it is still due, for a ritual that `greets` to say in its own
+    private message (the newcomer gets one message); recorded as `invite` does."""
+    lines = invitation_lines(people, pid)
+    if lines is None or not await _mark(people, tx, pid):
+        return None
+    return lines
+
+
+async def _mark(people: People, tx: Tx, pid: int) -> bool:
+    people.persons[pid].invited = True
+    people.changed()
+    return await tx.unit.people.mark_invited(pid, tx.now)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from bot.kernel.i18n import Msg
+from bot.kernel.i18n import Lines, Msg
 
 # Re-exported: rituals find it beside the events and actions that carry it.
 from bot.kernel.refs import Ref as Ref
@@ -221,6 +221,9 @@ class Joined(_Event):
     type: Literal["joined"] = "joined"
     member: Member
     channel: str
+    invitation: Lines | None = None
+    """What the newcomer may complete in their profile (the engine's invitation, due once), given
+    only to a kind that `greets`: it says it in its own private message, the engine sends none."""
 
 
 class Left(_Event):

@@ -208,6 +208,9 @@ class RitualKind(Generic[S]):
     catch_up: ClassVar[CatchUp] = CatchUp(timedelta(hours=1), "skip what is over an hour late")
     commands: ClassVar[Sequence[CommandSpec]] = ()
     receives_joins: ClassVar[bool] = False
+    greets: ClassVar[bool] = False
+    """Says the engine's profile invitation (`Joined.invitation`) to a newcomer itself, within
+    its own private message: a newcomer then gets one message, and the engine sends none."""
     reads_log: ClassVar[bool] = False
     configurable: ClassVar[bool] = True
     """May appear in `[[rituals]]`. Kinds started only by command (a decision, a draw) say

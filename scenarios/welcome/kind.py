@@ -1,4 +1,5 @@
-"""Welcome: a newcomer in a bound channel is greeted once with the charter, roles, next meeting."""
+"""Welcome: a newcomer in a bound channel is greeted once, privately, with the charter, roles, next
+meeting and the invitation to complete their profile, in one message."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ class WelcomeConfig(BaseModel):
     """The network's own words of welcome, shown under the greeting."""
     again_after: str = "365d"
     """Someone who leaves and comes back is greeted again only after this long."""
-    where: Literal["channel", "dm"] = "channel"
-    """Greet in the channel they joined (mentioning them) or by direct message."""
+    where: Literal["channel", "dm"] = "dm"
+    """Greet by direct message (one message, with the profile invitation: nothing in public at
+    their arrival, the weekly digest lists newcomers), or in the channel they joined."""
     charter: bool = True
     roles: bool = True
     next_meeting: bool = True
@@ -76,19 +78,25 @@ class Welcome:
         member = event.member
         if member.is_bot or member.opted_out:
             return state, []
+        # The engine's profile invitation comes with the event (this kind `greets`): said in
+        # the greeting, or alone when there is no greeting this time.
+        alone: list[Action] = [DirectMessage(member=member.key, text=Msg(
+            "welcome.invite", network=self.ctx.network.proper, lines=event.invitation))] if event.invitation else []
         if self.channels and event.channel not in self.channels:
-            return state, []
+            return state, alone
         last = state.greeted.get(member.key)
         if last is not None and now < self.again_after.after(last, self.ctx.network.tz):
-            return state, []
+            return state, alone
         st = state.model_copy(deep=True)
         st.greeted[member.key] = now
-        text = self.greeting(member.key, member.name, event.channel, now)
         out: list[Action] = []
         if self.config.where == "dm":
+            text = self.greeting(member.key, member.name, event.channel, now, event.invitation)
             out.append(DirectMessage(member=member.key, text=text))
         else:
+            text = self.greeting(member.key, member.name, event.channel, now)
             out.append(Post(channel=event.channel, text=text, ref=Ref(role="welcome", member=member.key), notice=True))
+            out += alone
         out.append(Record(kind="welcome", summary={
             "member": member.key,
             "name": member.name,
@@ -98,7 +106,7 @@ class Welcome:
         }))
         return st, out
 
-    def greeting(self, key: str, name: str, channel: str, now: datetime) -> Msg:
+    def greeting(self, key: str, name: str, channel: str, now: datetime, invitation: Lines | None = None) -> Msg:
         net = self.ctx.network
         sections: list[Param] = []
         if self.config.message:
@@ -110,6 +118,8 @@ class Welcome:
             sections.append(self.roles(now))
         if self.config.next_meeting:
             sections.append(self.next_meeting(channel, now))
+        if invitation is not None:
+            sections.append(Msg("welcome.profile", lines=invitation))
         sections.append(Msg("welcome.help"))
         return Msg("welcome.greeting", who=Mention(member=key, name=name), network=net.proper,
                    sections=Lines(items=sections))
@@ -168,6 +178,7 @@ class WelcomeKind(RitualKind[WelcomeState]):
     config_model = WelcomeConfig
     catch_up = CatchUp(grace=None, description="no timers: a join seen after downtime is still greeted once")
     receives_joins = True
+    greets = True
     reads_log = True
     reads_mandates = True
 

@@ -50,5 +50,5 @@ async def test_a_newcomer_joins_the_network_said_with_its_article(sqlite_url: st
         await h.say("+emma")
         said = spaces("\n".join(h.lines))
     assert "Vous avez rejoint le Réseau test." in said
-    assert "Bienvenue dans le Réseau test !" in said  # the invitation to complete one's profile
+    assert "Votre fiche" in said  # the invitation to complete one's profile, in the same message
     assert "réseau « Réseau test »" not in said and "de Réseau test" not in said

@@ -92,7 +92,9 @@ async def test_the_month_holds_every_ritual_it_promises(month: Result) -> None:
     assert _sent(month, "meeting.post.body", "post") == 2 and _sent(month, "meeting.post.body", "edit") >= 4
     assert _sent(month, "meeting.attendance.ask", "thread") == 2 and _sent(month, "meeting.attendance.ask", "post") == 0
     assert _sent(month, "digest.body") == 4 and _sent(month, "core.charter.post") == 1
-    assert _sent(month, "welcome.greeting") == 3
+    # A newcomer's welcome is one private message, the profile invitation inside it.
+    assert _sent(month, "welcome.greeting", "dm") == 3 and _sent(month, "welcome.greeting", "post") == 0
+    assert _sent(month, "core.directory.invite") == 0
     profiles = Counter(p.profile for p in month.members if not p.animateur)
     assert profiles["prompt"] and profiles["late"] and profiles["never"], profiles
     assert all(d.at < MONTH_START + timedelta(days=28) for d in month.delivered)

@@ -68,15 +68,13 @@ async def test_a_week_of_meetings_welcome_and_digest(store_url: str, tmp_path: P
         assert [s.kind for s in noted] == ["note"] and "Présent·e" in noted[0].text
         assert await h.say(f"chloe: +✅ {announce.message_id}") == []
 
-        # A newcomer is greeted once, with the next meeting, and invited once, privately, to
-        # complete their profile; leaving and coming back: silence.
+        # A newcomer gets one private message: the greeting, with the next meeting, and the
+        # invitation to complete their profile; nothing in public. Leaving and coming back: silence.
         joined = await h.say("+dave")
-        greeting = [s for s in joined if s.kind == "post"]
-        assert len(greeting) == 1 and len(joined) == 2
-        assert "Bienvenue" in greeting[0].text and "AG extraordinaire" in greeting[0].text
-        assert "Nous coopérons pour le territoire." in greeting[0].text
-        (invitation,) = [s for s in joined if s.kind == "dm"]
-        assert invitation.recipient == "dave" and "profil organisation" in invitation.text
+        (greeting,) = joined
+        assert greeting.kind == "dm" and greeting.recipient == "dave"
+        assert "Bienvenue" in greeting.text and "AG extraordinaire" in greeting.text
+        assert "Nous coopérons pour le territoire." in greeting.text and "profil organisation" in greeting.text
         await h.say("-dave")
         assert await h.say("+dave") == []
 

@@ -1,4 +1,5 @@
-"""Welcome: a newcomer is greeted once, with the charter, who does what and the next meeting."""
+"""Welcome: a newcomer is greeted once, privately, with the charter, who does what, the next meeting
+and the invitation to complete their profile, in one message; nothing in public at their arrival."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bot.kernel.i18n import Lines, Msg
 from bot.kernel.model import DirectMessage, Joined, Left, Post, Record, Ref, Started
 from bot.kernel.scenario import RitualSummary
 from scenarios.meeting import KIND as MEETING
@@ -51,8 +53,9 @@ def next_meeting_summary() -> RitualSummary:
 def test_a_newcomer_is_greeted_once_and_not_again_on_rejoin() -> None:
     sim = greeter(open_rituals=[next_meeting_summary()], name_with_article="les Tiers-Lieux du Val")
     first = sim.send(Joined(member=EVE, channel="general"))
-    greeting = [a for a in first if isinstance(a, Post)]
-    assert [(p.channel, p.ref) for p in greeting] == [("general", Ref(role="welcome", member="eve"))]
+    assert not [a for a in first if isinstance(a, Post)], "nothing in public at their arrival"
+    greeting = [a for a in first if isinstance(a, DirectMessage)]
+    assert [p.member for p in greeting] == ["eve"]
     assert text(greeting[0]) == (
         "👋 Bienvenue Eve ! Vous avez rejoint les Tiers-Lieux du Val.\n"
         "\n"
@@ -104,7 +107,7 @@ def test_the_network_own_words_and_a_greeting_by_direct_message() -> None:
 def test_a_newcomers_name_cannot_ping_everyone_or_inject_markup() -> None:
     sim = greeter()
     out = sim.send(Joined(member=PEOPLE["mallory"], channel="general"))
-    post = next(a for a in out if isinstance(a, Post))
+    post = next(a for a in out if isinstance(a, DirectMessage))
     for fmt in ("html", "mrkdwn"):
         rendered = render(post.text, fmt)
         assert "@channel" not in rendered and "<i>" not in rendered
@@ -117,9 +120,9 @@ def test_next_meeting_prefers_the_channel_joined() -> None:
         {"title": "Comité", "start": "2026-03-10T18:00:00+01:00", "channels": ["comite"], "place": None},
     ]})
     sim = greeter(open_rituals=[summary])
-    comite = text(next(a for a in sim.send(Joined(member=EVE, channel="comite")) if isinstance(a, Post)))
+    comite = text(next(a for a in sim.send(Joined(member=EVE, channel="comite")) if isinstance(a, DirectMessage)))
     assert "Prochaine réunion : Comité, mardi 10 mars 2026 à 18 h." in comite
-    general = text(next(a for a in sim.send(Joined(member=BOB, channel="general")) if isinstance(a, Post)))
+    general = text(next(a for a in sim.send(Joined(member=BOB, channel="general")) if isinstance(a, DirectMessage)))
     assert "Prochaine réunion : Café, jeudi 5 mars 2026 à 9 h." in general
 
 
@@ -137,3 +140,42 @@ def test_english_greeting_and_keys_in_both_catalogs() -> None:
 def test_welcome_config_errors(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         WelcomeConfig.model_validate(bad)
+
+
+INVITATION = Lines(items=[Msg("core.directory.invite_organisation"),
+                          Msg("core.directory.invite_free", attribute="territoire")])
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_profile_invitation_is_part_of_the_one_private_welcome(locale: str) -> None:
+    ctx = context({"channels": ["general"]}, members=PEOPLE, locale=locale)
+    sim = Sim(WELCOME, ctx, paris(2026, 3, 2, 9, 0))
+    out = sim.send(Joined(member=EVE, channel="general", invitation=INVITATION))
+    assert [type(a) for a in out] == [DirectMessage, Record], "one message, nothing in public"
+    said = text(out[0], locale)  # type: ignore[arg-type]
+    if locale == "fr":
+        assert said.startswith("👋 Bienvenue Eve !")
+        assert "Votre fiche : quand vous le voulez, complétez-la" in said and "profil territoire" in said
+        assert said.index("Prochaine réunion") < said.index("Votre fiche") < said.index("tapez aide")
+    else:
+        assert said.startswith("👋 Welcome Eve!")
+        assert "Your profile: whenever you like, complete it" in said and "profile territoire" in said
+
+
+def test_the_invitation_is_said_alone_when_there_is_no_greeting_this_time() -> None:
+    sim = greeter()
+    sim.send(Joined(member=EVE, channel="general"))
+    sim.now += timedelta(days=3)
+    out = sim.send(Joined(member=EVE, channel="comite", invitation=INVITATION))
+    assert [(type(a), a.text.key) for a in out] == [(DirectMessage, "welcome.invite")]  # type: ignore[union-attr]
+    assert "Bienvenue dans le réseau « Tiers-Lieux du Val » !" in text(out[0])  # type: ignore[arg-type]
+    out = sim.send(Joined(member=BOB, channel="off-topic", invitation=INVITATION))
+    assert [a.text.key for a in out] == ["welcome.invite"]  # type: ignore[union-attr]
+
+
+def test_a_network_may_still_greet_in_the_channel() -> None:
+    sim = greeter({"where": "channel"})
+    out = sim.send(Joined(member=EVE, channel="general", invitation=INVITATION))
+    (post,) = [a for a in out if isinstance(a, Post)]
+    assert post.ref == Ref(role="welcome", member="eve") and "Votre fiche" not in text(post)
+    assert [a.text.key for a in out if isinstance(a, DirectMessage)] == ["welcome.invite"]
