@@ -29,10 +29,11 @@ async def play(stage: Stage) -> None:
     await stage.at(1, 14, 0)
     await stage.says("alice", stage.t("demo.script.draw"))
     await stage.settle()
-    announce = stage.last_poll("", stage.room)
+    # A single action is a reaction to click (🎲), not a one-answer poll.
+    announce = stage.last_message(stage.t("demo.script.draw_marker"))
     for key in ("bruno", "chloe"):
         secret = stage.t(f"demo.script.secret_{key}")
-        await stage.votes(key, announce, "contribute")
+        await stage.reacts(key, announce, "🎲")
         await stage.settle()
         dm = stage.dms.get(key, [])
         if dm:
