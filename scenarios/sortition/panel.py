@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from bot.kernel.i18n import Code, Lines, Msg, When
 from bot.kernel.model import (
+    SHOWN_WHERE_GIVEN,
     Action,
     CancelTimer,
     Choice,
@@ -26,6 +27,7 @@ from scenarios.sortition.state import (
     ANNOUNCE,
     COMMIT_END,
     DECLINE,
+    RESULT,
     REVEAL_END,
     DrawState,
     acceptance,
@@ -59,7 +61,8 @@ class DrawPanel(DrawTexts):
             size=r.lottery.size,
             number=self.ctx.number,
         )
-        actions: list[Action] = [Post(channel=state.channel or "", text=self.with_page(result)),
+        state = state.model_copy(update={"result_posted": True})
+        actions: list[Action] = [Post(channel=state.channel or "", text=self.with_page(result), ref=RESULT),
                                  self.post(state, details)]
         actions.append(Record(kind="draw", summary=self.summary(state, "drawn")))
         state, asks = self.ask(state, r.panel, now)
@@ -86,23 +89,25 @@ class DrawPanel(DrawTexts):
         pending = sorted(set(state.pending) | set(members))
         return state.model_copy(update={"pending": pending}), actions
 
-    def accepted(self, state: DrawState, member: str, by_default: bool = False) -> tuple[DrawState, list[Action]]:
+    def accepted(self, state: DrawState, member: str, by_default: bool = False, via: str | None = None
+                 ) -> tuple[DrawState, list[Action]]:
         state = state.model_copy(
             update={
                 "pending": [m for m in state.pending if m != member],
                 "accepted": sorted({*state.accepted, member}),
             }
         )
-        actions: list[Action] = [
-            CancelTimer(name=Ref(role="accept", member=member)),
-            DirectMessage(member=member, text=Msg("sortition.accept.thanks")),
-            self.post(state, Msg("sortition.accept.accepted", member=self.mention(member))),
-        ]
+        actions: list[Action] = [CancelTimer(name=Ref(role="accept", member=member))]
+        if via not in SHOWN_WHERE_GIVEN:
+            # A vote in the poll is its own confirmation; a click on a button is thanked.
+            actions.append(DirectMessage(member=member, text=Msg("sortition.accept.thanks")))
+        actions.append(self.post(state, Msg("sortition.accept.accepted", member=self.mention(member))))
         state, actions = self.maybe_done(state, actions)
         return state, [*actions, acceptance(member, "accepted", by_default)]
 
     def declined(
-        self, state: DrawState, member: str, reason: Literal["declined", "no_answer"], now: datetime
+        self, state: DrawState, member: str, reason: Literal["declined", "no_answer"], now: datetime,
+        via: str | None = None,
     ) -> tuple[DrawState, list[Action]]:
         assert state.record is not None
         r, added = replace(state.record, member, reason)
@@ -110,7 +115,7 @@ class DrawPanel(DrawTexts):
             update={"record": r, "pending": [m for m in state.pending if m != member]}
         )
         actions: list[Action] = [CancelTimer(name=Ref(role="accept", member=member))]
-        if reason == "declined":
+        if reason == "declined" and via not in SHOWN_WHERE_GIVEN:
             actions.append(DirectMessage(member=member, text=Msg("sortition.accept.noted")))
         key = "sortition.replace.declined" if reason == "declined" else "sortition.replace.no_answer"
         if added:
@@ -131,17 +136,19 @@ class DrawPanel(DrawTexts):
         r = state.record
         complete = len(r.final_panel) == r.k
         state = state.model_copy(update={"phase": "done"})
+        final = self.with_page(Msg(
+            "sortition.final" if complete else "sortition.final_incomplete",
+            heading=self.heading(state),
+            panel=Lines(items=[self.mention(m) for m in r.final_panel]),
+            count=len(r.final_panel),
+            k=r.k,
+        ))
+        # The result's post becomes the final panel (an edit notifies nobody); who accepted
+        # or declined is already said in the announcement's thread.
+        channel = state.channel or ""
         actions += [
-            Post(
-                channel=state.channel or "",
-                text=self.with_page(Msg(
-                    "sortition.final" if complete else "sortition.final_incomplete",
-                    heading=self.heading(state),
-                    panel=Lines(items=[self.mention(m) for m in r.final_panel]),
-                    count=len(r.final_panel),
-                    k=r.k,
-                )),
-            ),
+            Edit(channel=channel, ref=RESULT, text=final) if state.result_posted
+            else Post(channel=channel, text=final),
             Record(kind="draw", summary=self.summary(state, "done" if complete else "incomplete")),
             Finish(outcome="done" if complete else "incomplete"),
         ]

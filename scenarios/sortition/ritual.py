@@ -213,8 +213,8 @@ class DrawScenario(DrawSeeding):
             ]
         if ev.ref == Ref(role="ask", member=member) and ev.choice in (ACCEPT, DECLINE) and member in state.pending:
             if ev.choice == ACCEPT:
-                return self.accepted(state, member)
-            return self.declined(state, member, "declined", now)
+                return self.accepted(state, member, via=ev.via)
+            return self.declined(state, member, "declined", now, via=ev.via)
         return state, []
 
     def on_replied(self, state: DrawState, ev: Replied, now: datetime) -> tuple[DrawState, list[Action]]:

@@ -85,7 +85,9 @@ async def test_the_month_holds_every_ritual_it_promises(month: Result) -> None:
     assert _sent(month, "consent.amend.pointer") == 0
     assert _sent(month, "consent.outcome.body", "thread") == 4 and _sent(month, "consent.outcome.body", "post") == 0
     assert _sent(month, "sortition.result") == 1 and _sent(month, "sortition.final") == 1
-    assert _sent(month, "sortition.accept.noted") == 1, "one of those drawn declines"
+    # One of those drawn declines by poll (its own confirmation): said in the thread, no DM.
+    assert _sent(month, "sortition.replace.declined", "thread") == 1 and _sent(month, "sortition.accept.noted") == 0
+    assert _sent(month, "sortition.final", "edit") == 1, "the result's post becomes the final panel"
     assert _sent(month, "election.reveal_body") == 1 and _sent(month, "election.elected") == 0, \
         "the election's result is said once, by its consent round's outcome"
     # One post per meeting, edited by its reminders; the attendance question in its thread.

@@ -18,6 +18,7 @@ from bot.kernel.model import (
     Chose,
     Command,
     DirectMessage,
+    Edit,
     Event,
     Finish,
     Member,
@@ -339,10 +340,35 @@ def test_everyone_accepts_and_the_draw_is_settled() -> None:
     events = [(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice="accept"), T0) for m in st.pending]
     st, outs = run(events, state=st)
     last = outs[-1]
-    assert any(isinstance(a, Post) and a.text.key == "sortition.final" for a in last)
+    # The result's post becomes the final panel: an edit in place, no new post in the channel.
+    (final,) = [a for a in last if isinstance(a, Edit) and a.text.key == "sortition.final"]
+    assert final.ref == Ref(role="result")
+    assert not any(isinstance(a, Post) and a.thread is None for out in outs for a in out)
     (rec,) = [a for a in last if isinstance(a, Record)]
     assert rec.kind == "draw" and rec.summary["status"] == "done" and rec.summary["role"] == "délégué"
     assert Finish(outcome="done") in last and st.phase == "done"
+
+
+def test_a_result_posted_by_an_earlier_release_gets_its_final_panel_posted() -> None:
+    # Its result's post has no ref to edit: the final panel is posted, as that release did.
+    st = drawn().model_copy(update={"result_posted": False})
+    events = [(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice="accept"), T0) for m in st.pending]
+    _, outs = run(events, state=st)
+    assert any(isinstance(a, Post) and a.text.key == "sortition.final" and a.thread is None for a in outs[-1])
+    assert not any(isinstance(a, Edit) and a.text.key == "sortition.final" for a in outs[-1])
+
+
+@pytest.mark.parametrize(("via", "thanked"), [("poll", False), ("reaction", False), ("button", True), ("form", True)])
+@pytest.mark.parametrize("choice", ["accept", "decline"])
+def test_an_answer_seen_where_given_is_not_confirmed_privately(via: str, thanked: bool, choice: str) -> None:
+    # A vote in the poll shows itself; a click on a button leaves no trace and is confirmed.
+    st = drawn()
+    m = st.pending[0]
+    _, (actions,) = run([(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice=choice, via=via), T0)],
+                        state=st)
+    notes = [a for a in actions if isinstance(a, DirectMessage) and a.member == m and not a.choices]
+    assert bool(notes) is thanked
+    assert any(isinstance(a, Post) and a.thread == Ref(role="announce") for a in actions)  # said in the thread
 
 
 def test_a_refusal_draws_a_replacement_under_the_same_rules() -> None:
