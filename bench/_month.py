@@ -386,7 +386,8 @@ class Month:
 
 def _proposal(out: Sequence[Delivered]) -> Delivered:
     """The round's proposal among what a command made the bot send."""
-    found = [d for d in out if d.key == "consent.proposal.body" and d.kind == "post"]
+    # An election's round lives in its post's thread: its proposal is a thread reply.
+    found = [d for d in out if d.key == "consent.proposal.body" and d.kind in ("post", "thread")]
     if len(found) != 1:
         raise RuntimeError(f"expected one proposal, the bot sent {[(d.kind, d.key) for d in out]}")
     return found[0]

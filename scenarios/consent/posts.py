@@ -26,7 +26,7 @@ class RoundPosts(RoundTexts):
         if private:
             acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg(f"consent.{words}.ask_dm", **self._n(st), title=st.title), expects_reply=True))
         else:
-            acts.append(Post(channel=channel, thread=st.proposal_ref(channel), text=text))
+            acts.append(Post(channel=channel, thread=st.thread_ref(channel), text=text))
         if words == "objection" and self.ctx.capabilities(channel).forms:
             acts.append(
                 OpenForm(
@@ -84,6 +84,7 @@ class RoundPosts(RoundTexts):
         for ch in st.channels:
             caps = self.ctx.capabilities(ch)
             acts.append(Post(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, channel=ch),
+                             thread=st.thread_ref(ch) if st.thread is not None else None,
                              choices=[] if ch in ballot else choices(),
                              choice_style="buttons" if ch in ballot else caps.choice_style(), notice=False))
         return acts

@@ -187,7 +187,7 @@ class RoundMachine(RoundAnswers):
         # it; only a channel that cannot edit gets the pointer as a reply in the old thread.
         for ch in st.channels:
             if not self._edits(ch):
-                acts.append(Post(channel=ch, thread=st.proposal_ref(ch, old), text=Msg("consent.amend.pointer", **self._n(st), version=st.version, deadline=When(at=deadline))))
+                acts.append(Post(channel=ch, thread=st.thread_ref(ch, old), text=Msg("consent.amend.pointer", **self._n(st), version=st.version, deadline=When(at=deadline))))
         acts += self._post_proposals(st)
         acts += self._send_ballots(st)
         acts += [CancelTimer(name=st.timer("lapse")), CancelTimer(name=st.timer("refresh"))]
@@ -217,7 +217,7 @@ class RoundMachine(RoundAnswers):
             if self._edits(ch):
                 acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=phase, top=top), choices=[]))
             else:
-                acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=Msg("consent.withdraw.posted", **self._n(st), title=st.title, author=self._mention_author(st))))
+                acts.append(Post(channel=ch, thread=st.thread_ref(ch), text=Msg("consent.withdraw.posted", **self._n(st), title=st.title, author=self._mention_author(st))))
         if record:
             acts.append(self._record(st, "withdrawn", now))
         acts += self._forget_who(st)
@@ -262,7 +262,7 @@ class RoundMachine(RoundAnswers):
                 if self._edits(ch):
                     acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st)))
                 if ev.late_by <= REMINDER_GRACE:
-                    acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=Msg("consent.phase.answers_open", **self._n(st), deadline=When(at=deadline_of(st)))))
+                    acts.append(Post(channel=ch, thread=st.thread_ref(ch), text=Msg("consent.phase.answers_open", **self._n(st), deadline=When(at=deadline_of(st)))))
             return st, acts
         if name == "remind":
             if not st.is_open or ev.late_by > REMINDER_GRACE:
@@ -286,7 +286,7 @@ class RoundMachine(RoundAnswers):
             for ch in st.channels:
                 if self._edits(ch):
                     acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=Msg("consent.proposal.phase_detail"), top=self._top(st, "lapsed", now)), choices=[]))
-                acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=lapsed))
+                acts.append(Post(channel=ch, thread=st.thread_ref(ch), text=lapsed))
             acts.append(self._record(st, "lapsed", now))
             return st, acts
         return state, []
@@ -321,7 +321,7 @@ class RoundMachine(RoundAnswers):
         for ch in st.channels:
             if self._edits(ch):
                 acts.append(Edit(channel=ch, ref=st.proposal_ref(ch), text=self._proposal_text(st, phase=Msg("consent.proposal.phase_detail"), top=top), choices=[]))
-            acts.append(Post(channel=ch, thread=st.proposal_ref(ch), text=summary))
+            acts.append(Post(channel=ch, thread=st.thread_ref(ch), text=summary))
         acts.append(rec)
         if outcome != "adopted":
             acts.append(SetTimer(name=st.timer("lapse"), due_at=now + st.integration, payload={"version": st.version}))

@@ -97,6 +97,9 @@ class RoundState(_Data):
     """Whether the current version's one private reminder went out."""
     spared: list[str] = Field(default_factory=list)
     """Members never reminded besides the author: the person an election's round is about."""
+    thread: Ref | None = None
+    """The post whose thread the round lives in (an election's one post, its channel left out):
+    the proposal is a reply there, and so is all the round says after it."""
     refresh: timedelta = timedelta(minutes=1)
     integration: timedelta = timedelta(days=14)
     status: Status = "new"
@@ -157,6 +160,12 @@ class RoundState(_Data):
 
     def proposal_ref(self, channel: str, version: int | None = None) -> Ref:
         return Ref(role="proposal", scope=self.ref_scope, n=self.ref_n, version=version or self.version, channel=channel)
+
+    def thread_ref(self, channel: str, version: int | None = None) -> Ref:
+        """Where the round's replies go: the thread it lives in, or its proposal's own."""
+        if self.thread is not None:
+            return self.thread.model_copy(update={"channel": channel})
+        return self.proposal_ref(channel, version)
 
     def ballot_ref(self, member: str, version: int | None = None, role: str = "ballot") -> Ref:
         return Ref(role=role, scope=self.ref_scope, n=self.ref_n, version=version or self.version, member=member)

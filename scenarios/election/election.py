@@ -18,6 +18,7 @@ from bot.kernel.model import (
     Chose,
     Command,
     DirectMessage,
+    Edit,
     Event,
     Finish,
     Member,
@@ -51,6 +52,8 @@ from scenarios.election.state import Attempt, ElectionState, load_election_confi
 
 _DECLINE = re.compile(r"^\s*(je\s+d[ée]cline|d[ée]cliner?|je\s+refuse|non\s+merci|i\s+decline|decline|no\s+thanks?)\b", re.IGNORECASE)
 NOMINATIONS, CHANGE = Ref(scope="election", role="nominations"), Ref(scope="election", role="change")  # steps' ends
+CALL = Ref(scope="election", role="call")
+"""The election's one channel post, edited at each step; each step's detail is in its thread."""
 _KEEP = re.compile(r"^\s*(garder|je\s+garde|inchang[ée]|keep|no\s+change)\b", re.IGNORECASE)
 
 
@@ -98,6 +101,10 @@ class ElectionScenario:
                 return self.decline(st, member, channel, now, reply_to)
             case Command(name=name) if name in ROUND_COMMANDS:
                 return self._delegate(st, event, now)
+            case Replied(ref=Ref(scope="election", role="call")) if st.phase == "consent" and st.round is not None:
+                # A reply in the election post's thread, where the round lives: an objection's
+                # or a réserve's reason, as on a decision's proposal.
+                return self._delegate(st, event.model_copy(update={"ref": st.round.proposal_ref(event.channel)}), now)
             case Replied(ref=Ref(scope="election")):
                 return self.on_dm(st, event, now)
             case Replied() | Chose() | TimerFired() if self._is_round_event(st, event):
@@ -154,11 +161,7 @@ class ElectionScenario:
         )
         acts: list[Action] = []
         for ch in channels:
-            acts.append(Post(channel=ch, ref=Ref(scope="election", role="call", channel=ch), notice=False, text=Msg(
-                "election.call", number=new.number, role=role, until=When(at=until),
-                author=Mention(member=by.key, name=by.name),
-                how=Msg("election.how_dm" if self.cfg.invite_by_dm else "election.how_command"),
-            )))
+            acts.append(Post(channel=ch, ref=CALL.model_copy(update={"channel": ch}), notice=False, text=self._call_msg(new)))
         if self.cfg.invite_by_dm:
             for m in self._circle(new):
                 acts.append(DirectMessage(member=m.key, ref=Ref(scope="election", role="invite", member=m.key), expects_reply=True, text=Msg(
@@ -235,7 +238,8 @@ class ElectionScenario:
         if not revealed:
             st.phase = "closed"
             st.closed_at = now
-            acts: list[Action] = [Post(channel=ch, text=Msg("election.none", number=st.number, role=st.role)) for ch in st.channels]
+            acts: list[Action] = self._status(st, Msg("election.status_none"))
+            acts += [Post(channel=ch, thread=self._thread(ch), text=Msg("election.none", number=st.number, role=st.role)) for ch in st.channels]
             acts.append(election_record(Nominations(self.ctx), st, "no_nominations", now))
             return st, acts
         reveal = Msg("election.reveal", number=st.number, role=st.role, lines=self._tally_lines(noms, revealed))
@@ -246,7 +250,10 @@ class ElectionScenario:
         else:
             st.phase = "proposing"
             follow = Msg("election.propose_now", author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))
-        acts = [Post(channel=ch, ref=Ref(scope="election", role="reveal", channel=ch), text=Msg("election.reveal_body", reveal=reveal, follow=follow)) for ch in st.channels]
+        acts = self._status(st, Msg("election.status_changing", until=When(at=st.change_until)) if st.change_until and st.phase == "changing"
+                            else Msg("election.status_proposing", author=st.author_name))
+        acts += [Post(channel=ch, ref=Ref(scope="election", role="reveal", channel=ch), thread=self._thread(ch),
+                      text=Msg("election.reveal_body", reveal=reveal, follow=follow)) for ch in st.channels]
         if st.phase == "changing":
             acts.append(SetTimer(name=CHANGE, due_at=st.change_until or now))
             if self.cfg.invite_by_dm:
@@ -272,10 +279,9 @@ class ElectionScenario:
             changes=Lines(items=list(changes)) if changes else Msg("election.no_changes"),
             author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"),
         )
-        # Under the reveal, in its thread: the nominations' story stays in one place, and the
-        # channel gets no new post before the proposal itself.
-        return st, [Post(channel=ch, thread=Ref(scope="election", role="reveal", channel=ch), text=text)
-                    for ch in st.channels]
+        # In the election post's thread: the nominations' story stays in one place.
+        return st, [*self._status(st, Msg("election.status_proposing", author=st.author_name)),
+                    *[Post(channel=ch, thread=self._thread(ch), text=text) for ch in st.channels]]
 
     def propose(
         self, state: ElectionState, member: Member, text: str, channel: str, now: datetime, reply_to: ReplyHandle | None,
@@ -326,13 +332,17 @@ class ElectionScenario:
             spared=(nominee.key,),
             adopted=Msg("election.elected", number=st.number, nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
         )
+        # The round lives in the election post's thread: its proposal (reactions, poll or
+        # buttons on that reply) and its outcome; the post itself says the step at its top.
+        rnd = rnd.model_copy(update={"thread": CALL})
         st.round, opened = self.machine.open(rnd, now)
+        acts += self._status(st, Msg("election.status_consent", nominee=nominee.name, deadline=When(at=st.round.deadline or now)))
         acts += opened
         st.phase = "consent"
         noms = Nominations(self.ctx)
         reasons = [Msg("election.reason_line", who=noms.name(by), reason=a.reason or "") for by, a in sorted(noms.standing().items()) if a.subject == nominee.key]
         for ch in st.channels:
-            acts.append(Post(channel=ch, thread=st.round.proposal_ref(ch), text=Msg(
+            acts.append(Post(channel=ch, thread=st.round.thread_ref(ch), text=Msg(
                 "election.proposal_context",
                 nominee=Mention(member=nominee.key, name=nominee.name),
                 reasons=Lines(items=list(reasons)) if reasons else Msg("election.no_reasons"),
@@ -354,8 +364,9 @@ class ElectionScenario:
         st.round, acts = self.machine.cancel(rnd, now, Msg("election.phase_declined", nominee=attempt.nominee_name))
         st.attempts[-1].outcome = "declined"
         st.phase = "proposing"
+        acts += self._status(st, Msg("election.status_declined", nominee=attempt.nominee_name))
         for ch in st.channels:
-            acts.append(Post(channel=ch, text=Msg("election.declined", number=st.number, nominee=attempt.nominee_name, role=st.role, author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))))
+            acts.append(Post(channel=ch, thread=self._thread(ch), text=Msg("election.declined", number=st.number, nominee=attempt.nominee_name, role=st.role, author=Mention(member=st.author, name=st.author_name), example=Code(text="election proposer @…"))))
         return st, acts
 
     def _delegate(self, state: ElectionState, event: Event, now: datetime) -> tuple[ElectionState, list[Action]]:
@@ -385,14 +396,16 @@ class ElectionScenario:
             st.closed_at = now
             # The round's outcome, just posted, says who is elected (`adopted`): not twice. A
             # round opened before its outcome could say so has it said here.
+            acts += self._status(st, Msg("election.status_elected", nominee=attempt.nominee_name, role=st.role,
+                                         when=When(at=new.closed_at or now, style="date")))
             if rnd.adopted is None:
                 for ch in st.channels:
-                    acts.append(Post(channel=ch, text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
+                    acts.append(Post(channel=ch, thread=self._thread(ch), text=Msg("election.elected", number=st.number, nominee=Mention(member=attempt.nominee, name=attempt.nominee_name), role=st.role)))
             acts.append(election_record(Nominations(self.ctx), st, "elected", now))
         elif new.status == "integrating" and rnd.status != "integrating":
             attempt.outcome = new.outcome
             for ch in st.channels:
-                acts.append(Post(channel=ch, text=Msg("election.after_objections", number=st.number, author=Mention(member=new.author, name=new.author_name), example=Code(text="election proposer @…"))))
+                acts.append(Post(channel=ch, thread=self._thread(ch), text=Msg("election.after_objections", number=st.number, author=Mention(member=new.author, name=new.author_name), example=Code(text="election proposer @…"))))
         elif new.status == "withdrawn" and rnd.status != "withdrawn":
             attempt.outcome = "withdrawn"
             st.phase = "proposing"
@@ -400,10 +413,25 @@ class ElectionScenario:
             attempt.outcome = "lapsed"
             st.phase = "closed"
             st.closed_at = now
+            acts += self._status(st, Msg("election.status_closed"))
             acts.append(election_record(Nominations(self.ctx), st, "lapsed", now))
         return st, acts
 
     # helpers --------------------------------------------------------------------
+
+    def _call_msg(self, st: ElectionState) -> Msg:
+        return Msg("election.call", number=st.number, role=st.role, until=When(at=st.nominations_until or st.started_at or datetime.min),
+                   author=Mention(member=st.author, name=st.author_name),
+                   how=Msg("election.how_dm" if self.cfg.invite_by_dm else "election.how_command"))
+
+    def _thread(self, channel: str) -> Ref:
+        return CALL.model_copy(update={"channel": channel})
+
+    def _status(self, st: ElectionState, status: Msg) -> list[Action]:
+        """The election's one post, edited to say where it stands at its top (an edit pings
+        nobody); a channel that cannot edit reads the steps in the post's thread."""
+        return [Edit(channel=ch, ref=self._thread(ch), text=Msg("election.post", status=status, call=self._call_msg(st)))
+                for ch in st.channels if self.ctx.capabilities(ch).edits]
 
     def _circle(self, st: ElectionState) -> list[Member]:
         return self.ctx.directory.circle(st.channels, st.group)

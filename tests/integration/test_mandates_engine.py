@@ -189,8 +189,8 @@ async def test_an_election_and_a_draw_create_mandates_and_qui_says_who_does_what
         (unknown,) = await h.say("gael: !reseau who nobody-at-all")
         assert "is neither a role, a person nor an organisation" in plain(unknown.text)
 
-        # A newcomer is welcomed with who does what: the declared roles' holders, until when.
-        (greeting,) = [s for s in await h.say("+hugo") if s.kind == "post"]
+        # A newcomer is welcomed, privately, with who does what: the declared roles' holders.
+        (greeting,) = [s for s in await h.say("+hugo") if s.kind == "dm"]
         welcome = plain(greeting.text)
         assert "Qui fait quoi" in welcome and "• coordination : Chloé (La Ruche), élu·e (élection #1), jusqu'au" in welcome
         assert "• trésorerie : Dina (Le Four), nommé·e par Alice le" in welcome and "• animation : Alice" in welcome

@@ -78,7 +78,12 @@ def _sent(r: Result, key: str, kind: Kind | None = None) -> int:
 
 
 async def test_the_month_holds_every_ritual_it_promises(month: Result) -> None:
-    assert _sent(month, "consent.proposal.body", "post") == 4   # two rounds, the amended version, the election
+    assert _sent(month, "consent.proposal.body", "post") == 3   # two rounds, the amended version
+    # The election is one channel post, edited at each step; the rest is in its thread,
+    # its consent round's proposal included.
+    assert _sent(month, "election.call", "post") == 1 and _sent(month, "election.post", "edit") >= 3
+    assert _sent(month, "consent.proposal.body", "thread") == 1
+    assert _sent(month, "election.reveal_body", "thread") == 1
     assert _sent(month, "consent.objection.ask", "thread") == 1
     # Outcomes in the proposal's thread, said first on its edited post; the amended version's
     # old post is edited to point to the new one (no pointer reply: Matrix edits).

@@ -67,8 +67,8 @@ def test_nominations_then_reveal_say_step_two() -> None:
     assert len(reveal) == 1 and "Étape 2 — tour de changement" in reveal[0]
 
 
-def test_the_tally_after_changes_goes_under_the_reveal_not_in_the_channel() -> None:
+def test_the_tally_after_changes_goes_in_the_election_thread_not_in_the_channel() -> None:
     d = nominated()
     acts = d.advance(timedelta(days=1))
     (after,) = [p for p in of(acts, Post) if p.text.key == "election.after_change"]
-    assert after.thread == Ref(scope="election", role="reveal", channel="general")
+    assert after.thread == Ref(scope="election", role="call", channel="general"), "in the election post's thread"

@@ -201,6 +201,9 @@ def test_step3_changes_need_a_reason_and_are_announced() -> None:
 # --- step 4: a consent round on the proposed person -----------------------------------
 
 
+CALL = Ref(scope="election", role="call", channel="general")
+
+
 def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     d = proposed()
     st = d.state
@@ -209,7 +212,8 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     assert len(proposal) == 1 and [c.id for c in proposal[0].choices] == ["consent", "concern", "objection", "stand_aside"]
     assert "Élection #1 — étape 3, consentement : M02 comme délégué au comité régional" in texts(proposal)[0]
     assert "Election #1 — step 3, consent: M02 as délégué au comité régional" in texts(proposal, "en")[0]
-    context = [p for p in of(d.actions, Post) if p.thread == CANDIDATE1]
+    assert proposal[0].thread == CALL, "the round lives in the election post's thread"
+    context = [p for p in of(d.actions, Post) if p.thread == CALL and p.text.key == "election.proposal_context"]
     assert "Bob : « elle connaît le comité »" in texts(context)[0]
     (ask,) = [a for a in of(d.actions, DirectMessage) if a.text.key == "election.proposed_dm"]
     assert ask.member == "m02" and ask.expects_reply
@@ -229,7 +233,7 @@ def test_step4_proposal_runs_a_consent_round_and_elects() -> None:
     assert election["attempts"] == [{"nominee": "M02", "at": election["attempts"][0]["at"], "outcome": "adopted"}]
     # The result is said once: the round's outcome says who is elected, with its counts.
     (outcome,) = of(acts, Post)
-    assert outcome.text.key == "consent.outcome.body"
+    assert outcome.text.key == "consent.outcome.body" and outcome.thread == CALL
     fr, en = texts([outcome])[0], texts([outcome], "en")[0]
     assert fr.startswith("🎉 M02 est élu·e délégué au comité régional (élection #1)") and "Adoptée" not in fr
     assert "Avec réserve : M04" in fr and "✅ 4 · ⚠️ 1" in fr
