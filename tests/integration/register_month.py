@@ -101,6 +101,7 @@ class Month:
     present: dict[int, set[str]] = field(default_factory=dict)
     """Meeting number → who came."""
     posts: list[str] = field(default_factory=list)
+    edits: list[str] = field(default_factory=list)
     """Everything the bot posted in the channel, in order."""
 
 
@@ -193,4 +194,5 @@ async def run_month(store_url: str, tmp: Path, visibility: str = "public", secre
         # Hugo asks to be forgotten: the register shows a pseudonym wherever he was.
         await h.say("[dm] hugo: !reseau oublie-moi confirmer")
         m.posts = [s.text for s in h.sent if s.kind == "post"]
+        m.edits = [s.text for s in h.sent if s.kind == "edit"]
     return m

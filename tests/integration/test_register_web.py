@@ -175,8 +175,10 @@ def test_chat_links_outcomes_draws_and_the_digest_to_their_pages(served: Served)
     site = "https://reseau.example.org/registre"
     assert any("Adopter la charte v2" in p and f"Le détail dans le registre : {site}/decisions/1" in p for p in posts)
     assert any(f"Le détail dans le registre : {site}/elections/1" in p for p in posts)
-    drawn = [p for p in posts if f"Le procès-verbal dans le registre : {site}/tirages/1" in p]
-    assert len(drawn) == 2, "the result and the final panel"
+    record = f"Le procès-verbal dans le registre : {site}/tirages/1"
+    assert len([p for p in posts if record in p]) == 1, "the result, posted once"
+    finals = [plain(e) for e in served.month.edits if "le panel est au complet" in plain(e)]
+    assert finals and all(record in e for e in finals), "the final panel, edited into the result's post"
     assert any("Résumé de la semaine" in p and f"{site}/decisions/2" in p for p in posts)
 
 
