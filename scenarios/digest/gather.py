@@ -86,10 +86,13 @@ class Content:
     total: Figures = field(default_factory=Figures)
     counting: list[str] = field(default_factory=list)
     """Meetings held whose attendance is still being taken (counted in the next digest)."""
+    cafes: int = 0
+    """Cafés-réseau proposed in the period (the café ritual's records: a count, never names)."""
 
     def is_empty(self) -> bool:
         return not (self.decided or self.pending or self.selections or self.meetings
-                    or self.newcomers or self.total.asked or self.total.expected or self.counting)
+                    or self.newcomers or self.total.asked or self.total.expected or self.counting
+                    or self.cafes)
 
 
 def _str(v: Any) -> str | None:
@@ -177,6 +180,10 @@ class Gatherer:
                 c.selections.append(Selection(kind=e.kind, title=e.title, people=tuple(e.named),
                                               outcome=e.status, link=e.link))
         for le in self.ctx.log:
+            if le.kind == "cafe" and start < le.at <= end and channel is None:
+                # The pairs were introduced privately: the network hears only how many.
+                c.cafes += _int(le.summary.get("cafes")) or 0
+                continue
             if le.kind != "welcome" or not start < le.at <= end or not _concerns(le.summary, channel):
                 continue
             name = _str(le.summary.get("name")) or self._name_of(le.summary.get("member"))

@@ -237,6 +237,8 @@ class Digest:
             names: list[Param] = list(c.newcomers[: n * 2])
             sections.append(Msg("digest.section.newcomers",
                                 names=self._capped(names, len(c.newcomers), sep=", ")))
+        if c.cafes:
+            sections.append(Msg("digest.section.cafes", count=c.cafes))
         if rows:
             lines: list[Param] = [self._figures_line(c, label, f) for label, f in rows]
             sections.append(Msg("digest.section.participation", items=Lines(items=lines)))

@@ -384,3 +384,18 @@ def test_a_meeting_whose_attendance_is_still_taken_is_not_no_meeting() -> None:
         body = text(sim.send(command(BOB, "resume"))[0], locale)  # type: ignore[arg-type]
         assert line in body.splitlines()
         assert "pas de réunion" not in body and "no meeting" not in body
+
+
+@pytest.mark.parametrize(("locale", "cafes", "line"), [
+    ("fr", 1, "☕ Café-réseau : 1 café entre organisations ce mois-ci"),
+    ("fr", 12, "☕ Café-réseau : 12 cafés entre organisations ce mois-ci"),
+    ("en", 12, "☕ Network coffee: 12 coffees across organisations this month"),
+])
+def test_the_cafes_of_the_month_are_one_line_with_a_count_and_no_names(locale: str, cafes: int, line: str) -> None:
+    # The café's record says how many pairs were introduced (privately); the digest says only that.
+    log = [entry(paris(2026, 3, 23, 10, 0), "cafe", "cafe", 1, round="2026-03-23", cafes=cafes, people=2 * cafes,
+                 alone=0, trios=0, seed="s")]
+    sim = Sim(DIGEST, digest_context(DIGEST_CONFIG, log=log, locale=locale), paris(2026, 3, 20, 17, 0))
+    sim.send(Started())
+    (post,) = [a for a in sim.run_until(FRIDAY) if isinstance(a, Post)]  # a week with only cafés is news
+    assert line in text(post, locale).splitlines()
