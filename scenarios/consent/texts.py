@@ -104,7 +104,7 @@ class RoundTexts:
     def _top(self, st: RoundState, outcome: str, at: datetime) -> Msg:
         """The closed round's first line on its post: the outcome and its day."""
         if outcome == "adopted" and st.adopted is not None:
-            return Msg("consent.proposal.top_adopted_as", adopted=st.adopted, when=When(at=at, style="date"))
+            return Msg("consent.proposal.top_adopted_as", adopted=st.adopted)
         return Msg(f"consent.proposal.top_{outcome}", when=When(at=at, style="date"))
 
     def _ballot_channels(self, st: RoundState) -> set[str]:
