@@ -3,6 +3,7 @@ private replies giving an objection's or a réserve's reason, late answers."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 
 from bot.kernel.i18n import Msg, When
@@ -31,12 +32,13 @@ REASON_KEYS: dict[str, str] = {"objection": "objection", "concern": "concern"}
 """The answers whose reason is asked, and the catalog section of their words."""
 
 
-class RoundAnswers(RoundPosts):
+class RoundAnswers(RoundPosts, ABC):
     """The answers' side of the round's rules (`scenarios.consent.round.RoundMachine`)."""
 
+    @abstractmethod
     def close(self, state: RoundState, now: datetime, late_by: timedelta = timedelta(0),
               late_members: tuple[str, ...] = ()) -> tuple[RoundState, list[Action]]:
-        raise NotImplementedError  # the round machine closes (an answer after the deadline does)
+        """Close the round: the round machine does it; an answer after the deadline asks for it."""
 
     def _answers_here(self, st: RoundState, member: Member) -> bool:
         """Whether the member may answer: in the circle, or already answered."""
