@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from bot.kernel.recurrence import Recurrence, RecurrenceError
+from bot.kernel.schedule import Schedule
 
 COMMON_KEYS = ("id", "kind", "channels")
 
 
-class CafeConfig(BaseModel):
+class CafeConfig(Schedule):
     """`[[rituals]] kind = "cafe"`: when the opted-in members are paired, and what a newcomer is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -28,27 +28,6 @@ class CafeConfig(BaseModel):
     seed: str = Field(default="", max_length=200)
     """Mixed into each month's seed with the network's name, so two networks (or a new
     start) do not draw the same order; the month's seed is in its record."""
-
-    @field_validator("rrule")
-    @classmethod
-    def _rule(cls, v: str) -> str:
-        try:
-            Recurrence.parse(v, "12:00", "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        try:
-            Recurrence.parse("FREQ=DAILY", v, "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    def recurrence(self, tz: str) -> Recurrence:
-        return Recurrence.parse(self.rrule, self.time, tz)
 
 
 def load_config(raw: Mapping[str, Any]) -> tuple[CafeConfig, list[str]]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from bot.kernel.recurrence import Recurrence, RecurrenceError
+from bot.kernel.schedule import Schedule
 
 COMMON_KEYS = ("id", "kind", "channels")
 
 
-class DigestConfig(BaseModel):
+class DigestConfig(Schedule):
     """`[[rituals]] kind = "digest"`: when and how the weekly digest is posted."""
 
     model_config = ConfigDict(extra="forbid")
@@ -32,27 +32,6 @@ class DigestConfig(BaseModel):
     chart: bool = True
     max_items: int = Field(default=5, ge=1, le=20)
     """Items per section before "… and N more" (the digest must fit on one screen)."""
-
-    @field_validator("rrule")
-    @classmethod
-    def _rule(cls, v: str) -> str:
-        try:
-            Recurrence.parse(v, "12:00", "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        try:
-            Recurrence.parse("FREQ=DAILY", v, "UTC")
-        except RecurrenceError as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    def recurrence(self, tz: str) -> Recurrence:
-        return Recurrence.parse(self.rrule, self.time, tz)
 
 
 def load_config(raw: Mapping[str, Any]) -> tuple[DigestConfig, list[str]]:
