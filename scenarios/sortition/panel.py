@@ -61,9 +61,18 @@ class DrawPanel(DrawTexts):
             size=r.lottery.size,
             number=self.ctx.number,
         )
-        state = state.model_copy(update={"result_posted": True})
-        actions: list[Action] = [Post(channel=state.channel or "", text=self.with_page(result), ref=RESULT),
-                                 self.post(state, details)]
+        channel = state.channel or ""
+        actions: list[Action]
+        if self.ctx.capabilities(channel).edits:
+            # The announcement becomes the result, its call to contribute over: an edit pings
+            # nobody, and those drawn are asked privately; the seed is in its thread, the
+            # result in the digest.
+            state = state.model_copy(update={"result_on_announce": True})
+            actions = [Edit(channel=channel, ref=ANNOUNCE, text=self.with_page(result), choices=[])]
+        else:
+            state = state.model_copy(update={"result_posted": True})
+            actions = [Post(channel=channel, text=self.with_page(result), ref=RESULT)]
+        actions.append(self.post(state, details))
         actions.append(Record(kind="draw", summary=self.summary(state, "drawn")))
         state, asks = self.ask(state, r.panel, now)
         return state, actions + asks
@@ -143,12 +152,15 @@ class DrawPanel(DrawTexts):
             count=len(r.final_panel),
             k=r.k,
         ))
-        # The result's post becomes the final panel (an edit notifies nobody); who accepted
-        # or declined is already said in the announcement's thread.
+        # The result's post (the announcement, or the result posted by a channel that cannot
+        # edit or by an earlier release) becomes the final panel: an edit notifies nobody; who
+        # accepted or declined is already said in the announcement's thread.
         channel = state.channel or ""
+        settled: Action = (Edit(channel=channel, ref=ANNOUNCE, text=final, choices=[]) if state.result_on_announce
+                           else Edit(channel=channel, ref=RESULT, text=final) if state.result_posted
+                           else Post(channel=channel, text=final))
         actions += [
-            Edit(channel=channel, ref=RESULT, text=final) if state.result_posted
-            else Post(channel=channel, text=final),
+            settled,
             Record(kind="draw", summary=self.summary(state, "done" if complete else "incomplete")),
             Finish(outcome="done" if complete else "incomplete"),
         ]

@@ -33,9 +33,12 @@ class DrawState(BaseModel):
     pending: list[str] = Field(default_factory=list)
     """Drawn members who have not answered yet."""
     accepted: list[str] = Field(default_factory=list)
+    result_on_announce: bool = False
+    """The result was said by editing the announcement (`ANNOUNCE`): the final panel edits it again."""
     result_posted: bool = False
-    """The result's post carries its ref (`RESULT`): the final panel edits it in place. A draw
-    whose result was posted by an earlier release has no such post: its final panel is posted."""
+    """The result has its own post with its ref (`RESULT`: a channel that cannot edit, or an
+    earlier release): the final panel edits it in place. A draw whose result was posted by a
+    still earlier release has no such post: its final panel is posted."""
 
 
 CONTRIBUTE = "contribute"
@@ -43,7 +46,8 @@ ACCEPT = "accept"
 DECLINE = "decline"
 ANNOUNCE, COMMIT_END, REVEAL_END = Ref(role="announce"), Ref(role="commit_end"), Ref(role="reveal_end")
 RESULT = Ref(role="result")
-"""The result's post in the channel, edited into the final panel once everyone has answered."""
+"""The result's own post where the announcement cannot be edited, edited into the final panel
+once everyone has answered."""
 
 
 def percent_of(p: Fraction) -> float:

@@ -181,9 +181,9 @@ def test_the_result_is_plain_words_and_the_seed_goes_in_the_thread() -> None:
                     (cmd(MEMBERS["p01"], "tirage révéler", secret="secret-p01"), T0),
                     (cmd(MEMBERS["p02"], "tirage révéler", secret="secret-p02"), T0)], state=st)
     posts = [a for a in outs[-1] if isinstance(a, Post)]
-    (result,) = [p for p in posts if p.text.key == "sortition.result"]
+    (result,) = [e for e in outs[-1] if isinstance(e, Edit) and e.text.key == "sortition.result"]
     (details,) = [p for p in posts if p.text.key == "sortition.result_details"]
-    assert result.thread is None and details.thread == Ref(role="announce")
+    assert result.ref == Ref(role="announce") and details.thread == Ref(role="announce")
     assert st.record is not None and st.record.seed is not None
     assert st.record.seed in text(details) and st.record.seed not in text(result)
     assert "tiré·es au sort" in text(result) and "Billet" not in text(result)

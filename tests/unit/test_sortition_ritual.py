@@ -95,7 +95,7 @@ def cmd(member: Member, name: str, **args: Any) -> Command:
 
 
 def text(a: Action) -> str:
-    assert isinstance(a, Post | PrivateNote | DirectMessage)
+    assert isinstance(a, Post | Edit | PrivateNote | DirectMessage)
     return spaces(render_plain(a.text))
 
 
@@ -319,7 +319,8 @@ def test_unrevealed_secrets_are_left_out_and_named() -> None:
         (cmd(MEMBERS["p01"], "tirage révéler", secret="secret-p01"), T0),
         (TimerFired(name="reveal_end", due_at=due), due),
     ], state=st)
-    assert [a.text.key for a in late if isinstance(a, Post)][:2] == ["sortition.seed.missing", "sortition.result"]
+    assert [a.text.key for a in late if isinstance(a, Post)][:2] == ["sortition.seed.missing", "sortition.result_details"]
+    assert [a.text.key for a in late if isinstance(a, Edit)] == ["sortition.result"]
     assert st.record is not None
     assert {c.member: c.status for c in st.record.contributions} == {"p01": "revealed", "p02": "missing", "p03": "missing"}
     assert verify_record(st.record.model_dump(mode="json")).ok
@@ -340,18 +341,56 @@ def test_everyone_accepts_and_the_draw_is_settled() -> None:
     events = [(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice="accept"), T0) for m in st.pending]
     st, outs = run(events, state=st)
     last = outs[-1]
-    # The result's post becomes the final panel: an edit in place, no new post in the channel.
+    # The announcement, which became the result, becomes the final panel: an edit in place,
+    # no new post in the channel.
     (final,) = [a for a in last if isinstance(a, Edit) and a.text.key == "sortition.final"]
-    assert final.ref == Ref(role="result")
+    assert final.ref == Ref(role="announce") and final.choices == []
     assert not any(isinstance(a, Post) and a.thread is None for out in outs for a in out)
     (rec,) = [a for a in last if isinstance(a, Record)]
     assert rec.kind == "draw" and rec.summary["status"] == "done" and rec.summary["role"] == "délégué"
     assert Finish(outcome="done") in last and st.phase == "done"
 
 
+def test_the_result_edits_the_announcement_no_new_post_in_the_channel() -> None:
+    # Issue 15: the draw is one channel post. Its result edits the announcement (its call to
+    # contribute over: no choices left); the seed is a reply in its thread; those drawn are
+    # asked privately, so the edit need not ping them.
+    st = committed("p01", "p02")
+    st, outs = run([(cmd(ANNE, "tirage clore"), T0),
+                    (cmd(MEMBERS["p01"], "tirage révéler", secret="secret-p01"), T0),
+                    (cmd(MEMBERS["p02"], "tirage révéler", secret="secret-p02"), T0)], state=st)
+    last = outs[-1]
+    assert not any(isinstance(a, Post) and a.thread is None for a in last)
+    (result,) = [a for a in last if isinstance(a, Edit)]
+    assert result.ref == Ref(role="announce") and result.choices == [] and result.text.key == "sortition.result"
+    assert st.result_on_announce and not st.result_posted
+    assert st.record is not None
+    assert sorted(a.member for a in last if isinstance(a, DirectMessage)) == sorted(st.record.panel)
+
+
+def test_a_channel_that_cannot_edit_gets_the_result_posted_and_its_final_panel_edited() -> None:
+    c = ctx()
+    c = replace(c, channels={**c.channels, "comite": replace(c.channels["comite"], capabilities=replace(
+        c.channels["comite"].capabilities, edits=False))})
+    st = committed("p01", "p02")
+    st, outs = run([(cmd(ANNE, "tirage clore"), T0),
+                    (cmd(MEMBERS["p01"], "tirage révéler", secret="secret-p01"), T0),
+                    (cmd(MEMBERS["p02"], "tirage révéler", secret="secret-p02"), T0)], c=c, state=st)
+    assert [a.ref for a in outs[-1] if isinstance(a, Post) and a.thread is None] == [Ref(role="result")]
+    assert st.result_posted and not st.result_on_announce
+
+
+def test_a_result_posted_by_an_earlier_release_has_its_own_post_edited() -> None:
+    st = drawn().model_copy(update={"result_on_announce": False, "result_posted": True})
+    events = [(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice="accept"), T0) for m in st.pending]
+    _, outs = run(events, state=st)
+    (final,) = [a for a in outs[-1] if isinstance(a, Edit) and a.text.key == "sortition.final"]
+    assert final.ref == Ref(role="result")
+
+
 def test_a_result_posted_by_an_earlier_release_gets_its_final_panel_posted() -> None:
     # Its result's post has no ref to edit: the final panel is posted, as that release did.
-    st = drawn().model_copy(update={"result_posted": False})
+    st = drawn().model_copy(update={"result_on_announce": False, "result_posted": False})
     events = [(Chose(member=EVERYONE[m], ref=f"ask:{m}", channel="dm", choice="accept"), T0) for m in st.pending]
     _, outs = run(events, state=st)
     assert any(isinstance(a, Post) and a.text.key == "sortition.final" and a.thread is None for a in outs[-1])
