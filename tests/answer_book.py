@@ -35,6 +35,8 @@ class AnswerBook:
                              for r in self.rows]
                 self.rows.append(Answer(topic=a.topic, part=a.part, version=a.version, member=a.member, value=a.value,
                                         reason=a.reason, subject=a.subject, data=dict(a.data), at=at))
+            elif isinstance(a, AnonymizeAnswers) and a.drop:
+                self.rows = [r for r in self.rows if a.topic not in (None, r.topic)]
             elif isinstance(a, AnonymizeAnswers):
                 self.rows = [r.model_copy(update={"member": None}) if a.topic in (None, r.topic) else r
                              for r in self.rows]

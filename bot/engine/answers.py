@@ -66,7 +66,7 @@ def _seen(people: People, r: AnswerRow) -> Answer:
 def keep_answer(tx: Tx, people: People, ritual: Ritual, action: RecordAnswer | AnonymizeAnswers) -> None:
     """Kept for the transaction's flush, in order with the others (`Tx.write_answers`)."""
     if isinstance(action, AnonymizeAnswers):
-        tx.answer_ops.append(Anonymize(ritual.id, action.topic))
+        tx.answer_ops.append(Anonymize(ritual.id, action.topic, action.drop))
         return
     pid = people.person_by_key.get(action.member)
     if pid is None:

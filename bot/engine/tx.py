@@ -121,7 +121,10 @@ class Tx:
                 continue
             await self.unit.answers.record(network_id, run)
             run = []
-            await self.unit.answers.anonymize(op.ritual_id, op.topic)
+            if op.drop:
+                await self.unit.answers.drop(op.ritual_id, op.topic)
+            else:
+                await self.unit.answers.anonymize(op.ritual_id, op.topic)
         await self.unit.answers.record(network_id, run)
 
     async def flush(self, network_id: int) -> None:

@@ -422,6 +422,10 @@ class AnonymizeAnswers(_Frozen):
 
     action: Literal["anonymize_answers"] = "anonymize_answers"
     topic: str | None = None
+    drop: bool = False
+    """Delete the answers instead (the satisfaction pulse, whose record keeps the totals): a
+    row without its person still has its time, its place in the table and its history, which
+    line up with what was sent to each member when they answered."""
 
 
 class StartRitual(_Frozen):

@@ -36,6 +36,8 @@ class Anonymize:
 
     ritual_id: int
     topic: str | None = None
+    drop: bool = False
+    """Delete them (every row, superseded ones too) rather than strip the person."""
 
 
 AnswerOp = AnswerNew | Anonymize

@@ -67,6 +67,10 @@ class MemAnswers:
     async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
         return [r for n, r in self.t.rows if n == network_id and r.person_id == person_id]
 
+    async def drop(self, ritual_id: int, topic: str | None = None) -> None:
+        self.t.rows = [(n, r) for n, r in self.t.rows
+                       if not (r.ritual_id == ritual_id and (topic is None or r.key.topic == topic))]
+
     async def anonymize(self, ritual_id: int, topic: str | None = None) -> None:
         self.t.rows = [(n, replace(r, person_id=None) if r.ritual_id == ritual_id and
                         (topic is None or r.key.topic == topic) else r) for n, r in self.t.rows]

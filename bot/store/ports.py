@@ -235,6 +235,9 @@ class Answers(Protocol):
     async def anonymize(self, ritual_id: int, topic: str | None = None) -> None:
         """The ritual's answers (of one topic) no longer say who gave them."""
         ...
+    async def drop(self, ritual_id: int, topic: str | None = None) -> None:
+        """The ritual's answers (of one topic) are deleted, superseded ones too."""
+        ...
 
 
 class Mandates(Protocol):

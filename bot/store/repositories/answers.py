@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
@@ -75,6 +75,12 @@ class SqlAnswers:
         if topic is not None:
             q = q.where(A.c.topic == topic)
         await self.conn.execute(q.values(person_id=None))
+
+    async def drop(self, ritual_id: int, topic: str | None = None) -> None:
+        q = delete(A).where(A.c.ritual_id == ritual_id)
+        if topic is not None:
+            q = q.where(A.c.topic == topic)
+        await self.conn.execute(q)
 
     async def merge(self, absorbed: int, into: int) -> None:
         """`absorbed`'s answers become `into`'s; where both have a current answer to the same
