@@ -135,10 +135,14 @@ class Month:
 
     # --- what a member can do -----------------------------------------------------------
 
-    def command(self, who: Person, text: str, thread_of: str | None = None) -> Callable[[], Awaitable[None]]:
+    def command(self, who: Person, text: str, thread_of: str | None = None,
+                private: bool = False) -> Callable[[], Awaitable[None]]:
+        """A command in the room, or (`private`) in the member's conversation with the bot."""
         async def act() -> None:
-            await self._submit(InboundCommand(platform="matrix", event_id=self._id(), channel=ROOM, sender=who.user,
-                                              sender_name=who.name, text=text, thread_of=thread_of))
+            room = f"!dm-{who.user}" if private else ROOM
+            await self._submit(InboundCommand(platform="matrix", event_id=self._id(), channel=room, sender=who.user,
+                                              sender_name=who.name, text=text, thread_of=thread_of,
+                                              is_direct=private))
         return act
 
     def vote(self, who: Person, on: Delivered, choice: str) -> Callable[[], Awaitable[None]]:
@@ -272,8 +276,8 @@ class Month:
             "sortition.seed.ask_secret": self._give_secret,
             "sortition.seed.reveal_phase": self._reveal,
             "sortition.accept.ask": self._accept,
-            "election.invite": self._nominate,
-            "election.change_invite": self._change,
+            "election.call": self._nominate,
+            "election.reveal_body": self._change,
             "meeting.post.body": self._rsvp_in_channel,
             "meeting.reminder.personal": self._rsvp_in_private,
             "meeting.attendance.ask": self._came,
@@ -312,27 +316,39 @@ class Month:
             self.at(self._between(d.at + timedelta(hours=30), d.at + timedelta(hours=60)), self.vote(who, d, "accept"))
 
     def _nominate(self, d: Delivered, who: Person | None) -> None:
-        if who is None or who.profile == "never" or self.rng.random() < (0.25 if who.profile == "prompt" else 0.5):
-            return
-        others = [c for c in self.candidates if c is not who]
-        nominee = self.rng.choices(others, CANDIDATE_WEIGHTS[:len(others)])[0]
-        hours = (1, 20) if who.profile == "prompt" else (26, 46)
-        when = self._between(d.at + timedelta(hours=hours[0]), d.at + timedelta(hours=hours[1]))
-        self.at(when, self._nomination(who, nominee, "parce qu'elle ou il connaît bien nos comptes"))
+        """The call post invites everyone: members nominate by writing the command to the bot
+        privately (nobody is written to)."""
+        if d.kind != "post":
+            return  # the call's edits at each step ring no one
+        for p in self._present():
+            if p.profile == "never" or self.rng.random() < (0.25 if p.profile == "prompt" else 0.5):
+                continue
+            others = [c for c in self.candidates if c is not p]
+            nominee = self.rng.choices(others, CANDIDATE_WEIGHTS[:len(others)])[0]
+            hours = (1, 20) if p.profile == "prompt" else (26, 46)
+            when = self._between(d.at + timedelta(hours=hours[0]), d.at + timedelta(hours=hours[1]))
+            self.at(when, self._nomination(p, nominee, "parce qu'elle ou il connaît bien nos comptes", first=True))
 
     def _change(self, d: Delivered, who: Person | None) -> None:
-        if who is None or self.rng.random() >= 0.15:
-            return
+        """At the reveal, a few nominators change, answering the acknowledgement of their
+        nomination (it told them of the change round)."""
         tally: dict[str, int] = {}
         for nominee in self.nominations.values():
             tally[nominee] = tally.get(nominee, 0) + 1
+        if not tally:
+            return
         leader = self.net.person(max(tally, key=lambda u: (tally[u], u)))
-        if leader is not None and leader is not who and self.nominations.get(who.user) != leader.user:
-            self.at(self._between(d.at + timedelta(hours=2), d.at + timedelta(hours=20)),
-                    self._nomination(who, leader, "pour nous rassembler sur une personne"))
+        for user in sorted(self.nominations):
+            nominator = self.net.person(user)
+            if nominator is None or self.rng.random() >= 0.15:
+                continue
+            if leader is not None and leader is not nominator and self.nominations.get(user) != leader.user:
+                self.at(self._between(d.at + timedelta(hours=2), d.at + timedelta(hours=20)),
+                        self._nomination(nominator, leader, "pour nous rassembler sur une personne"))
 
-    def _nomination(self, who: Person, nominee: Person, why: str) -> Callable[[], Awaitable[None]]:
-        write = self.write(who, f"{nominee.user} {why}")
+    def _nomination(self, who: Person, nominee: Person, why: str, first: bool = False) -> Callable[[], Awaitable[None]]:
+        write = (self.command(who, f"election nommer {nominee.user} {why}", private=True) if first
+                 else self.write(who, f"{nominee.user} {why}"))
 
         async def act() -> None:
             self.nominations[who.user] = nominee.user

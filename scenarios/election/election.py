@@ -210,8 +210,14 @@ class ElectionScenario:
             st.nominators += 1
         if changing:
             return st, [note(Msg("election.changed", number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.change_until or now))), *rows]
-        key = "election.renominated" if previous else "election.nominated"
-        return st, [note(Msg(key, number=st.number, nominee=nominee.name, reason=reason, until=When(at=st.nominations_until or now))), *rows]
+        until = st.nominations_until or now
+        if previous:
+            return st, [note(Msg("election.renominated", number=st.number, nominee=nominee.name, reason=reason, until=When(at=until))), *rows]
+        # The acknowledgement says when the change round comes: nobody is written to then
+        # (unless `invite_by_dm`), and an answer here is understood (it awaits a reply).
+        then = (Msg("election.nominated_then_change", until=When(at=until), change_until=When(at=until + st.change))
+                if st.change > timedelta(0) else Msg("election.nominated_then", until=When(at=until)))
+        return st, [note(Msg("election.nominated", number=st.number, nominee=nominee.name, reason=reason, next=then)), *rows]
 
     def on_dm(self, st: ElectionState, ev: Replied, now: datetime) -> tuple[ElectionState, list[Action]]:
         """A private reply to one of the bot's messages: a nomination, a change, a decline."""

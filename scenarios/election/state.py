@@ -31,8 +31,11 @@ class ElectionConfig(BaseModel):
     """The change round after the reveal (0: none)."""
     consent: ConfigDuration = timedelta(days=2)
     """The consent round on the proposed person."""
-    invite_by_dm: bool = True
-    """Write to each member of the circle to ask for their nomination."""
+    invite_by_dm: bool = False
+    """Write to each member of the circle to ask for their nomination, and to each nominator
+    at the change round. Off by default (issue 15): the call post carries the invitation, a
+    member nominates by writing to the bot, and the acknowledgement says when the change round
+    comes."""
 
 
 def load_election_config(ctx: Context) -> ElectionConfig:

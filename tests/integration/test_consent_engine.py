@@ -152,16 +152,21 @@ async def test_an_election_through_the_engine(store_url: str, tmp_path: Path) ->
     config = CONFIG.replace("[roles]", '[defaults.election]\nchange = "1j"\n\n[roles]')
     async with Harness(config, store_url, MONDAY, tmp_path) as h:
         out = await h.say('alice: !reseau election "délégué au comité régional" jusqu\'à mercredi 18h')
-        assert len([s for s in out if s.kind == "dm"]) == 30, "each member is asked in private"
-        out = await h.say("[dm] bob: chloe parce qu'elle connaît le comité")
-        assert "vous proposez Chloé" in out[0].text
+        # The call post carries the invitation: nobody is written to (issue 15).
+        assert [s.kind for s in out] == ["post"] and "election nommer @Amina parce qu" in out[0].text
+        assert await h.say("[dm] bob: chloe parce qu'elle connaît le comité") == [], "a message that answers nothing"
+        out = await h.say("[dm] bob: !reseau election nommer chloe parce qu'elle connaît le comité")
+        assert "vous proposez Chloé" in out[0].text and "en me répondant ici" in out[0].text
         await h.say("[dm] chloe: !reseau election nommer bob car il est disponible")
-        await h.say("[dm] m03: chloe")
-        await h.say("[dm] m03: elle a du temps")
+        await h.say("[dm] m03: !reseau election nommer chloe")
+        await h.say("[dm] m03: elle a du temps")  # the reason asked for, answered in private
         out = await h.advance_to(datetime(2026, 11, 25, 18, 1, tzinfo=PARIS))
         (reveal,) = [s for s in out if s.kind == "post"]
         assert "Chloé (2)" in reveal.text and "Bob : « elle connaît le comité »" in spaces(reveal.text)
-        await h.say("[dm] chloe: m04 parce qu'il a plus de temps")  # the change round
+        # The change round: nobody is written to; Chloé answers the acknowledgement of her
+        # nomination, which told her of it.
+        assert not [s for s in out if s.kind == "dm"]
+        await h.say("[dm] chloe: m04 parce qu'il a plus de temps")
         out = await h.advance(timedelta(days=1))
         assert any("Chloé : Bob → M04" in spaces(s.text) for s in out)
         out = await h.say("alice: !reseau election proposer chloe")

@@ -63,14 +63,29 @@ def proposed(who: str = "m02") -> Driver[ElectionState]:
 # --- step 1: nominations in private --------------------------------------------------
 
 
-def test_step1_the_call_is_public_and_each_member_is_asked_privately() -> None:
-    ctx, people = one_channel(5)
+def test_step1_the_call_is_public_carries_the_invitation_and_nobody_is_written_to() -> None:
+    # Issue 15: the call post says how to nominate (to the bot, privately); no direct message
+    # to every member of the circle.
+    ctx, _people = one_channel(5)
     d: Driver[ElectionState] = Driver(KIND, ctx)
     acts = d.send(start(role=ROLE, deadline="jeudi 18h"), T0)
     (call,) = of(acts, Post)
-    fr = texts([call])[0]
+    fr, en = texts([call])[0], texts([call], "en")[0]
     assert "Élection sans candidat #1 : délégué au comité régional" in fr
     assert "nominations en privé" in fr and "jeudi 26 novembre 2026 à 18 h" in fr
+    assert "Écrivez-moi en privé un nom et une raison : election nommer @Amina parce qu'elle connaît" in fr
+    assert "vous proposer vous-même" in fr and "Je vous écris" not in fr
+    assert "elect nominate @Amina because" in en and "name yourself" in en
+    assert of(acts, DirectMessage) == []
+    assert [(t.name, t.due_at) for t in of(acts, SetTimer)] == [(Ref(scope="election", role="nominations"), THURSDAY_18H)]
+
+
+def test_step1_invite_by_dm_asks_each_member_privately() -> None:
+    ctx, people = one_channel(5)
+    d: Driver[ElectionState] = Driver(KIND, replace(ctx, config={"invite_by_dm": True}))
+    acts = d.send(start(role=ROLE, deadline="jeudi 18h"), T0)
+    (call,) = of(acts, Post)
+    assert "Je vous écris en privé" in texts([call])[0]
     invites = of(acts, DirectMessage)
     assert sorted(i.member for i in invites) == sorted(m.key for m in people)
     assert all(i.expects_reply and i.ref == Ref(scope="election", role="invite", member=i.member) for i in invites)
@@ -101,6 +116,21 @@ def test_step1_a_nomination_is_a_name_and_a_reason(text: str, nominee: str, reas
     assert n is not None and (n.subject, n.reason) == (nominee, reason)
     (ack,) = of(acts, DirectMessage)
     assert ack.text.key == "election.nominated" and ack.expects_reply
+
+
+def test_step1_the_acknowledgement_says_when_the_change_round_comes() -> None:
+    # Nobody is written to at the change round: the nominator hears of it here, and may
+    # answer this very message then.
+    d = started()
+    (ack,) = of(d.send(dm(BOB, "@m02 parce qu'elle connaît le comité"), T0 + timedelta(hours=1)), DirectMessage)  # type: ignore[arg-type]
+    fr, en = texts([ack])[0], texts([ack], "en")[0]
+    assert "changer jusqu'au jeudi 26 novembre 2026 à 18 h" in fr
+    assert "dévoilées avec leurs raisons dans le fil de l'élection" in fr
+    assert "changer d'avis jusqu'au vendredi 27 novembre 2026 à 18 h en me répondant ici" in fr
+    assert "until Friday 27 November 2026" in en and "answering me here" in en
+    d = started(change="0j")
+    (ack,) = of(d.send(dm(BOB, "@m02 parce qu'elle connaît le comité"), T0 + timedelta(hours=1)), DirectMessage)  # type: ignore[arg-type]
+    assert "changer d'avis" not in texts([ack])[0] and "dévoilées avec leurs raisons" in texts([ack])[0]
 
 
 def test_step1_missing_reason_is_asked_and_unknown_names_explained() -> None:
@@ -144,9 +174,19 @@ def test_step2_every_nomination_is_revealed_with_its_reason() -> None:
     assert "M02 : « il est disponible »" in fr
     assert "tour de changement" in fr and "vendredi 27 novembre 2026 à 18 h" in fr
     assert d.state.phase == "changing"
-    # The nominators are asked privately whether they want to change.
+    # Nobody is written to: the nominators were told of the change round when they nominated.
+    assert [a for a in of(d.actions, DirectMessage) if a.text.key == "election.change_invite"] == []
+
+
+def test_step2_invite_by_dm_asks_the_nominators_whether_they_change() -> None:
+    ctx, _ = one_channel(5)
+    d: Driver[ElectionState] = Driver(KIND, replace(ctx, config={"invite_by_dm": True}))
+    d.send(start(role=ROLE, deadline="jeudi 18h"), T0)
+    d.send(dm(BOB, "@m02 parce qu'elle connaît le comité"), T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    d.send(dm(M3, "M02 : elle a de l'expérience"), T0 + timedelta(hours=3))  # type: ignore[arg-type]
+    d.advance(THURSDAY_18H - d.now)
     asked = [a.member for a in of(d.actions, DirectMessage) if a.text.key == "election.change_invite"]
-    assert sorted(asked) == ["bob", "m02", "m03"]
+    assert sorted(asked) == ["bob", "m03"]
 
 
 def test_step2_no_nominations_closes_the_election() -> None:
