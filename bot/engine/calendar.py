@@ -16,8 +16,9 @@ from bot.store.rows import RitualRow
 
 async def network_calendar(store: StorePort, config: Config, registry: Registry, now: datetime) -> bytes | None:
     """One calendar of everything the configured rituals schedule (every meeting ritual's
-    series and one-off meetings), each from its state in the store (or from its config alone
-    when it never ran); None when no ritual has a calendar."""
+    series and one-off meetings, and the meetings other rituals started), each from its state
+    in the store (or from its config alone when it never ran); None when no ritual has a
+    calendar."""
     net = config.network
     info = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter,
                        name_with_article=net.name_with_article)
@@ -33,6 +34,9 @@ async def network_calendar(store: StorePort, config: Config, registry: Registry,
             for kind in registry.kinds.values():
                 if kind.implicit and kind.name not in configured_kinds:
                     implicit += await unit.rituals.of_kind(nid, kind.name, ["implicit"])
+                if kind.implicit:
+                    # One another ritual started (a date poll's meeting, `StartRitual`).
+                    implicit += await unit.rituals.of_kind(nid, kind.name, ["command"])
     parts: list[tuple[str, bytes]] = []
     for entry in config.file.rituals:
         kind = registry.get(entry.kind)

@@ -15,6 +15,8 @@ from bot.kernel.model import (
     Edit,
     Post,
     Record,
+    RecordAnswer,
+    Started,
 )
 from scenarios.meeting import messages as m
 from scenarios.meeting.base import as_style, meeting_ref, occurrence_of
@@ -33,6 +35,8 @@ from scenarios.meeting.commands import (
 )
 from scenarios.meeting.posts import POST
 from scenarios.meeting.state import (
+    ANSWERS,
+    RSVP,
     AgendaItem,
     MeetingsState,
     Occurrence,
@@ -79,28 +83,56 @@ class MeetingCommands(MeetingRoles):
             out.append(self._reply(cmd, exc.msg(text)))
             return
         channels = [cmd.channel] if cmd.channel != "dm" and cmd.channel in self._known_channels() else self.channels
+        occ = self._one_off(st, title, when.start, when.place, when.link, channels, cmd.member.key, now, out)
+        self._announce(occ, cmd.member.name, now, out)
+
+    def _started(self, st: MeetingsState, ev: Started, now: datetime, out: list[Action]) -> None:
+        """A one-off meeting another ritual starts (a date poll's chosen slot, `StartRitual`):
+        `params["one_off"]` says what `reunion` would (title, start, place, link), and
+        `params["rsvps"]` the answers already given (member key → yes, no, maybe), kept as
+        RSVPs before the announcement."""
+        raw = ev.params.get("one_off")
+        if not isinstance(raw, dict) or ev.by is None:
+            return
+        start = datetime.fromisoformat(str(raw["start"]))
+        channels = [ev.channel] if ev.channel and ev.channel != "dm" else self.channels
+        occ = self._one_off(st, str(raw.get("title") or ""), start, raw.get("place"), raw.get("link"), channels,
+                            ev.by.key, now, out)
+        rsvps = ev.params.get("rsvps")
+        for key, answer in sorted(rsvps.items()) if isinstance(rsvps, dict) else []:
+            if answer in ANSWERS and self.ctx.directory.member(key) is not None:
+                occ.rsvp_counts[answer] += 1
+                out.append(RecordAnswer(member=key, topic=RSVP, part=occ.n, value=answer))
+        self._announce(occ, ev.by.name, now, out)
+
+    def _one_off(self, st: MeetingsState, title: str, start: datetime, place: str | None, link: str | None,
+                 channels: list[str], by: str, now: datetime, out: list[Action]) -> Occurrence:
         occ = Occurrence(
             key=f"once-{st.next_one_off}",
             series=f"once-{st.next_one_off}",
             one_off=True,
             title=title,
-            start=when.start,
-            end=self.duration.after(when.start, self.tz),
-            place=when.place,
-            link=when.link,
+            start=start,
+            end=self.duration.after(start, self.tz),
+            place=place,
+            link=link,
             channels=channels,
-            created_by=cmd.member.key,
+            created_by=by,
         )
         st.next_one_off += 1
         self._materialize(st, occ, now, out)
+        return occ
+
+    def _announce(self, occ: Occurrence, by: str, now: datetime, out: list[Action]) -> None:
         cutoff = self.cutoff.before(occ.start, self.tz)
+        channels = occ.channels
         for channel in channels:
             style = self._post_style(channel)
             # The meeting's one post: its reminders edit it.
             out.append(Post(
                 channel=channel,
                 ref=meeting_ref(occ, POST),
-                text=Msg("meeting.announce", title=occ.title, by=cmd.member.name, details=m.details(occ),
+                text=Msg("meeting.announce", title=occ.title, by=by, details=m.details(occ),
                          agenda=m.agenda(occ, cutoff, now), how=m.how_to_answer(style)),
                 choices=m.rsvp_choices(),
                 choice_style=as_style(style),

@@ -56,7 +56,7 @@ class Meetings(MeetingAnswers, MeetingCommands):
         self._sync(st, now, out)
         match event:
             case Started():
-                pass
+                self._started(st, event, now, out)
             case TimerFired():
                 self._timer(st, event, now, out)
             case Command():

@@ -60,6 +60,13 @@ class Grammar:
             )
         spec, size = found
         rest = tokens[size:]
+        if spec.instead is not None:
+            other, says = spec.instead
+            words = [t.text for t in rest if not t.quoted]
+            if words and words[0].startswith("#"):
+                words = words[1:]
+            if rest and not rest[0].quoted and says(words):
+                spec = other
         number: int | None = None
         if spec.route == "ritual" and rest and not rest[0].quoted and rest[0].text.startswith("#") \
                 and looks_numeric(rest[0].text[1:]):

@@ -162,7 +162,7 @@ def _fits(arg: ArgSpec, tok: Token) -> bool:
             return not tok.quoted and looks_numeric(tok.text)
         case "quoted":
             return tok.quoted
-        case "title":
+        case "title" | "list":
             return tok.quoted or fold(tok.text) not in UNTIL
         case "items":
             return arg.accepts is None or arg.accepts(tok.text)
@@ -185,6 +185,13 @@ def _take(spec: CommandSpec, arg: ArgSpec, rest: list[Token], args: dict[str, An
             taken = [t for t in rest if _fits(arg, t)]
             left = [t for t in rest if not _fits(arg, t)]
             return [arg.read(t.text) if arg.read else t.text for t in taken], left
+        case "list":
+            cut = next((i for i, t in enumerate(rest) if not t.quoted and fold(t.text) in UNTIL), len(rest))
+            parts = [p.strip() for p in " ".join(t.text for t in rest[:cut]).split(",")]
+            parts = [check_length(p, arg.limit) for p in parts if p]
+            if not parts:
+                return None, rest[cut:]
+            return [arg.read(p) if arg.read else p for p in parts], rest[cut:]
         case "rest" | "words" | "when":
             words = rest
             if arg.kind == "when" and words and not words[0].quoted and fold(words[0].text) in UNTIL:

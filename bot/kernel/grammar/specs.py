@@ -12,7 +12,7 @@ from bot.kernel.inputs import NAME, NUMBER, TEXT, Bounds, Limit
 __all__ = ["ArgKind", "ArgSpec", "CommandSpec", "OptionForm", "OptionKind", "OptionSpec", "Parsed", "Refusals",
            "Route"]
 
-ArgKind = Literal["text", "int", "ref", "title", "quoted", "when", "rest", "words", "items"]
+ArgKind = Literal["text", "int", "ref", "title", "quoted", "when", "rest", "words", "items", "list"]
 """How an argument is read from the words left once the options are out:
 - "text": one word (or quoted passage), a string;
 - "int": one whole number within `bounds` (`inputs.parse_int`);
@@ -22,7 +22,9 @@ ArgKind = Literal["text", "int", "ref", "title", "quoted", "when", "rest", "word
 - "when": the remaining words, a leading "jusqu'à"/"until" dropped: a date, a deadline, a
   place, read later by the ritual with its clock and time zone (digits 0 to 9 checked here);
 - "rest": the remaining words as one string; "words": as a list of strings;
-- "items": every remaining word that `accepts`, each read by `read` (a list, maybe empty).
+- "items": every remaining word that `accepts`, each read by `read` (a list, maybe empty);
+- "list": the words up to "jusqu'à"/"until", cut at the commas, each part read by `read` (a
+  date poll's slots `mar 12/01 18h, jeu 14/01 12h30`, its answers `1 oui, 2 si besoin`).
 An optional argument is skipped when the next word cannot be one ("#N" for "ref", a number
 for "int", a quoted passage for "quoted", a word `accepts` for "items")."""
 
@@ -55,7 +57,8 @@ class ArgSpec:
     missing_key: str | None = None
     bad_key: str | None = None
     read: Callable[[str], Any] | None = None
-    """For kinds "text" and "items": one word → its typed value (raises CommandError)."""
+    """For kinds "text", "items" and "list": one word (one part) → its typed value (raises
+    CommandError)."""
     accepts: Callable[[str], bool] | None = None
     """For kind "items": whether a word is meant as one."""
 
@@ -127,6 +130,10 @@ class CommandSpec:
     also_for: tuple[str, ...] = ()
     """Kinds besides the declaring one whose open rituals the command reaches (`objection` in
     an election's consent step)."""
+    instead: tuple[CommandSpec, Callable[[Sequence[str]], bool]] | None = None
+    """Another command read instead of this one when its words (those after the name, a
+    leading `#N` left out) say so: `dates « titre » …` starts a date poll, `dates 1 oui`
+    answers one (the other command is declared too, under its own name)."""
 
     @property
     def words(self) -> tuple[str, ...]:

@@ -22,6 +22,9 @@ WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
     "sunday": 6, "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thurs": 3, "fri": 4,
     "sat": 5, "sun": 6,
+    # French abbreviations ("mar 12/01 18h" in a date poll): without them dateparser read
+    # "mar" as March (mars) and "12/01" as a year.
+    "lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
 }  # fmt: skip
 
 NEXT = frozenset({"prochain", "prochaine", "next", "ce", "cette", "this"})
