@@ -8,7 +8,8 @@ the open rituals.
   counts `answered` and `circle_size`; draws and elections (their title and whom they named);
   meetings whose attendance was taken in the period (present and expected, by organisation).
 - The log (`ctx.log`, read tolerantly: a missing key or one of an unexpected type is skipped):
-  "welcome" records (`member`, `name`, `channel`).
+  "welcome" records (`member`, `name`, `channel`); "cafe" records (a count); "pulse" records (totals
+  only, `scenarios.digest.pulse`).
 - Open rituals: a "meeting" summary's `upcoming` list (`title`, `start`, `place`, `link`,
   `channels`); any other open ritual whose summary has a `title` is "in progress", with
   `deadline` (ISO), `answered` and `circle_size` when present; `over: true` ones are left out.
@@ -23,6 +24,8 @@ from typing import Any
 
 from bot.kernel.register import Entry
 from bot.kernel.scenario import Context, RitualSummary
+from scenarios.digest.pulse import PulseNews
+from scenarios.digest.pulse import read as read_pulse
 
 OWN_KINDS = {"digest", "welcome", "meeting"}
 NOT_FINAL = {"amended", "cancelled"}
@@ -88,11 +91,13 @@ class Content:
     """Meetings held whose attendance is still being taken (counted in the next digest)."""
     cafes: int = 0
     """Cafés-réseau proposed in the period (the café ritual's records: a count, never names)."""
+    pulse: PulseNews | None = None
+    """The satisfaction pulse closed in the period, when it had enough answers to be shown."""
 
     def is_empty(self) -> bool:
         return not (self.decided or self.pending or self.selections or self.meetings
                     or self.newcomers or self.total.asked or self.total.expected or self.counting
-                    or self.cafes)
+                    or self.cafes or self.pulse)
 
 
 def _str(v: Any) -> str | None:
@@ -183,6 +188,10 @@ class Gatherer:
             if le.kind == "cafe" and start < le.at <= end and channel is None:
                 # The pairs were introduced privately: the network hears only how many.
                 c.cafes += _int(le.summary.get("cafes")) or 0
+                continue
+            if le.kind == "pulse" and start < le.at <= end and channel is None:
+                # The whole network's, like the café; the latest when two closed in the period.
+                c.pulse = read_pulse(le.summary, le.at) or c.pulse
                 continue
             if le.kind != "welcome" or not start < le.at <= end or not _concerns(le.summary, channel):
                 continue

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from bot.kernel.commands import CommandSpec
-from bot.kernel.i18n import Lines, Link, Msg, Param, Renderer, When
+from bot.kernel.i18n import Lines, Link, Month, Msg, Param, Renderer, When
 from bot.kernel.model import (
     Action,
     Command,
@@ -27,9 +27,18 @@ from bot.kernel.model import (
     TimerFired,
 )
 from bot.kernel.scenario import CatchUp, Context, NetworkInfo, RitualKind
-from scenarios.digest.chart import ChartLabels, ChartPoint, participation_png
+from scenarios.charter import digest_section as charter_section
+from scenarios.digest.chart import (
+    ChartLabels,
+    ChartPoint,
+    PulseChart,
+    PulsePoint,
+    participation_png,
+)
 from scenarios.digest.config import DigestConfig, load_config
 from scenarios.digest.gather import Content, Figures, Gatherer
+from scenarios.digest.pulse import PulseNews, score
+from scenarios.digest.pulse import section as pulse_section
 from scenarios.digest.trend import Week, weekly
 from scenarios.mandates.who import lines as who_lines
 
@@ -93,7 +102,7 @@ class Digest:
                                               late_by_seconds=event.late_by.total_seconds()))
                     st.skipped = st.skipped[-10:]
                 else:
-                    out.extend(self.digests(now, valid_until=now + timedelta(hours=12)))
+                    out.extend(self.digests(now, valid_until=now + timedelta(hours=12), shown_until=st.last_posted))
                     st.last_posted = now
                     st.posted += 1
                 self._schedule(st, now, out)
@@ -117,20 +126,27 @@ class Digest:
 
     # --- building ------------------------------------------------------------------------
 
-    def digests(self, now: datetime, valid_until: datetime | None = None) -> list[Action]:
+    def digests(self, now: datetime, valid_until: datetime | None = None,
+                shown_until: datetime | None = None) -> list[Action]:
+        """The scheduled digests; `shown_until`: the last one's time, so that a pulse's results
+        appear once even when the period is longer than the schedule's interval."""
         out: list[Action] = []
         for channel in self.channels:
-            out.extend(self.digest_for(channel, now, always=False, valid_until=valid_until))
+            out.extend(self.digest_for(channel, now, always=False, valid_until=valid_until, shown_until=shown_until))
         return out
 
     def digest_for(self, channel: str, now: datetime, *, always: bool, member: str | None = None,
                    valid_until: datetime | None = None, private: bool = False,
-                   detailed: bool = False) -> list[Action]:
+                   detailed: bool = False, shown_until: datetime | None = None) -> list[Action]:
         start = now - timedelta(days=self.config.days)
         ahead = now + timedelta(days=self.config.ahead_days)
         scope = channel if self.config.scope == "channel" and channel != "dm" else None
         content = Gatherer(self.ctx).gather(start, now, ahead, scope)
+        if content.pulse is not None and shown_until is not None and content.pulse.at <= shown_until:
+            content.pulse = None
         who = self.who_does_what(start, now)
+        # The month's charter reminder (scenarios.charter) is said here, not in a post of its own.
+        who = charter_section(self.ctx, start, now, who, scope)
         if content.is_empty() and who is None:
             if self.config.when_empty == "silent" and not always:
                 return []
@@ -139,8 +155,9 @@ class Digest:
         rows = self.rows(content, detailed)
         text = self.message(content, rows, who)
         image: Image | None = None
-        if self.config.chart and rows and not private and self.ctx.capabilities(channel).images:
-            image = self.image(weekly(Gatherer(self.ctx), now, self.config.days, scope))
+        if self.config.chart and (rows or content.pulse) and not private and self.ctx.capabilities(channel).images:
+            weeks = weekly(Gatherer(self.ctx), now, self.config.days, scope) if rows else []
+            image = self.image(weeks, content.pulse)
         return [self._send(channel, text, image, member, valid_until, private)]
 
     def _send(self, channel: str, text: Msg, image: Image | None, member: str | None,
@@ -239,6 +256,8 @@ class Digest:
                                 names=self._capped(names, len(c.newcomers), sep=", ")))
         if c.cafes:
             sections.append(Msg("digest.section.cafes", count=c.cafes))
+        if c.pulse is not None:
+            sections.append(pulse_section(c.pulse, n))
         if rows:
             lines: list[Param] = [self._figures_line(c, label, f) for label, f in rows]
             sections.append(Msg("digest.section.participation", items=Lines(items=lines)))
@@ -260,8 +279,9 @@ class Digest:
             return Msg(f"digest.outcome.{outcome}")
         return Msg("digest.outcome.other", outcome=outcome or "—")
 
-    def image(self, weeks: Sequence[Week]) -> Image:
-        """The network's participation over the last weeks, dated; the alt text says the same."""
+    def image(self, weeks: Sequence[Week], pulse: PulseNews | None = None) -> Image:
+        """The network's participation over the last weeks, dated, and the pulse's months below
+        when the digest carries one; the alt text says the same."""
         render = Renderer(self.ctx.network.locale, self.tz)
 
         def rate(part: int, whole: int) -> int | None:
@@ -279,15 +299,33 @@ class Digest:
             axis=render(Msg("digest.chart.axis")),
             weeks=render(Msg("digest.chart.weeks")),
         )
-        png = participation_png(points, labels)
+        panel = self._pulse_chart(render, pulse) if pulse is not None else None
+        png = participation_png(points, labels, panel)
 
         def said(value: int | None) -> Msg:
             return Msg("digest.chart.percent", value=value) if value is not None else Msg("digest.chart.none")
 
-        alt = Msg("digest.chart.alt", lines=Lines(items=[
-            Msg("digest.chart.alt_line", week=When(at=w.end, style="day"), answers=said(p.answer_rate),
-                presence=said(p.presence_rate)) for w, p in zip(weeks, points, strict=True)]))
+        parts: list[Param] = []
+        if points:
+            parts.append(Msg("digest.chart.alt", lines=Lines(items=[
+                Msg("digest.chart.alt_line", week=When(at=w.end, style="day"), answers=said(p.answer_rate),
+                    presence=said(p.presence_rate)) for w, p in zip(weeks, points, strict=True)])))
+        if pulse is not None:
+            parts.append(Msg("digest.chart.pulse_alt", lines=Lines(items=[
+                Msg("digest.chart.pulse_alt_line", month=Month(year=m.year, month=m.month),
+                    score=score(m.tenths) if m.tenths is not None else Msg("digest.chart.none"))
+                for m in pulse.trend])))
+        alt = parts[0] if len(parts) == 1 else Msg("digest.chart.alt_both", parts=Lines(items=parts))
         return Image(png_b64=base64.b64encode(png).decode("ascii"), alt=alt, filename="participation.png")
+
+    def _pulse_chart(self, render: Renderer, pulse: PulseNews) -> PulseChart:
+        """The pulse's months, dated « janv. 27 », each mean written as the text writes it."""
+        points = [PulsePoint(label=render(Msg("digest.chart.month", month=m.month, year=f"{m.year % 100:02d}")),
+                             value=m.tenths / 10 if m.tenths is not None else None,
+                             said=render(score(m.tenths)) if m.tenths is not None else "")
+                  for m in pulse.trend]
+        return PulseChart(points=points, title=render(Msg("digest.chart.pulse_title", months=len(points))),
+                          axis=render(Msg("digest.chart.pulse_axis")), months=render(Msg("digest.chart.months")))
 
 
 class DigestKind(RitualKind[DigestState]):
