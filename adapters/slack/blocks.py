@@ -52,6 +52,8 @@ class Button:
     label: str
     """Plain text (buttons do not render mrkdwn)."""
     emoji: str
+    row: int | None = None
+    """Buttons of one row get an actions block of their own (`Choice.row`)."""
 
 
 def action_id(choice: str) -> str:
@@ -71,11 +73,23 @@ def text_blocks(mrkdwn: str) -> list[JSONDict]:
     ]
 
 
+def _groups(buttons: Sequence[Button]) -> list[tuple[int, Sequence[Button]]]:
+    """Buttons by 25 (Slack's most in one actions block), a new block at each new row; each
+    group with the index of its first button."""
+    out: list[tuple[int, Sequence[Button]]] = []
+    start = 0
+    for i in range(1, len(buttons) + 1):
+        if i == len(buttons) or i - start == MAX_BUTTONS or buttons[i].row != buttons[start].row:
+            out.append((start, buttons[start:i]))
+            start = i
+    return out
+
+
 def choice_blocks(buttons: Sequence[Button]) -> list[JSONDict]:
-    """One actions block per 25 buttons; the first keeps the stable block id."""
+    """One actions block per 25 buttons, and per row when the choices say rows; the first
+    keeps the stable block id."""
     out: list[JSONDict] = []
-    for start in range(0, len(buttons), MAX_BUTTONS):
-        group = buttons[start : start + MAX_BUTTONS]
+    for start, group in _groups(buttons):
         out.append(
             {
                 "type": "actions",

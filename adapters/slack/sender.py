@@ -74,7 +74,7 @@ class Sender:
         return await handler(out, client, team or "")
 
     def _buttons(self, out: Outgoing, choices: Sequence[Choice]) -> list[Button]:
-        return [Button(c.id, plain(out, c.label), c.emoji) for c in choices]
+        return [Button(c.id, plain(out, c.label), c.emoji, c.row) for c in choices]
 
     # -- messages ---------------------------------------------------------------------
 

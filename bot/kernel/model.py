@@ -261,6 +261,9 @@ class Choice(_Frozen):
     id: str
     label: Msg
     emoji: str
+    row: int | None = None
+    """Where buttons are laid out, choices of one row are shown on a line of their own (a date
+    poll's three answers per slot); None: the choices share the message's rows."""
 
 
 class Image(_Frozen):

@@ -28,7 +28,7 @@ def slot_choices(n: int | None = None) -> list[Choice]:
     buttons (ids `n.yes`, `n.maybe`, `n.no`)."""
     if n is None:
         return [Choice(id=a, label=Msg(f"datepoll.choice.{a}"), emoji=EMOJI[a]) for a in ANSWERS]
-    return [Choice(id=f"{n}.{a}", label=Msg(f"datepoll.choice.{a}_n", n=n), emoji=EMOJI[a]) for a in ANSWERS]
+    return [Choice(id=f"{n}.{a}", label=Msg(f"datepoll.choice.{a}_n", n=n), emoji=EMOJI[a], row=n) for a in ANSWERS]
 
 
 def table_choices(st: DatePollState) -> list[Choice]:
