@@ -1,15 +1,16 @@
-"""The charter reminder: a recurring post of why the network exists and who does what."""
+"""The charter reminder: once a month, why the network exists and who does what, said in the
+weekly digest (or, with `where = "post"`, in a post of its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.kernel.i18n import Lines, Msg
+from bot.kernel.i18n import Lines, Msg, Param
 from bot.kernel.model import Action, Event, Post, Record, Ref, SetTimer, Started, TimerFired
 from bot.kernel.recurrence import Recurrence, RRuleText, TimeOfDay
 from bot.kernel.scenario import CatchUp, Context, RitualKind, Scenario
@@ -20,6 +21,10 @@ class CharterConfig(BaseModel):
 
     rrule: RRuleText = "FREQ=MONTHLY;BYDAY=1MO"
     time: TimeOfDay = "09:00"
+    where: Literal["digest", "post"] = "digest"
+    """"digest": a section of the next weekly digest (issue 15: a reminder is not worth a
+    post of its own for everyone each month); "post": a post in the ritual's channels, for a
+    network without a weekly digest."""
 
 
 class CharterState(BaseModel):
@@ -30,12 +35,49 @@ class CharterState(BaseModel):
 
 POST = Ref(role="post")
 """The timer of the next reminder."""
+RECORD = "charter"
+"""The log's record of a reminder due, which the weekly digest reads (`digest_section`)."""
+
+
+def role_lines(ctx: Context) -> Msg:
+    """Who holds each declared role, by name."""
+    lines: list[Msg] = []
+    for role, keys in sorted(ctx.network.roles.items()):
+        people = [ctx.directory.members[k] for k in keys if k in ctx.directory.members]
+        if not people:
+            continue
+        label = Msg("core.charter.role_animateur") if role == "animateur" else role
+        # Names, not mentions: a monthly reminder must not ping everyone who holds a role.
+        lines.append(Msg("core.charter.role_line", role=label,
+                         people=Lines(items=[p.name for p in people], sep=", ")))
+    return Msg("core.charter.roles", lines=Lines(items=list(lines))) if lines else Msg("core.charter.no_roles")
+
+
+def _charter(ctx: Context) -> Msg | str:
+    return ctx.network.charter or Msg("core.charter.no_charter")
+
+
+def digest_section(ctx: Context, start: datetime, end: datetime, who: Msg | None,
+                   channel: str | None = None) -> Msg | None:
+    """The digest's "qui fait quoi" section, preceded by the charter when a reminder fell due
+    in the digest's period (for its channel, when the digest is per channel); `who` alone
+    otherwise. The charter's own list of roles is left out when `who` lists them already."""
+    due = any(le.kind == RECORD and start < le.at <= end
+              and (channel is None or channel in (le.summary.get("channels") or [channel]))
+              for le in ctx.log)
+    if not due:
+        return who
+    if who is None:
+        return Msg("core.charter.digest", charter=_charter(ctx), roles=role_lines(ctx))
+    parts: list[Param] = [Msg("core.charter.digest_short", charter=_charter(ctx)), who]
+    return Msg("core.charter.digest_with", sections=Lines(items=parts, sep=""))
 
 
 class CharterReminder:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         cfg = CharterConfig.model_validate(ctx.config)
+        self.where = cfg.where
         self.recurrence = Recurrence.parse(cfg.rrule, cfg.time, ctx.network.timezone)
 
     def _schedule(self, state: CharterState, after: datetime) -> tuple[CharterState, list[Action]]:
@@ -44,19 +86,8 @@ class CharterReminder:
         return state, ([SetTimer(name=POST, due_at=nxt)] if nxt else [])
 
     def _message(self) -> Msg:
-        roles = self.ctx.network.roles
-        lines: list[Msg] = []
-        for role, keys in sorted(roles.items()):
-            people = [self.ctx.directory.members[k] for k in keys if k in self.ctx.directory.members]
-            if not people:
-                continue
-            label = Msg("core.charter.role_animateur") if role == "animateur" else role
-            # Names, not mentions: a monthly reminder must not ping everyone who holds a role.
-            lines.append(Msg("core.charter.role_line", role=label,
-                             people=Lines(items=[p.name for p in people], sep=", ")))
-        charter: Msg | str = self.ctx.network.charter or Msg("core.charter.no_charter")
-        return Msg("core.charter.post", network=self.ctx.network.name, charter=charter,
-                   roles=Lines(items=list(lines)) if lines else Msg("core.charter.no_roles"))
+        return Msg("core.charter.post", network=self.ctx.network.name, charter=_charter(self.ctx),
+                   roles=role_lines(self.ctx))
 
     def handle(self, state: CharterState, event: Event, now: datetime) -> tuple[CharterState, list[Action]]:
         if isinstance(event, Started):
@@ -67,6 +98,11 @@ class CharterReminder:
                 # Missed during downtime: say so in the log, do not post a stale reminder.
                 state = state.model_copy(update={"skipped": state.skipped + 1})
                 actions.append(Record(kind="skipped", summary={"ritual": "charter", "due_at": event.due_at.isoformat()}))
+            elif self.where == "digest":
+                # Said by the next weekly digest, which reads this record (`digest_section`).
+                state = state.model_copy(update={"posted": state.posted + 1})
+                actions.append(Record(kind=RECORD, summary={"channels": list(self.ctx.ritual_channels),
+                                                            "due_at": event.due_at.isoformat()}))
             else:
                 state = state.model_copy(update={"posted": state.posted + 1})
                 for ch in self.ctx.ritual_channels:

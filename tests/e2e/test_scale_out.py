@@ -43,8 +43,10 @@ def charter_network(server: DevHomeserver, bot: RegisteredUser, room: str, alice
     yearly charter reminder (whose timer the tests move)."""
     text = config_text(server, bot, {"general": room}, {"alice": alice})
     text = text.replace('url = "sqlite+aiosqlite:///maillage.db"', f'url = "{store_url}"')
-    text += ('\n[[rituals]]\nid = "charte"\nkind = "charter"\nchannels = ["general"]\n'
-             'rrule = "FREQ=YEARLY"\ntime = "03:00"\n')
+    text += ('\n[[rituals]]\nid = "charte"\nkind = "charter"\nchannels = ["general"]\nwhere = "post"\n'
+             'rrule = "FREQ=YEARLY"\ntime = "03:00"\n'
+             # The copies made below take the kind's defaults: they post too.
+             '\n[defaults.charter]\nwhere = "post"\n')
     path = directory / "config.toml"
     path.write_text(text, "utf-8")
     return load(path, registry(), platform_configs())

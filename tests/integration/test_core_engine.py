@@ -19,6 +19,7 @@ WEEKLY_CHARTER = BASE_CONFIG + """
 id = "charte"
 kind = "charter"
 channels = ["general"]
+where = "post"
 rrule = "FREQ=WEEKLY;BYDAY=TU"
 time = "18:00"
 """
@@ -98,6 +99,7 @@ async def test_three_days_down_no_burst_and_nothing_silently_lost(store_url: str
 id = "charte"
 kind = "charter"
 channels = ["general"]
+where = "post"
 rrule = "FREQ=DAILY"
 time = "18:00"
 """
@@ -124,6 +126,7 @@ async def test_stale_outbox_entry_is_dropped_not_sent(store_url: str, tmp_path: 
 id = "charte"
 kind = "charter"
 channels = ["general"]
+where = "post"
 rrule = "FREQ=DAILY"
 time = "18:00"
 """

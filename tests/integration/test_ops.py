@@ -28,6 +28,7 @@ WEEKLY_CHARTER = BASE_CONFIG + """
 id = "charte"
 kind = "charter"
 channels = ["general"]
+where = "post"
 rrule = "FREQ=WEEKLY;BYDAY=TU"
 time = "18:00"
 """

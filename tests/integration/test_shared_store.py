@@ -27,7 +27,7 @@ def _config() -> str:
     for i in range(MEMBERS):
         out.append(f'[[members]]\nid = "m{i}"\naccounts = ["console:m{i}"]\n')
     for i in range(30):
-        out.append(f'[[rituals]]\nid = "c{i}"\nkind = "charter"\nchannels = ["general"]\n'
+        out.append(f'[[rituals]]\nid = "c{i}"\nkind = "charter"\nchannels = ["general"]\nwhere = "post"\n'
                    f'rrule = "FREQ=DAILY"\ntime = "18:{i:02d}"\n')
     return "\n".join(out)
 
