@@ -426,8 +426,9 @@ class ElectionScenario:
     # helpers --------------------------------------------------------------------
 
     def _call_msg(self, st: ElectionState) -> Msg:
+        # The animateur who started it is named, not mentioned: they just did.
         return Msg("election.call", number=st.number, role=st.role, until=When(at=st.nominations_until or st.started_at or datetime.min),
-                   author=Mention(member=st.author, name=st.author_name),
+                   author=st.author_name,
                    how=Msg("election.how_dm" if self.cfg.invite_by_dm else "election.how_command"))
 
     def _thread(self, channel: str) -> Ref:

@@ -56,7 +56,7 @@ class DrawPanel(DrawTexts):
         details = Msg(
             "sortition.result_details",
             seed=Code(text=r.seed),
-            contributors=self.mentions(counted),
+            contributors=self.names(counted),
             ticket=r.ticket + 1,
             size=r.lottery.size,
             number=self.ctx.number,
@@ -110,7 +110,7 @@ class DrawPanel(DrawTexts):
         if via not in SHOWN_WHERE_GIVEN:
             # A vote in the poll is its own confirmation; a click on a button is thanked.
             actions.append(DirectMessage(member=member, text=Msg("sortition.accept.thanks")))
-        actions.append(self.post(state, Msg("sortition.accept.accepted", member=self.mention(member))))
+        actions.append(self.post(state, Msg("sortition.accept.accepted", member=self.name(member))))
         state, actions = self.maybe_done(state, actions)
         return state, [*actions, acceptance(member, "accepted", by_default)]
 
@@ -128,12 +128,14 @@ class DrawPanel(DrawTexts):
             actions.append(DirectMessage(member=member, text=Msg("sortition.accept.noted")))
         key = "sortition.replace.declined" if reason == "declined" else "sortition.replace.no_answer"
         if added:
-            actions.append(self.post(state, Msg(key, member=self.mention(member),
-                                                 replacement=Msg("sortition.replace.by", who=self.mentions(added)))))
+            # Named, not mentioned: those replaced are told nothing new, the replacements are
+            # asked privately just below.
+            actions.append(self.post(state, Msg(key, member=self.name(member),
+                                                 replacement=Msg("sortition.replace.by", who=self.names(added)))))
             state, asks = self.ask(state, added, now)
             actions += asks
         else:
-            actions.append(self.post(state, Msg(key, member=self.mention(member),
+            actions.append(self.post(state, Msg(key, member=self.name(member),
                                                  replacement=Msg("sortition.replace.nobody"))))
         state, actions = self.maybe_done(state, actions)
         return state, [*actions, acceptance(member, reason)]

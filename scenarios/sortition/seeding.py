@@ -38,7 +38,7 @@ class DrawSeeding(DrawPanel):
         assert c.commitment is not None
         msg = Msg(
             "sortition.seed.committed",
-            member=self.mention(c.member),
+            member=self.name(c.member),
             commitment=Code(text=c.commitment),
             count=len(contributions),
             needed=self.config.min_contributors,
@@ -89,7 +89,7 @@ class DrawSeeding(DrawPanel):
             for c in state.contributions
         ]
         state = state.model_copy(update={"contributions": updated})
-        actions: list[Action] = [self.post(state, Msg("sortition.seed.revealed", member=self.mention(member)))]
+        actions: list[Action] = [self.post(state, Msg("sortition.seed.revealed", member=self.name(member)))]
         if all(c.status == "revealed" for c in updated):
             state, more = self.perform(state, now)
             actions += more
@@ -142,6 +142,6 @@ class DrawSeeding(DrawPanel):
             state, more = self.cancel(state, Msg("sortition.seed.nobody_revealed"))
             return state, actions + more
         if missing:
-            actions.append(self.post(state, Msg("sortition.seed.missing", who=self.mentions(missing))))
+            actions.append(self.post(state, Msg("sortition.seed.missing", who=self.names(missing))))
         state, more = self.perform(state, now)
         return state, actions + more

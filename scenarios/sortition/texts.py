@@ -56,6 +56,15 @@ class DrawTexts:
     def mentions(self, keys: Sequence[str]) -> Lines:
         return Lines(items=[self.mention(k) for k in keys], sep=", ")
 
+    def name(self, key: str) -> str:
+        """A member named in words, not mentioned: what they just did, or what is said of
+        them, asks nothing of them (issue 15: a mention is an interruption)."""
+        m = self.ctx.directory.member(key)
+        return m.name if m else key
+
+    def names(self, keys: Sequence[str]) -> Lines:
+        return Lines(items=[self.name(k) for k in keys], sep=", ")
+
     def with_page(self, message: Msg) -> Msg:
         """The message, and the draw's page in the register when it is on the web."""
         page = page_link(self.ctx.network.register_url, "draw", self.ctx.number)
@@ -124,11 +133,11 @@ class DrawTexts:
         for reason in ("rotation", "max_consecutive", "holds_seat", "excluded"):
             who = by_reason.get(reason)
             if who:
-                notes.append(Msg(f"sortition.announce.out_{reason}", count=len(who), who=self.mentions(who),
+                notes.append(Msg(f"sortition.announce.out_{reason}", count=len(who), who=self.names(who),
                                  rotation=rotation))
         zero = [m for m, p in r.probabilities.items() if Fraction(p) == 0]
         if zero:
-            notes.append(Msg("sortition.announce.zero", count=len(zero), who=self.mentions(zero)))
+            notes.append(Msg("sortition.announce.zero", count=len(zero), who=self.names(zero)))
         page = page_link(self.ctx.network.register_url, "draw", self.ctx.number)
         return Msg(
             "sortition.announce.text",

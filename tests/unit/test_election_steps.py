@@ -78,6 +78,8 @@ def test_step1_the_call_is_public_carries_the_invitation_and_nobody_is_written_t
     assert "elect nominate @Amina because" in en and "name yourself" in en
     assert of(acts, DirectMessage) == []
     assert [(t.name, t.due_at) for t in of(acts, SetTimer)] == [(Ref(scope="election", role="nominations"), THURSDAY_18H)]
+    # Who started it is named, not mentioned (pinged): they just did.
+    assert "Lancée par Alice" in fr and "Mention" not in repr(call.text)
 
 
 def test_step1_invite_by_dm_asks_each_member_privately() -> None:

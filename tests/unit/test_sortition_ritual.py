@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.kernel.commands import CommandError, Grammar
-from bot.kernel.i18n import Msg, keys_used, render_plain
+from bot.kernel.i18n import Lines, Mention, Msg, keys_used, render_plain
 from bot.kernel.model import (
     Action,
     CancelTimer,
@@ -544,3 +544,46 @@ def test_every_message_of_a_whole_draw_renders_in_both_languages() -> None:
     assert keys_used(msgs)
     for msg in msgs:
         assert render_plain(msg, "fr") and render_plain(msg, "en")
+
+
+def _mentioned(msg: object) -> list[str]:
+    """The members a message mentions (pings), walking its parameters."""
+    found: list[str] = []
+
+    def walk(p: object) -> None:
+        if isinstance(p, Mention):
+            found.append(p.member)
+        elif isinstance(p, Msg):
+            for v in p.params.values():
+                walk(v)
+        elif isinstance(p, Lines):
+            for v in p.items:
+                walk(v)
+
+    walk(msg)
+    return found
+
+
+def test_the_thread_names_without_mentioning_except_those_who_must_act() -> None:
+    # Issue 15: a mention is an interruption. Who committed, revealed, accepted, declined or
+    # replaced someone is named in words (they just acted, or are asked privately); only those
+    # who must reveal their secret are mentioned.
+    st = committed("p01", "p02", "p03")
+    st, (close, _rev, late) = run([
+        (cmd(ANNE, "tirage clore"), T0),
+        (cmd(MEMBERS["p01"], "tirage révéler", secret="secret-p01"), T0),
+        (TimerFired(name="reveal_end", due_at=T0 + timedelta(hours=48)), T0 + timedelta(hours=48)),
+    ], state=st)
+    (phase,) = [a for a in close if isinstance(a, Post) and a.text.key == "sortition.seed.reveal_phase"]
+    assert sorted(_mentioned(phase.text)) == ["p01", "p02", "p03"]
+    thread = [a for a in late if isinstance(a, Post) and a.thread is not None]
+    assert {a.text.key for a in thread} >= {"sortition.seed.missing", "sortition.result_details"}
+    assert all(_mentioned(a.text) == [] for a in thread)
+    assert st.record is not None
+    first, second = st.pending[0], st.pending[1]
+    st, outs = run([(Chose(member=EVERYONE[first], ref=f"ask:{first}", channel="dm", choice="accept"), T0),
+                    (Chose(member=EVERYONE[second], ref=f"ask:{second}", channel="dm", choice="decline"), T0)], state=st)
+    said = [a for out in outs for a in out if isinstance(a, Post)]
+    assert {a.text.key for a in said} == {"sortition.accept.accepted", "sortition.replace.declined"}
+    assert all(_mentioned(a.text) == [] for a in said)
+    assert EVERYONE[second].name in text(next(a for a in said if a.text.key == "sortition.replace.declined"))
