@@ -189,9 +189,11 @@ class Gatherer:
                 # The pairs were introduced privately: the network hears only how many.
                 c.cafes += _int(le.summary.get("cafes")) or 0
                 continue
-            if le.kind == "pulse" and start < le.at <= end and channel is None:
-                # The whole network's, like the café; the latest when two closed in the period.
-                c.pulse = read_pulse(le.summary, le.at) or c.pulse
+            if le.kind == "pulse":
+                # In the digests of the channels it asked (all of them for a network digest);
+                # the latest when two closed in the period.
+                if start < le.at <= end and _concerns(le.summary, channel):
+                    c.pulse = read_pulse(le.summary, le.at) or c.pulse
                 continue
             if le.kind != "welcome" or not start < le.at <= end or not _concerns(le.summary, channel):
                 continue

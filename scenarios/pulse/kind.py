@@ -34,7 +34,7 @@ from scenarios.pulse.results import Given, pulse_seed, summary
 
 OPEN, REMIND, CLOSE = Ref(role="open"), Ref(role="remind"), Ref(role="close")
 RECORD = "pulse"
-"""The closed pulse's record: `pulse`, `month`, `asked`, `answered`, `shown`, and from 5 answers
+"""The closed pulse's record: `pulse`, `month`, `channels`, `asked`, `answered`, `shown`, and from 5 answers
 `counts`, `tenths`, `comments`, `by_organisation`, `by_territory`; `trend` (the last months'
 means) and `labels` (configured questions) always. What the digest shows."""
 TREND_MONTHS = 12
@@ -231,7 +231,8 @@ class Pulse:
         st.current = None
         given = self._given(cur)
         seed = pulse_seed(self.config.seed, self.ctx.network.name, cur.key)
-        result = summary(given, questions=len(cur.questions) or 1, asked=cur.asked, seed=seed,
+        # Someone who joined a channel after the question may answer too: never more answers than asked.
+        result = summary(given, questions=len(cur.questions) or 1, asked=max(cur.asked, len(given)), seed=seed,
                          organisation_of=lambda k: self._group(k, False),
                          territory_of=lambda k: self._group(k, True))
         local = cur.opened_at.astimezone(self.tz)
@@ -240,7 +241,8 @@ class Pulse:
         first = tenths[0] if isinstance(tenths, list) and tenths else None
         st.past = [*st.past, Past(month=month, answered=len(given), tenths=first)][-TREND_MONTHS:]
         out.append(Record(kind=RECORD, summary={
-            "pulse": cur.number, "month": month, "labels": list(cur.questions), "seed": seed, **result,
+            "pulse": cur.number, "month": month, "labels": list(cur.questions), "seed": seed,
+            "channels": list(self.channels), **result,
             "trend": [p.model_dump() for p in st.past]}))
         # The answers go: the record holds all that is shown. Stripping the person alone would
         # leave each row's time and order, which match the confirmation sent to each member.

@@ -37,9 +37,11 @@ def months_of_pulses(typed: dict[int, dict[str, str]], locale: str = "fr") -> li
     return sim.log_entries("pulse")
 
 
-def digests(log: list[LogEntry], until: datetime, locale: str = "fr", **config: Any) -> list[tuple[datetime, Post]]:
-    sim = Sim(DIGEST, digest_context({**DIGEST_CONFIG, **config}, log=log, locale=locale, members=BY_KEY),
-              paris(2027, 2, 26, 17, 0))
+def digests(log: list[LogEntry], until: datetime, locale: str = "fr",
+            members_of: dict[str, list[str]] | None = None, **config: Any) -> list[tuple[datetime, Post]]:
+    ctx = digest_context({**DIGEST_CONFIG, **config}, log=log, locale=locale, members=BY_KEY,
+                         channels=members_of or {"general": sorted(BY_KEY)})
+    sim = Sim(DIGEST, ctx, paris(2027, 2, 26, 17, 0))
     sim.send(Started())
     sim.run_until(until)
     return [(e.at, e.action) for e in sim.emitted if isinstance(e.action, Post)]
@@ -100,3 +102,11 @@ def test_fewer_than_five_answers_show_nothing_in_the_digest() -> None:
     assert [e.summary["answered"] for e in log] == [0, 0, 4]
     assert digests(log, paris(2027, 3, 20, 17, 0)) == []  # a week with nothing: the digest stays silent
     assert digests(log, paris(2027, 3, 20, 17, 0), when_empty="say")[0][1].text.key == "digest.empty"
+
+
+def test_a_digest_per_channel_carries_the_pulse_in_the_channels_it_asked() -> None:
+    log = months_of_pulses(THREE_MONTHS)  # the pulse asks the members of "general"
+    posted = digests(log, paris(2027, 3, 12, 17, 0), members_of={"general": sorted(BY_KEY), "bureau": ["alice"]},
+                     scope="channel", when_empty="say", channels=["general", "bureau"])
+    told = {p.channel: "🌦" in text(p) for at, p in posted if at == paris(2027, 3, 12, 16, 0)}
+    assert told == {"general": True, "bureau": False}

@@ -187,6 +187,7 @@ def test_fewer_than_five_answers_shows_nothing() -> None:
     sim = started()
     record = _close_with(sim, {k: "meteo 5 « top »" for k in ("alice", "bruno", "chloe", "dina")})
     assert record.summary == {"pulse": 1, "month": "2027-01", "labels": [], "seed": record.summary["seed"],
+                              "channels": ["general"],
                               "asked": len(PEOPLE), "answered": 4, "questions": 1, "shown": False,
                               "trend": [{"month": "2027-01", "answered": 4, "tenths": None}]}
     assert "top" not in repr(record.summary)
