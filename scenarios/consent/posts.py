@@ -21,7 +21,11 @@ class RoundPosts(RoundTexts):
         elsewhere). `choice`: "objection" (a reason is expected) or "concern" (welcome)."""
         acts: list[Action] = []
         words = "concern" if choice == "concern" else "objection"
-        text = Msg(f"consent.{words}.ask", who=Mention(member=member.key, name=member.name), **self._n(st))
+        # An objection's reason is required: its author is mentioned (pinged) to give it. A
+        # réserve's is only welcome, and the proposal says where to give it: named in words, no
+        # interruption (issue 15).
+        who: Mention | str = Mention(member=member.key, name=member.name) if words == "objection" else member.name
+        text = Msg(f"consent.{words}.ask", who=who, **self._n(st))
         private = st.anonymous or channel not in st.channels
         if private:
             acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg(f"consent.{words}.ask_dm", **self._n(st), title=st.title), expects_reply=True))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.kernel.i18n import Mention
 from bot.kernel.model import DirectMessage, Post, PrivateNote, Ref
 from scenarios.consent import KIND
 from scenarios.consent.round import RoundState
@@ -80,6 +81,13 @@ def test_a_reserve_may_carry_its_reason_and_the_outcome_lists_it() -> None:
     (ask,) = of(acts, Post)
     assert ask.thread == PROPOSAL and ask.text.key == "consent.concern.ask"
     assert "si vous le souhaitez" in texts([ask])[0] and "if you wish" in texts([ask], "en")[0]
+    # Welcome, not required: named in words, not mentioned (a mention is an interruption); the
+    # proposal says where a réserve's reason goes. An objection's author is still mentioned.
+    assert ask.text.params["who"] == "Bob"
+    assert "⚠️ consentement avec réserve (dites laquelle en fil, si vous le souhaitez)" in texts(of(d.actions, Post))[0]
+    (objection_ask,) = of(d.send(chose(M3, "objection"), T0 + timedelta(minutes=2)), Post)
+    assert isinstance(objection_ask.text.params["who"], Mention)
+    d.send(chose(M3, "consent"), T0 + timedelta(minutes=3))
     assert not of(acts, PrivateNote)
     acts = d.send(reply(BOB, "le calendrier est serré"), T0 + timedelta(minutes=5))
     assert [n.text.key for n in of(acts, PrivateNote)] == ["consent.concern.recorded"]
