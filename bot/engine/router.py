@@ -30,7 +30,7 @@ from bot.kernel.model import (
     ReplyHandle,
     Started,
 )
-from bot.kernel.scenario import Capabilities, Registry, RitualKind
+from bot.kernel.scenario import DIRECT_TEXT, Capabilities, Registry, RitualKind
 from bot.store.ports import Unit
 from bot.store.rows import MessageRef, ReactionRow, RitualRow
 
@@ -137,6 +137,7 @@ class Router:
         self.capabilities = capabilities
         self.locale = network_locale
         self.form_specs = {spec.form: spec for spec in grammar.specs if spec.form and spec.from_form}
+        self.direct_kinds = tuple(sorted(k.name for k in registry.kinds.values() if k.takes_direct_text))
 
     @classmethod
     def for_network(cls, registry: Registry, core: Sequence[CommandSpec],
@@ -264,6 +265,13 @@ class Router:
             expected = await look.expected_reply(person_id)
             if expected is not None:
                 return Deliver(expected[0], Replied(member=member, text=ev.text, ref=expected[1], channel="dm"))
+            if self.direct_kinds:
+                # Written to the bot without a command: the one open ritual that takes such
+                # messages (an election's nominations, when no DM invited them); never a guess
+                # between two.
+                rows = await look.open_rituals(self.direct_kinds)
+                if len(rows) == 1:
+                    return Deliver(rows[0].id, Replied(member=member, text=ev.text, ref=DIRECT_TEXT, channel="dm"))
         return Ignore("a message that answers nothing")
 
     async def _reaction(self, ev: InboundReaction, member: Member, look: Lookups,

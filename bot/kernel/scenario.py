@@ -16,6 +16,7 @@ from bot.kernel.commands import CommandSpec
 from bot.kernel.i18n import ProperName
 from bot.kernel.mandates import MandatesView
 from bot.kernel.model import Action, Event, Member, Started, TimerFired
+from bot.kernel.refs import Ref
 from bot.kernel.register import RegisterView
 
 S = TypeVar("S", bound=BaseModel)
@@ -197,6 +198,10 @@ class CatchUp:
         return self.grace is not None and late_by > self.grace
 
 
+DIRECT_TEXT = Ref(role="direct")
+"""The ref of a private message that answers nothing, given to a kind that `takes_direct_text`."""
+
+
 class RitualKind(Generic[S]):
     """Declares one kind of ritual: its state type, config, commands and catch-up policy.
     Subclasses live in `scenarios/` and are found there by the registry."""
@@ -227,6 +232,10 @@ class RitualKind(Generic[S]):
     """Keeps members' answers as rows (`RecordAnswer`) and reads them from `Context.answers`."""
     reads_mandates: ClassVar[bool] = False
     """Reads who holds which role (`Context.mandates`): the welcome, the digest, the mandates."""
+    takes_direct_text: ClassVar[bool] = False
+    """A private message that answers nothing (no reply awaited) reaches the open ritual of
+    this kind, when exactly one is open, as `Replied` with the ref `DIRECT_TEXT`: an
+    election's nominations, written to the bot without a command. It may ignore it."""
 
     def bind(self, ctx: Context) -> Scenario[S]:
         raise NotImplementedError

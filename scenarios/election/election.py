@@ -31,7 +31,7 @@ from bot.kernel.model import (
     Started,
     TimerFired,
 )
-from bot.kernel.scenario import Context
+from bot.kernel.scenario import DIRECT_TEXT, Context
 from scenarios.consent.commands import ROUND_COMMANDS
 from scenarios.consent.config import ConsentConfig, load_config
 from scenarios.consent.deadline import DeadlineError
@@ -107,6 +107,10 @@ class ElectionScenario:
                 return self._delegate(st, event.model_copy(update={"ref": st.round.proposal_ref(event.channel)}), now)
             case Replied(ref=Ref(scope="election")):
                 return self.on_dm(st, event, now)
+            case Replied(ref=ref) if ref == DIRECT_TEXT:
+                # Written to the bot privately without a command: a nomination or a change
+                # while they are open; otherwise not ours to answer (as any such message).
+                return self.nominate(st, event.member, event.text, event.channel, now) if st.phase in ("nominating", "changing") else (st, [])
             case Replied() | Chose() | TimerFired() if self._is_round_event(st, event):
                 return self._delegate(st, event, now)
             case TimerFired(name=Ref(scope="election", role="nominations")):

@@ -32,6 +32,8 @@ class Election(RitualKind[ElectionState]):
     )
     commands = COMMANDS
     uses_answers = True
+    takes_direct_text = True
+    """A nomination written to the bot privately (« @Amina parce que … »), without a command."""
 
     def bind(self, ctx: Context) -> Scenario[ElectionState]:
         return ElectionScenario(ctx)

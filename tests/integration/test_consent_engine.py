@@ -148,14 +148,22 @@ async def test_decisions_query_and_english_members(store_url: str, tmp_path: Pat
         assert out[0].kind == "note" and "déjà passée" in out[0].text
 
 
+async def test_a_nomination_without_a_command_goes_to_the_one_open_election(store_url: str, tmp_path: Path) -> None:
+    async with Harness(CONFIG, store_url, MONDAY, tmp_path) as h:
+        assert await h.say("[dm] bob: chloe parce qu'elle connaît le comité") == [], "no election: answers nothing"
+        await h.say('alice: !reseau election "trésorier"')
+        await h.say('alice: !reseau election "secrétaire"')
+        assert await h.say("[dm] bob: chloe parce qu'elle connaît le comité") == [], "two open: never a guess"
+
+
 async def test_an_election_through_the_engine(store_url: str, tmp_path: Path) -> None:
     config = CONFIG.replace("[roles]", '[defaults.election]\nchange = "1j"\n\n[roles]')
     async with Harness(config, store_url, MONDAY, tmp_path) as h:
         out = await h.say('alice: !reseau election "délégué au comité régional" jusqu\'à mercredi 18h')
         # The call post carries the invitation: nobody is written to (issue 15).
-        assert [s.kind for s in out] == ["post"] and "election nommer @Amina parce qu" in out[0].text
-        assert await h.say("[dm] bob: chloe parce qu'elle connaît le comité") == [], "a message that answers nothing"
-        out = await h.say("[dm] bob: !reseau election nommer chloe parce qu'elle connaît le comité")
+        assert [s.kind for s in out] == ["post"] and "@Amina parce qu" in out[0].text
+        # Written to the bot privately, without a command: the one open election takes it.
+        out = await h.say("[dm] bob: chloe parce qu'elle connaît le comité")
         assert "vous proposez Chloé" in out[0].text and "en me répondant ici" in out[0].text
         await h.say("[dm] chloe: !reseau election nommer bob car il est disponible")
         await h.say("[dm] m03: !reseau election nommer chloe")

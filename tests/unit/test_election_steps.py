@@ -10,6 +10,7 @@ import pytest
 
 from bot.kernel.answers import Answer, Answers
 from bot.kernel.model import DirectMessage, Edit, Member, Post, PrivateNote, Ref, SetTimer
+from bot.kernel.scenario import DIRECT_TEXT
 from scenarios.election import KIND, ElectionState, Nominations, find_member
 from tests.unit.test_consent_support import (
     ANIM,
@@ -73,13 +74,25 @@ def test_step1_the_call_is_public_carries_the_invitation_and_nobody_is_written_t
     fr, en = texts([call])[0], texts([call], "en")[0]
     assert "Élection sans candidat #1 : délégué au comité régional" in fr
     assert "nominations en privé" in fr and "jeudi 26 novembre 2026 à 18 h" in fr
-    assert "Écrivez-moi en privé un nom et une raison : election nommer @Amina parce qu'elle connaît" in fr
+    assert "Écrivez-moi en privé un nom et une raison, par exemple « @Amina parce qu'elle connaît bien le comité »" in fr
+    assert "(ou election nommer @Amina parce que …)" in fr
     assert "vous proposer vous-même" in fr and "Je vous écris" not in fr
-    assert "elect nominate @Amina because" in en and "name yourself" in en
+    assert "e.g. “@Amina because she knows the committee well” (or elect nominate @Amina" in en and "name yourself" in en
     assert of(acts, DirectMessage) == []
     assert [(t.name, t.due_at) for t in of(acts, SetTimer)] == [(Ref(scope="election", role="nominations"), THURSDAY_18H)]
     # Who started it is named, not mentioned (pinged): they just did.
     assert "Lancée par Alice" in fr and "Mention" not in repr(call.text)
+
+
+def test_step1_a_nomination_written_privately_without_a_command_is_understood() -> None:
+    # The engine gives an election a private message that answers nothing (DIRECT_TEXT) when
+    # it is the one election open: a nomination or a change while they are open, else ignored.
+    d = started()
+    acts = d.send(dm(BOB, "@m02 parce qu'elle connaît le comité", ref=DIRECT_TEXT), T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    assert [a.text.key for a in of(acts, DirectMessage)] == ["election.nominated"]
+    assert _nominee(d, "bob") == "m02"
+    d = proposed()
+    assert d.send(dm(M4, "@m02 parce que", ref=DIRECT_TEXT), d.now) == []  # type: ignore[arg-type]
 
 
 def test_step1_invite_by_dm_asks_each_member_privately() -> None:

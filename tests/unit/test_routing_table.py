@@ -38,7 +38,7 @@ from bot.kernel.model import (
     Ref,
     Replied,
 )
-from bot.kernel.scenario import Capabilities
+from bot.kernel.scenario import DIRECT_TEXT, Capabilities
 from bot.store.memory import MemoryStore
 from bot.store.rows import ReactionRow, RefDelivered
 from scenarios import registry
@@ -185,7 +185,9 @@ ROWS: list[tuple[str, InboundEvent, str | None, Member, Check | str]] = [
      reaches("consent#1", Replied, ref=Ref(role="proposal", version=1, channel="general"))),
     ("an expected private answer", wrote("mon-secret", direct=True), "dm", BOB,
      reaches("draw#1", Replied, ref=Ref(role="secret", member="bob"))),
-    ("a private message nobody waits for", wrote("coucou", direct=True), "dm", ALICE, is_a(Ignore)),
+    # Nobody waits for it: the one open election takes it (a nomination written without a command).
+    ("a private message nobody waits for", wrote("coucou", direct=True), "dm", ALICE,
+     reaches("election#1", Replied, ref=DIRECT_TEXT)),
     ("a plain message in the channel", wrote("bonjour à tous"), "general", BOB, is_a(Ignore)),
     ("a room the network did not bind", said("objection non"), None, BOB, is_a(Ignore)),
     # joins
@@ -220,3 +222,13 @@ async def test_a_one_off_meeting_with_no_calendar_makes_the_implicit_one() -> No
                 await unit.rituals.retire(rid, T0)
     decision = await net.route(said("reunion « Comité » le 14 décembre à 18h"), "general", ALICE)
     assert isinstance(decision, StartImplicit) and decision.kind == "meeting"
+
+
+async def test_a_private_message_nobody_waits_for_with_no_election_open_is_ignored() -> None:
+    net = Network()
+    await net.build()
+    async with net.store.unit() as unit:
+        for rid, label in net.ids.items():
+            if label.startswith("election"):
+                await unit.rituals.retire(rid, T0)
+    assert isinstance(await net.route(wrote("coucou", direct=True), "dm", ALICE, person_id=0), Ignore)
