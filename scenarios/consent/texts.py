@@ -75,7 +75,9 @@ class RoundTexts:
         """The proposal's post; `top`: what a closed round says first (« Adoptée le … »), since
         the edited post is where the outcome is read, its detail being in the thread."""
         v = version or st.version
-        lines: list[Msg] = [self._title_line(st, v), Msg("consent.proposal.by", author=self._mention_author(st))]
+        # The author is named, not mentioned: they just proposed it, and every edit of the live
+        # counts would carry the mention again (issue 15).
+        lines: list[Msg] = [self._title_line(st, v), Msg("consent.proposal.by", author=st.author_name)]
         if top is not None:
             lines.insert(0, top)
         if st.description:

@@ -136,3 +136,11 @@ def test_an_animateur_is_asked_like_anyone() -> None:
     d = _round()
     acts = d.send(chose(ANIM, "concern"), T0)
     assert [p.text.key for p in of(acts, Post)] == ["consent.concern.ask"]
+
+
+def test_the_proposal_names_its_author_without_mentioning_them() -> None:
+    # They just proposed it: a mention would ping them by their own proposal (issue 15).
+    d = _round()
+    (proposal,) = [p for p in of(d.actions, Post) if p.text.key == "consent.proposal.body"]
+    assert "Proposée par Alice." in texts([proposal])[0] and "Proposed by Alice." in texts([proposal], "en")[0]
+    assert "Mention" not in repr(proposal.text)
