@@ -135,14 +135,10 @@ class Month:
 
     # --- what a member can do -----------------------------------------------------------
 
-    def command(self, who: Person, text: str, thread_of: str | None = None,
-                private: bool = False) -> Callable[[], Awaitable[None]]:
-        """A command in the room, or (`private`) in the member's conversation with the bot."""
+    def command(self, who: Person, text: str, thread_of: str | None = None) -> Callable[[], Awaitable[None]]:
         async def act() -> None:
-            room = f"!dm-{who.user}" if private else ROOM
-            await self._submit(InboundCommand(platform="matrix", event_id=self._id(), channel=room, sender=who.user,
-                                              sender_name=who.name, text=text, thread_of=thread_of,
-                                              is_direct=private))
+            await self._submit(InboundCommand(platform="matrix", event_id=self._id(), channel=ROOM, sender=who.user,
+                                              sender_name=who.name, text=text, thread_of=thread_of))
         return act
 
     def vote(self, who: Person, on: Delivered, choice: str) -> Callable[[], Awaitable[None]]:
@@ -316,8 +312,8 @@ class Month:
             self.at(self._between(d.at + timedelta(hours=30), d.at + timedelta(hours=60)), self.vote(who, d, "accept"))
 
     def _nominate(self, d: Delivered, who: Person | None) -> None:
-        """The call post invites everyone: members nominate by writing the command to the bot
-        privately (nobody is written to)."""
+        """The call post invites everyone: members nominate by writing to the bot privately, a
+        name and a reason without a command (nobody is written to)."""
         if d.kind != "post":
             return  # the call's edits at each step ring no one
         for p in self._present():
@@ -327,7 +323,7 @@ class Month:
             nominee = self.rng.choices(others, CANDIDATE_WEIGHTS[:len(others)])[0]
             hours = (1, 20) if p.profile == "prompt" else (26, 46)
             when = self._between(d.at + timedelta(hours=hours[0]), d.at + timedelta(hours=hours[1]))
-            self.at(when, self._nomination(p, nominee, "parce qu'elle ou il connaît bien nos comptes", first=True))
+            self.at(when, self._nomination(p, nominee, "parce qu'elle ou il connaît bien nos comptes"))
 
     def _change(self, d: Delivered, who: Person | None) -> None:
         """At the reveal, a few nominators change, answering the acknowledgement of their
@@ -346,9 +342,8 @@ class Month:
                 self.at(self._between(d.at + timedelta(hours=2), d.at + timedelta(hours=20)),
                         self._nomination(nominator, leader, "pour nous rassembler sur une personne"))
 
-    def _nomination(self, who: Person, nominee: Person, why: str, first: bool = False) -> Callable[[], Awaitable[None]]:
-        write = (self.command(who, f"election nommer {nominee.user} {why}", private=True) if first
-                 else self.write(who, f"{nominee.user} {why}"))
+    def _nomination(self, who: Person, nominee: Person, why: str) -> Callable[[], Awaitable[None]]:
+        write = self.write(who, f"{nominee.user} {why}")
 
         async def act() -> None:
             self.nominations[who.user] = nominee.user
