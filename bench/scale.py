@@ -68,7 +68,9 @@ def config_text() -> str:
            '[roles]\nanimateurs = ["m0"]\n']
     for i in range(MEMBERS):
         out.append(f'[[members]]\nid = "m{i}"\naccounts = ["console:m{i}"]\n')
-    out.append(f'[[rituals]]\nid = "charter"\nkind = "charter"\nchannels = ["{CHANNEL}"]\n')
+    # The charter posts (its default says it in the weekly digest): the clones take the defaults.
+    out.append(f'[[rituals]]\nid = "charter"\nkind = "charter"\nchannels = ["{CHANNEL}"]\nwhere = "post"\n')
+    out.append('[defaults.charter]\nwhere = "post"\n')
     return "\n".join(out)
 
 
