@@ -17,6 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.store import schema
 from bot.store.migrate import upgrade
 from bot.store.repositories import SqlUnit
+from bot.store.sqlite_driver import one_hop_dbapi
 
 
 class Store:
@@ -180,7 +181,8 @@ def create_engine_for(url: str, synchronous: str = "FULL", pool_size: int = 5) -
     """An async engine with the settings the bot relies on. SQLite: WAL, synchronous=FULL by
     default (a committed vote survives a power cut, not only a crash)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        module = one_hop_dbapi() if url.startswith("sqlite+aiosqlite") else None
+        engine = create_async_engine(url, module=module) if module is not None else create_async_engine(url)
         _sqlite_setup(engine, synchronous)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
