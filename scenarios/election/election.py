@@ -335,7 +335,9 @@ class ElectionScenario:
             ref_scope="candidate", ref_n=n,
             timer_prefix="election-consent",
             subject="election",
-            headline=Msg("election.headline", nominee=Mention(member=nominee.key, name=nominee.name), role=st.role),
+            # The person proposed is told privately (`election.proposed_dm`): named here, not
+            # mentioned; only the result mentions them.
+            headline=Msg("election.headline", nominee=nominee.name, role=st.role),
             subject_data={"role": st.role, "nominee": nominee.name, "election": str(st.number)},
             # The nominee is not reminded to consent to themselves; the result is said once,
             # by the round's outcome.
@@ -354,7 +356,7 @@ class ElectionScenario:
         for ch in st.channels:
             acts.append(Post(channel=ch, thread=st.round.thread_ref(ch), text=Msg(
                 "election.proposal_context",
-                nominee=Mention(member=nominee.key, name=nominee.name),
+                nominee=nominee.name,
                 reasons=Lines(items=list(reasons)) if reasons else Msg("election.no_reasons"),
                 decline=Code(text="election decliner"),
             )))

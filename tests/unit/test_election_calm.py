@@ -72,3 +72,14 @@ def test_the_tally_after_changes_goes_in_the_election_thread_not_in_the_channel(
     acts = d.advance(timedelta(days=1))
     (after,) = [p for p in of(acts, Post) if p.text.key == "election.after_change"]
     assert after.thread == Ref(scope="election", role="call", channel="general"), "in the election post's thread"
+
+
+def test_the_person_proposed_is_told_privately_and_mentioned_only_by_the_result() -> None:
+    # Issue 15: the proposal and its reasons in the thread name them in words; the direct
+    # message tells them; the result, which concerns them most, mentions them.
+    d = proposed()
+    thread = [p for p in of(d.actions, Post) if p.text.key in ("consent.proposal.body", "election.proposal_context")]
+    assert len(thread) == 2 and all("Mention" not in repr(p.text) for p in thread)
+    assert all("M02" in texts([p])[0] and "M02" in texts([p], "en")[0] for p in thread)
+    assert [a.member for a in of(d.actions, DirectMessage) if a.text.key == "election.proposed_dm"] == ["m02"]
+    assert d.state.round is not None and "Mention" in repr(d.state.round.adopted)
