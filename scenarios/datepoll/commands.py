@@ -39,8 +39,9 @@ def _slot_text(part: str) -> str:
 
 
 def _answers(words: Sequence[str]) -> bool:
-    """`dates 1 oui, 2 non` answers; `dates « titre » …` starts a poll."""
-    return bool(words) and words[0][:1].isdigit()
+    """`dates 1 oui, 2 non` answers (a slot's number first); `dates « titre » …` starts a poll,
+    and so does `dates 12/01 18h, …` (the title forgotten: answered about the title)."""
+    return bool(words) and words[0].rstrip(".:)").isdigit()
 
 
 ANSWER = CommandSpec(

@@ -3,6 +3,7 @@ one reminder, the close by deadline or command, a tie settled by the animateur, 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -354,6 +355,10 @@ def test_the_grammar_reads_slots_and_answers_as_lists_and_dates_n_as_an_answer()
     with pytest.raises(CommandError) as refused:
         GRAMMAR.parse("dates « X »")
     assert refused.value.msg.key == "datepoll.cmd.slots_missing"
+    with pytest.raises(CommandError) as refused:
+        GRAMMAR.parse("dates 12/01 18h, 14/01 12h30")  # a date first: the title was forgotten
+    assert refused.value.msg.key == "datepoll.cmd.title_missing"
+    assert GRAMMAR.parse("dates 2. non").args == {"answers": [{"slot": 2, "answer": "no"}]}
 
 
 def test_french_weekday_abbreviations_are_weekdays_not_months() -> None:
@@ -363,3 +368,13 @@ def test_french_weekday_abbreviations_are_weekdays_not_months() -> None:
     assert parse_appointment("mar 12/01 18h", START, "Europe/Paris").start == paris(2027, 1, 12, 18)
     assert parse_appointment("sam. 9/01 10h", START, "Europe/Paris").start == paris(2027, 1, 9, 10)
     assert parse_deadline("ven", START, "Europe/Paris") == paris(2027, 1, 8, 18)
+
+
+def test_no_parameter_inside_bold() -> None:
+    # The renderer applies **bold** to template text between parameters only.
+    from bot.kernel.i18n import catalog
+
+    for locale in ("fr", "en"):
+        for key, template in catalog(locale).items():
+            if key.startswith("datepoll."):
+                assert all("{" not in bold for bold in re.findall(r"\*\*(.+?)\*\*", template)), (locale, key)
