@@ -27,6 +27,9 @@ class DatePollConfig(BaseModel):
     """Time of day of a deadline given as a day ("jusqu'à vendredi")."""
     max_ahead: ConfigDuration = timedelta(days=365)
     """A slot further ahead than this is refused (a typo in the year, most often)."""
+    refresh: ConfigDuration = timedelta(minutes=1)
+    """An answer edits the table at once, then at most once per this interval (the answers
+    given meanwhile shown together): a busy poll is not a stream of edits."""
 
 
 def load_config(raw: Mapping[str, Any]) -> DatePollConfig:

@@ -41,7 +41,7 @@ TABLE = Ref(role="table")
 """The poll's one top-level post, edited at each answer and at the close."""
 SLOT = "slot"
 """A slot's own poll (`n` its number), in the table's thread where polls are the way to answer."""
-CLOSE_AT, REMIND, LAPSE = Ref(role="close"), Ref(role="remind"), Ref(role="lapse")
+CLOSE_AT, REMIND, LAPSE, REFRESH = Ref(role="close"), Ref(role="remind"), Ref(role="lapse"), Ref(role="refresh")
 RECORD = "datepoll"
 """The poll's outcome in the log: title, slots with their counts, the chosen one (or none)."""
 
@@ -63,7 +63,12 @@ class DatePoll:
             case Command():
                 self._command(st, event, now, out)
             case Chose():
-                self._chose(st, event, out)
+                self._chose(st, event, now, out)
+            case TimerFired(name=name) if name == REFRESH:
+                st.refresh_due = None
+                if st.status == "open":
+                    st.edited_at = now
+                    self._edit(st, out)
             case TimerFired(name=name) if name == REMIND:
                 self._remind(st, now, out)
             case TimerFired(name=name) if name == CLOSE_AT:
@@ -113,7 +118,7 @@ class DatePoll:
     def _command(self, st: DatePollState, cmd: Command, now: datetime, out: list[Action]) -> None:
         if cmd.name == ANSWER.name:
             given = [(int(a["slot"]), str(a["answer"])) for a in cmd.args.get("answers", [])]
-            self._answer(st, cmd.member, given, cmd.channel, cmd.reply_to, out)
+            self._answer(st, cmd.member, given, cmd.channel, cmd.reply_to, now, out)
         elif cmd.name == CLOSE.name:
             self._cmd_close(st, cmd, now, out)
         elif cmd.name == CANCEL.name:
@@ -126,7 +131,7 @@ class DatePoll:
             self._edit(st, out, choices=[], by=cmd.member.name, reason=reason)
             self._finish(st, "cancelled", out)
 
-    def _chose(self, st: DatePollState, ev: Chose, out: list[Action]) -> None:
+    def _chose(self, st: DatePollState, ev: Chose, now: datetime, out: list[Action]) -> None:
         if ev.ref.role == TABLE.role:
             # The table's buttons say `n.answer`; a reaction on the table is no answer (its
             # emoji do not say which slot).
@@ -135,19 +140,19 @@ class DatePoll:
             number, _, answer = ev.choice.partition(".")
             if not number.isdigit() or answer not in ANSWERS:
                 return
-            self._answer(st, ev.member, [(int(number), answer)], ev.channel, ev.reply_to, out)
+            self._answer(st, ev.member, [(int(number), answer)], ev.channel, ev.reply_to, now, out)
         elif ev.ref.role == SLOT and ev.ref.n is not None:
             n = ev.ref.n
             if ev.choice in ANSWERS:
-                self._answer(st, ev.member, [(n, ev.choice)], ev.channel, ev.reply_to, out)
+                self._answer(st, ev.member, [(n, ev.choice)], ev.channel, ev.reply_to, now, out)
             elif ev.choice is None:
                 mine = self.ctx.answers.of(ev.member.key, TOPIC, part=n)
                 # A withdrawn poll vote withdraws; a removed reaction only the answer it gave.
                 if mine is not None and ev.withdrawn in (None, mine.value):
-                    self._answer(st, ev.member, [(n, None)], ev.channel, ev.reply_to, out)
+                    self._answer(st, ev.member, [(n, None)], ev.channel, ev.reply_to, now, out)
 
     def _answer(self, st: DatePollState, member: Member, given: Sequence[tuple[int, str | None]], channel: str,
-                reply_to: ReplyHandle | None, out: list[Action]) -> None:
+                reply_to: ReplyHandle | None, now: datetime, out: list[Action]) -> None:
         """A member's answers to some slots: rows of their own, the counts kept in step, the
         table edited (what the member sees is their feedback; only a refusal is answered)."""
         if st.status != "open":
@@ -179,7 +184,18 @@ class DatePoll:
         has = any(current.values())
         st.answered = max(0, st.answered + (has and not had) - (had and not has))
         if changed:
+            self._touch(st, now, out)
+
+    def _touch(self, st: DatePollState, now: datetime, out: list[Action]) -> None:
+        """The table edited at once, unless it was a moment ago: then once, a little later."""
+        if st.refresh_due is not None:
+            return
+        if st.edited_at is None or now - st.edited_at >= self.config.refresh:
+            st.edited_at = now
             self._edit(st, out)
+            return
+        st.refresh_due = st.edited_at + self.config.refresh
+        out.append(SetTimer(name=REFRESH, due_at=st.refresh_due))
 
     def _recount(self, st: DatePollState) -> set[str]:
         """The counts read again from every answer (a timer, a close); who answered."""
@@ -250,6 +266,8 @@ class DatePoll:
                 elif st.by is not None:
                     out.append(DirectMessage(member=st.by, text=ask))
                 out.append(CancelTimer(name=REMIND))
+                out.append(CancelTimer(name=REFRESH))
+                st.refresh_due = None
                 # Nobody picked before the first tied slot: the poll ends without a meeting.
                 out.append(SetTimer(name=LAPSE, due_at=st.slots[tied[0] - 1].start))
                 return
@@ -268,7 +286,7 @@ class DatePoll:
         self._finish(st, "closed", out)
 
     def _finish(self, st: DatePollState, outcome: str, out: list[Action]) -> None:
-        for timer in (CLOSE_AT, REMIND, LAPSE):
+        for timer in (CLOSE_AT, REMIND, LAPSE, REFRESH):
             out.append(CancelTimer(name=timer))
         chosen = st.slots[st.chosen - 1] if st.chosen is not None else None
         out.append(Record(kind=RECORD, summary={
@@ -315,6 +333,8 @@ class DatePollKind(RitualKind[DatePollState]):
         return DatePoll(ctx)
 
     def answers_needed(self, state: DatePollState, event: Event, now: datetime) -> Need:
+        if isinstance(event, TimerFired) and event.name == REFRESH:
+            return "none"  # the counts are in the state
         if isinstance(event, TimerFired):
             return "all"
         if isinstance(event, Command) and event.name == CLOSE.name:

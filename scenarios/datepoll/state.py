@@ -43,6 +43,10 @@ class DatePollState(BaseModel):
     """How members answer where it was posted: buttons on the table (Slack), one poll per
     slot in its thread (Matrix), or the text command alone."""
     reminded: bool = False
+    edited_at: datetime | None = None
+    """When the table was last edited for an answer: at most one such edit per `refresh`."""
+    refresh_due: datetime | None = None
+    """An edit planned for the answers given since (answers coalesced)."""
     tied: list[int] = Field(default_factory=list)
     """The slots (numbers from 1) that tie for the best at the close, waiting for `dates clore N`."""
     chosen: int | None = None

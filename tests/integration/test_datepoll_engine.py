@@ -41,10 +41,13 @@ async def test_a_date_poll_answered_changed_and_closed_becomes_a_meeting_with_it
         (table,) = out
         assert table.kind == "post" and spaces(table.text).startswith("📅 Sondage de dates : Comité de pilotage")
         # Answers edit the table and nothing else: no private confirmation.
+        await h.advance(timedelta(minutes=1))  # past the table's `refresh`
         out = await h.say("bob: !reseau dates 1 oui, 2 si besoin, 3 non")
         assert [(s.kind, s.target) for s in out] == [("edit", table.message_id)]
         assert "1. mar. 12 janv. à 18 h — ✅ 1 · 🤔 0 · ❌ 0" in spaces(out[0].text)
+        await h.advance(timedelta(minutes=1))  # past the table's `refresh`
         await h.say("chloe: !reseau dates 2 oui")
+        await h.advance(timedelta(minutes=1))  # past the table's `refresh`
         out = await h.say("bob: !reseau dates 2 oui")  # a change
         assert "2. jeu. 14 janv. à 12 h 30 — ✅ 2 · 🤔 0 · ❌ 0" in spaces(out[0].text)
         assert "2 personnes ont répondu." in spaces(out[0].text)

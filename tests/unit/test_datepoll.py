@@ -4,6 +4,7 @@ one reminder, the close by deadline or command, a tie settled by the animateur, 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -64,9 +65,11 @@ def started(locale: str = "fr", line: str | None = None, caps: Capabilities = TE
     return sim, out
 
 
-def answer(sim: Sim, who: Any, line: str) -> list[Any]:
+def answer(sim: Sim, who: Any, line: str, after: timedelta = timedelta(minutes=1)) -> list[Any]:
+    """A member's answer, `after` the previous event (a minute: past the table's `refresh`)."""
     p = GRAMMAR.parse(line)
     assert p.spec is ANSWER
+    sim.run_until(sim.now + after)
     return sim.send(command(who, ANSWER.name, **p.args))
 
 
@@ -133,6 +136,18 @@ def test_answers_are_rows_per_slot_and_a_change_edits_the_table(locale: str) -> 
     assert "2. " in said and ("2 personnes ont répondu." if locale == "fr" else "2 people answered.") in said
     # The same answer again changes nothing: no row, no edit.
     assert answer(sim, BOB, f"{cmd} 2 {no}") == []
+
+
+def test_answers_close_together_are_shown_in_one_later_edit() -> None:
+    sim, _ = started()
+    assert len(edits(answer(sim, BOB, "dates 1 oui"))) == 1  # at once: the table is the feedback
+    edited = sim.now
+    second = answer(sim, CHLOE, "dates 1 oui", after=timedelta(seconds=10))
+    third = answer(sim, DAN, "dates 2 non", after=timedelta(seconds=10))
+    assert edits(second) == [] and edits(third) == []  # one edit planned, a minute after the last
+    assert sim.timers[Ref(role="refresh")] == edited + timedelta(minutes=1)
+    (edit,) = edits(sim.run_until(edited + timedelta(minutes=1)))
+    assert "1. mar. 12 janv. à 18 h — ✅ 2 · 🤔 0 · ❌ 0" in text(edit) and "3 personnes ont répondu." in text(edit)
 
 
 @pytest.mark.parametrize("locale", ["fr", "en"])
