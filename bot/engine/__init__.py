@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.engine.boot import Boot
 from bot.engine.core_commands import CORE_COMMANDS
 from bot.engine.directory import People
-from bot.engine.inbound import Inbound
+from bot.engine.inbound import Inbound, Retry
 from bot.engine.isolation import Isolation
 from bot.engine.outbox import Sender
 from bot.engine.rituals import Rituals
@@ -172,13 +172,23 @@ class Engine:
     @_network_scoped
     async def _commit_batch(self, events: Sequence[InboundEvent]) -> list[bool]:
         self.stats["batches"] += 1
+        mark = self.inbound.checkpoint()
+        try:
+            return await self._run_batch(events, isolated=False)
+        except Retry:
+            # An event failed in the run without savepoints: its transaction is rolled back,
+            # and the batch runs again with a savepoint per event, so that it fails alone.
+            self.inbound.restore(mark)
+            return await self._run_batch(events, isolated=True)
+
+    async def _run_batch(self, events: Sequence[InboundEvent], isolated: bool) -> list[bool]:
         async with self.store.unit() as unit:
             # Whether another process changed the directory, read in the batch's own
             # transaction: one event, one transaction, not a read transaction before it.
             if await unit.networks.directory_version(self.network_id) != self.people.version:
                 await self.people.load(unit)
             tx = Tx(unit, self.clock.now())
-            results = await self.inbound.batch(tx, events)
+            results = await self.inbound.batch(tx, events, isolated)
             await tx.flush(self.network_id)
         if self.fault == "after_commit" and tx.outbox:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -30,11 +30,16 @@ class Refused(Exception):
         self.answers = list(answers)
 
 
+def transient(exc: BaseException) -> bool:
+    """Whether a failure surely belongs to the store (or the way to it), not to the event."""
+    return isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
 async def deterministic(tx: Tx, exc: BaseException) -> bool:
     """Whether a failure belongs to the event (it would fail again: set it aside) rather than
     to the store (retry the whole batch later). When in doubt, ask the store itself: if it
     still answers on this transaction, the event was the problem."""
-    if isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if transient(exc):
         return False
     try:
         await tx.unit.probe()

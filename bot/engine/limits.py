@@ -25,3 +25,10 @@ class CommandRate:
             return False
         self._buckets[person_id] = (tokens - 1.0, now)
         return True
+
+    def snapshot(self) -> dict[int, tuple[float, datetime]]:
+        """The buckets as they are, to put back if the events that drew on them are run again."""
+        return dict(self._buckets)
+
+    def restore(self, buckets: dict[int, tuple[float, datetime]]) -> None:
+        self._buckets = dict(buckets)
