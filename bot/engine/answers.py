@@ -4,7 +4,7 @@ the view loaded for one event, and a ritual's `RecordAnswer` kept for its transa
 from __future__ import annotations
 
 from bot.engine.directory import People
-from bot.engine.tx import Ritual, Tx
+from bot.engine.tx import AnswersRead, Ritual, Tx
 from bot.kernel.answers import Answer, Answers, Need
 from bot.kernel.model import AnonymizeAnswers, Chose, Command, Event, Reacted, RecordAnswer, Replied
 from bot.store.answer_rows import Anonymize, AnswerKey, AnswerNew, AnswerRow
@@ -20,6 +20,7 @@ async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, membe
     """The answers `need` says, as the transaction sees them: answers recorded by earlier
     events of the same batch included (a member's own are laid over what the store holds;
     everyone's are read after writing them)."""
+    tx.answers_read = None
     if need == "none" or (need == "member" and member is None):
         return Answers()
     if need == "member":
@@ -28,10 +29,13 @@ async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, membe
         if pid is None:
             return Answers((), "member", member)
         rows = _overlay(await tx.unit.answers.current(ritual.id, pid, part), tx, ritual.id, pid, part)
+        tx.answers_read = AnswersRead(ritual.id, pid, part, frozenset((r.person_id, r.key) for r in rows))
         return Answers([_seen(people, r) for r in rows], "member", member, part)
     await tx.write_answers(people.network_id)
     rows = await (tx.unit.answers.history(ritual.id, part) if need == "history"
                   else tx.unit.answers.current(ritual.id, None, part))
+    if need != "history":
+        tx.answers_read = AnswersRead(ritual.id, None, part, frozenset((r.person_id, r.key) for r in rows))
     return Answers([_seen(people, r) for r in rows], need, part=part)
 
 
@@ -72,5 +76,9 @@ def keep_answer(tx: Tx, people: People, ritual: Ritual, action: RecordAnswer | A
     if pid is None:
         raise LookupError(f"an answer by {action.member}, whom the directory does not know")
     subject = people.person_by_key.get(action.subject) if action.subject is not None else None
-    tx.answer_ops.append(AnswerNew(ritual.id, AnswerKey(action.topic, action.part, action.version), pid, action.value,
-                                   tx.when, action.reason, subject, dict(action.data)))
+    key = AnswerKey(action.topic, action.part, action.version)
+    # Read in this very delivery (pending answers of the transaction laid over), the member's
+    # answers say whether there is a stored one to supersede; without such a read, assume so.
+    fresh = tx.answers_read is not None and tx.answers_read.covers(ritual.id, pid, key)
+    tx.answer_ops.append(AnswerNew(ritual.id, key, pid, action.value, tx.when, action.reason, subject,
+                                   dict(action.data), fresh))

@@ -180,6 +180,7 @@ class Rituals:
     async def context(self, tx: Tx, ritual: Ritual, event: Event | None = None) -> Context:
         kind = self.registry.get(ritual.kind)
         answers = Answers()
+        tx.answers_read = None  # what an earlier delivery read says nothing about this one
         if kind.uses_answers and event is not None:
             member = acting_member(event)
             answers = await load_answers(tx, self.people, ritual, kind.answers_needed(ritual.state, event, tx.when),

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.kernel.refs import Ref
-from bot.store.answer_rows import AnswerNew, AnswerOp
+from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerOp
 from bot.store.ports import Unit
 from bot.store.rows import Origin, OutboxNew, ReactionRow, RitualSave, TimerSet
 
@@ -60,6 +60,9 @@ class Tx:
     answer_ops: list[AnswerOp] = field(default_factory=list)
     """Answers recorded (and made anonymous) in this transaction, in order, written together
     (`bot.engine.answers` overlays them on what it reads meanwhile)."""
+    answers_read: AnswersRead | None = None
+    """Whose current answers the ritual being delivered was given, as this transaction saw
+    them: an answer it records to a question none of them answers supersedes nothing."""
 
     @property
     def when(self) -> datetime:
@@ -137,6 +140,22 @@ class Tx:
             await self.unit.rituals.save([r.save() for r in dirty], self.now)
         for r in dirty:
             r.dirty = False
+
+
+@dataclass(frozen=True)
+class AnswersRead:
+    """The current answers read for one delivery: of one person (or everyone: None), in one
+    part (or all: None), and the (person, question) pairs they hold."""
+
+    ritual_id: int
+    person_id: int | None
+    part: int | None
+    held: frozenset[tuple[int | None, AnswerKey]]
+
+    def covers(self, ritual_id: int, person_id: int, key: AnswerKey) -> bool:
+        """Whether this read says for sure that the person had no current answer to `key`."""
+        return (ritual_id == self.ritual_id and self.person_id in (None, person_id)
+                and self.part in (None, key.part) and (person_id, key) not in self.held)
 
 
 @dataclass

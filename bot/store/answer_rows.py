@@ -28,6 +28,9 @@ class AnswerNew:
     reason: str | None = None
     subject_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    fresh: bool = False
+    """The person had no current answer to this question when their event read their answers
+    (in the same transaction): there is nothing to supersede, and the store may skip looking."""
 
 
 @dataclass(frozen=True)

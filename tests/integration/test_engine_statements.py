@@ -51,7 +51,12 @@ async def test_an_answer_costs_a_few_statements_and_no_savepoint(store_url: str,
         with statements(h) as one:
             assert await h.console.feed(f"chloe: +✅ {mid}") is True
         assert not [s for s in one if "SAVEPOINT" in s], one
-        assert len(one) <= 10, one
+        # A first answer supersedes nothing: the member's answers were just read.
+        assert not [s for s in one if s.startswith("UPDATE answers")], one
+        assert len(one) <= 9, one
+        with statements(h) as again:
+            await h.console.feed(f"chloe: +🙊 {mid}")  # a changed answer supersedes the first
+        assert len([s for s in again if s.startswith("UPDATE answers")]) == 1, again
         # Many at once share a transaction: still no savepoint, a few statements each.
         await h.engine.start()
         try:

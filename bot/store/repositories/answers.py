@@ -31,19 +31,23 @@ class SqlAnswers:
         first: dict[tuple[int, AnswerKey, int], datetime] = {}
         later: list[datetime | None] = [None] * len(answers)
         last: dict[tuple[int, AnswerKey, int], int] = {}
+        fresh: set[tuple[int, AnswerKey, int]] = set()
         for i, a in enumerate(answers):
             who = (a.ritual_id, a.key, a.person_id)
+            if who not in first and a.fresh:
+                fresh.add(who)  # no stored current answer: nothing to supersede
             first.setdefault(who, a.at)
             if who in last:
                 later[last[who]] = a.at  # given and changed within the same transaction
             last[who] = i
         # The stored current answers, found by the partial unique index.
-        await self.conn.execute(update(A).where(
-            A.c.ritual_id == bindparam("b_ritual"), A.c.topic == bindparam("b_topic"), A.c.part == bindparam("b_part"),
-            A.c.version == bindparam("b_version"), A.c.person_id == bindparam("b_person"),
-            A.c.superseded_at.is_(None)).values(superseded_at=bindparam("b_at")),
-            [{"b_ritual": r, "b_topic": k.topic, "b_part": k.part, "b_version": k.version, "b_person": p, "b_at": at}
-             for (r, k, p), at in first.items()])
+        supersede = [{"b_ritual": r, "b_topic": k.topic, "b_part": k.part, "b_version": k.version, "b_person": p,
+                      "b_at": at} for (r, k, p), at in first.items() if (r, k, p) not in fresh]
+        if supersede:
+            await self.conn.execute(update(A).where(
+                A.c.ritual_id == bindparam("b_ritual"), A.c.topic == bindparam("b_topic"), A.c.part == bindparam("b_part"),
+                A.c.version == bindparam("b_version"), A.c.person_id == bindparam("b_person"),
+                A.c.superseded_at.is_(None)).values(superseded_at=bindparam("b_at")), supersede)
         await self.conn.execute(insert(A), [
             {"network_id": network_id, "ritual_id": a.ritual_id, "topic": a.key.topic, "part": a.key.part,
              "version": a.key.version, "person_id": a.person_id, "value": a.value, "reason": a.reason,
