@@ -95,6 +95,7 @@ class MeetingCommands(MeetingRoles):
         if not isinstance(raw, dict) or ev.by is None:
             return
         start = datetime.fromisoformat(str(raw["start"]))
+        st.one_meeting = True
         channels = [ev.channel] if ev.channel and ev.channel != "dm" else self.channels
         occ = self._one_off(st, str(raw.get("title") or ""), start, raw.get("place"), raw.get("link"), channels,
                             ev.by.key, now, out)

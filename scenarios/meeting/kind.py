@@ -15,6 +15,7 @@ from bot.kernel.model import (
     Chose,
     Command,
     Event,
+    Finish,
     Reacted,
     Ref,
     SetTimer,
@@ -68,6 +69,8 @@ class Meetings(MeetingAnswers, MeetingCommands):
             case _:
                 pass
         self._sync(st, now, out)
+        if st.one_meeting and st.occurrences and all(o.status in ("held", "cancelled") for o in st.occurrences):
+            out.append(Finish(outcome=st.occurrences[0].status))
         return st, out
 
     # --- calendar ------------------------------------------------------------------------

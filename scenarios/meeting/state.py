@@ -101,6 +101,9 @@ class MeetingsState(BaseModel):
     """Of the series config the calendar was built from: a change triggers a reconcile."""
     skipped: list[Skip] = Field(default_factory=list)
     next_n: int = 1
+    one_meeting: bool = False
+    """Started by another ritual for one meeting (a date poll's): over once it is held or
+    cancelled, unlike the network's calendar."""
 
     @model_validator(mode="after")
     def _numbered(self) -> MeetingsState:

@@ -89,3 +89,12 @@ async def test_a_date_poll_answered_changed_and_closed_becomes_a_meeting_with_it
         assert last and "Bob" in last[-1].text and "Chloé" in last[-1].text, [(s.kind, s.text) for s in later]
         assert not [s for s in later if s.kind == "post" and s.where == meeting.where and "Sondage" in s.text]
         assert timedelta(0) < datetime(2027, 1, 14, 12, 30, tzinfo=PARIS) - h.clock.now()
+        # Held, its attendance closed: the meeting's own ritual is over, and stays in the calendar.
+        await h.advance_to(datetime(2027, 1, 15, 15, 0, tzinfo=PARIS))
+        async with h.store.read() as conn:
+            meetings = (await conn.execute(select(t.rituals.c.origin, t.rituals.c.status)
+                                           .where(t.rituals.c.kind == "meeting"))).all()
+        assert [(m.origin, m.status) for m in meetings] == [("command", "finished")]
+        ics = await network_calendar(h.store, h.config, h.kinds, h.clock.now())
+        assert ics is not None and [str(e["summary"]) for e in Calendar.from_ical(ics).walk("VEVENT")] == [
+            "Comité de pilotage"]

@@ -240,6 +240,10 @@ def test_the_meeting_started_by_the_poll_keeps_the_answers_as_its_rsvps() -> Non
     # Its usual reminders follow: the day before, the table of who comes.
     later = meeting.run_until(paris(2027, 1, 14, 11, 31))
     assert any(isinstance(a, Edit) and "Bob" in text(a) for a in later)
+    # Held and its attendance closed, this one meeting's ritual is over (a network's calendar never is).
+    assert not any(isinstance(a, Finish) for a in meeting.run_until(paris(2027, 1, 15, 14, 0)))
+    after = meeting.run_until(paris(2027, 1, 15, 15, 0))
+    assert isinstance(after[-1], Finish) and after[-1].outcome == "held"
 
 
 @pytest.mark.parametrize("locale", ["fr", "en"])
