@@ -7,12 +7,22 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
+from bot.kernel.i18n import Msg
 from bot.kernel.schedule import Schedule
 
 COMMON_KEYS = ("id", "kind", "channels")
 MAX_QUESTIONS = 3
+QUESTION_LENGTH = 300
 SHOWN_FROM = 5
 """Results are shown only from this many answers (a split by group: in each group)."""
+
+
+class QuestionsRefusal(ValueError):
+    """Refused `questions`, with its catalog message (config check says it in fr or en)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.key)
+        self.msg = msg
 
 
 class PulseConfig(Schedule):
@@ -40,11 +50,10 @@ class PulseConfig(Schedule):
     @classmethod
     def _questions(cls, v: list[str]) -> list[str]:
         if len(v) > MAX_QUESTIONS:
-            raise ValueError(f"at most {MAX_QUESTIONS} questions ({len(v)} given): a pulse is answered in one line, "
-                             f"one score from 1 to 5 per question")
+            raise QuestionsRefusal(Msg("pulse.config.too_many", count=len(v), most=MAX_QUESTIONS))
         cleaned = [q.strip() for q in v]
-        if any(not q or len(q) > 300 for q in cleaned):
-            raise ValueError("each question is a text of 1 to 300 characters")
+        if any(not q or len(q) > QUESTION_LENGTH for q in cleaned):
+            raise QuestionsRefusal(Msg("pulse.config.bad_question", most=QUESTION_LENGTH))
         return cleaned
 
     @property

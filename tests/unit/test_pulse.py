@@ -4,12 +4,15 @@ than 5 answers shows nothing, a split hidden when one of its groups is under 5, 
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from bot import cli
 from bot.kernel.commands import Grammar
 from bot.kernel.model import (
     Action,
@@ -29,6 +32,7 @@ from scenarios.pulse.commands import ANSWER
 from scenarios.pulse.config import PulseConfig
 from scenarios.pulse.kind import REMIND
 from scenarios.pulse.results import shuffled, tenths
+from tests.spaces import spaces
 from tests.unit.test_meeting_support import TZ, Sim, context, dms, paris, text
 
 CONFIG: dict[str, Any] = {"channels": ["general"]}
@@ -228,7 +232,9 @@ def test_up_to_three_configured_questions_answered_in_one_line(locale: str) -> N
 def test_more_than_three_questions_are_refused_with_a_clear_message() -> None:
     with pytest.raises(ValidationError) as err:
         PulseConfig.model_validate({"questions": ["a", "b", "c", "d"]})
-    assert "at most 3 questions (4 given)" in str(err.value)
+    assert "pulse.config.too_many" in str(err.value)
+    with pytest.raises(ValidationError):
+        PulseConfig.model_validate({"questions": ["a", " "]})
     PulseConfig.model_validate({"questions": ["a", "b", "c"]})
 
 
@@ -245,3 +251,26 @@ def test_the_trend_carries_the_last_months_and_the_schedule() -> None:
     assert last.summary["trend"] == [{"month": f"2027-0{m}", "answered": 5, "tenths": (m + 2) * 10} for m in (1, 2, 3)]
     assert [at for at, _ in KIND.upcoming(CONFIG, TZ, START, 2)] == [OPENS, paris(2027, 2, 1, 10, 0)]
     assert tenths({"1": 1, "2": 0, "3": 0, "4": 0, "5": 1}) == 30 and tenths({"1": 0}) is None
+
+
+def test_the_config_check_refuses_a_fourth_question_and_says_why(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    """Through `maillage config check` on the example config, as an operator meets it."""
+    example = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text("utf-8")
+    line = '# questions = ["Satisfaction générale", "Utilité des réunions"]'
+    assert line in example
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        for questions, lang, code, said in (
+                ('["a", "b", "c"]', "fr", 0, None),
+                ('["a", "b", "c", "d"]', "fr", 2, "questions : au plus 3 questions (4 données) : la météo se répond"),
+                ('["a", "b", "c", "d"]', "en", 2, "questions: at most 3 questions (4 given): the network weather")):
+            path = tmp_path / "reseau.toml"
+            path.write_text(example.replace(line, f"questions = {questions}"), "utf-8")
+            assert cli.main(["--lang", lang, "config", "check", "-c", str(path)]) == code
+            err = spaces(capsys.readouterr().err)
+            assert said is None or said in err, err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
