@@ -274,14 +274,15 @@ async def test_a_consent_round_by_buttons_and_a_modal_objection(
         await s.click("alice", proposal, "stand_aside")
         await s.click("alice", proposal, "consent")  # the latest answer counts
         # Each answer is confirmed to its author only; a réserve is asked its reason instead
-        # (optional), in the thread.
+        # (optional), in the thread, naming its author without a mention (issue 15).
         noted = [
             sum("C'est noté" in text for text in s.ephemeral_to(who))
             for who in ("bob", "chloe", "alice")
         ]
         assert noted == [1, 0, 2]
         (why,) = [m for m in s.bot_messages() if m.thread_ts == proposal.ts]
-        assert "<@U0CHLOE>" in why.text and "si vous le souhaitez" in why.text
+        assert why.text.startswith("Chloe, vous consentez avec une réserve") and "<@U0CHLOE>" not in why.text
+        assert "si vous le souhaitez" in why.text
 
         # David objects: the bot asks why, in the thread and with a modal (reason required).
         await s.click("david", proposal, "objection")
