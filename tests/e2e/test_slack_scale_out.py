@@ -56,7 +56,9 @@ async def test_requests_spread_over_two_processes_count_once(
             # Each click answered once, by the process that took it (a réserve: its reason asked).
             assert [sum("C'est noté" in x for x in s.ephemeral_to(who))
                     for s, who in ((b, "bob"), (b, "david"))] == [1, 1]
-            assert sum("<@U0CHLOE>" in m.text for m in a.bot_messages() if m.thread_ts == proposal.ts) == 1
+            # The réserve's reason asked once, in the thread, naming Chloe without a mention.
+            assert sum(m.text.startswith("Chloe, vous consentez avec une réserve")
+                       for m in a.bot_messages() if m.thread_ts == proposal.ts) == 1
 
             # A message event handled by one process, and Slack's retry of it landing on the other.
             event = fake.event_callback(TEAM, fake.user_message(TEAM, GENERAL, PEOPLE["bob"], "!reseau aide"))
