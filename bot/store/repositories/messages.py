@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
 from bot.store import schema as t
-from bot.store.repositories.sql import chunks, insert
+from bot.store.repositories.sql import chunks, dialect_insert, insert, prepared
 from bot.store.rows import MessageRef, ReactionRow, RefDelivered
+
+
+def _claim(dialect: str) -> Any:
+    return (dialect_insert(dialect, t.inbound_events).on_conflict_do_nothing()
+            .returning(t.inbound_events.c.platform, t.inbound_events.c.event_id))
+
+
+def _add_reactions(dialect: str) -> Any:
+    return dialect_insert(dialect, t.reactions).on_conflict_do_nothing()
 
 
 class SqlRefs:
@@ -80,8 +90,7 @@ class SqlInbound:
         claimed: set[tuple[str, str]] = set()
         for part in chunks(list(keys)):
             rows = [{"platform": p, "event_id": e, "received_at": now} for p, e in part]
-            res = await self.conn.execute(insert(self.conn, t.inbound_events).on_conflict_do_nothing()
-                                          .returning(t.inbound_events.c.platform, t.inbound_events.c.event_id), rows)
+            res = await self.conn.execute(prepared(self.conn, "claim", _claim), rows)
             claimed.update((r[0], r[1]) for r in res.all())
         return claimed
 
@@ -97,7 +106,7 @@ class SqlInbound:
         values = [{"platform": r.platform, "reaction_id": r.reaction_id, "target": r.target, "key": r.key,
                    "sender": r.sender} for r in rows]
         for part in chunks(values):
-            await self.conn.execute(insert(self.conn, t.reactions).on_conflict_do_nothing(), list(part))
+            await self.conn.execute(prepared(self.conn, "reactions", _add_reactions), list(part))
 
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None:
         r = (await self.conn.execute(select(t.reactions).where(

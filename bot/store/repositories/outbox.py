@@ -18,6 +18,9 @@ def _row(r: Any) -> OutboxRow:
     return OutboxRow(r.id, r.ritual_id, r.idem_key, r.platform, r.action, r.route, r.attempts, r.created_at)
 
 
+_ADD = insert(t.outbox)
+
+
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -25,7 +28,7 @@ class SqlOutbox:
     async def add(self, network_id: int, rows: Sequence[OutboxNew]) -> None:
         if not rows:
             return
-        await self.conn.execute(insert(t.outbox), [
+        await self.conn.execute(_ADD, [
             {"network_id": network_id, "ritual_id": r.ritual_id, "idem_key": r.idem_key, "platform": r.platform,
              "action": r.action, "route": r.route, "status": "pending", "attempts": 0, "created_at": r.created_at,
              "not_before": r.created_at} for r in rows])

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
@@ -18,6 +18,10 @@ from bot.store.rows import AccountRow, ChannelRow, PersonRow, ProfileField, Sour
 
 NAME_MAX = 200
 """The width of a name column: a longer display name is cut, never refused by PostgreSQL."""
+
+
+_DIRECTORY_VERSION = select(t.networks.c.directory_version).where(t.networks.c.id == bindparam("nid"))
+"""Read at the start of every transaction of events: built once."""
 
 
 class SqlNetworks:
@@ -36,8 +40,7 @@ class SqlNetworks:
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     async def directory_version(self, network_id: int) -> int:
-        return int((await self.conn.execute(select(t.networks.c.directory_version).where(
-            t.networks.c.id == network_id))).scalar_one())
+        return int((await self.conn.execute(_DIRECTORY_VERSION, {"nid": network_id})).scalar_one())
 
     async def bump_directory(self, network_id: int) -> int:
         return int((await self.conn.execute(update(t.networks).where(t.networks.c.id == network_id).values(

@@ -11,13 +11,30 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
 from bot.store import schema as t
-from bot.store.repositories.sql import chunks, is_postgres
+from bot.store.repositories.sql import chunks, is_postgres, prepared
 from bot.store.rows import Origin, RitualRow, RitualSave, TimerRow, TimerSet
 
 
 def _ritual(r: Any) -> RitualRow:
     return RitualRow(r.id, r.kind, r.key, r.number, r.status, list(r.channels or []), r.state, r.version,
                      r.origin)
+
+
+def _get(dialect: str) -> Any:
+    return select(t.rituals).where(t.rituals.c.id == bindparam("rid"))
+
+
+def _get_locked(dialect: str) -> Any:
+    return _get(dialect).with_for_update() if dialect == "postgresql" else _get(dialect)
+
+
+_SAVE_VALUES: dict[str, Any] = {"state": bindparam("b_state"), "version": bindparam("b_version"),
+                                "status": bindparam("b_status"), "channels": bindparam("b_channels"),
+                                "updated_at": bindparam("b_now")}
+_SAVE_OPEN = update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(**_SAVE_VALUES)
+"""One executemany per shape: open rituals keep their finished_at, others get now."""
+_SAVE_DONE = update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(
+    **_SAVE_VALUES, finished_at=bindparam("b_now"))
 
 
 class SqlRituals:
@@ -36,10 +53,9 @@ class SqlRituals:
         return RitualRow(rid, kind, key, number, "open", list(channels), state, 0, origin)
 
     async def get(self, ritual_id: int, lock: bool = True) -> RitualRow | None:
-        q = select(t.rituals).where(t.rituals.c.id == ritual_id)
-        if lock and is_postgres(self.conn):
-            q = q.with_for_update()  # another process handling the same ritual waits its turn
-        r = (await self.conn.execute(q)).first()
+        # On PostgreSQL another process handling the same ritual waits its turn (FOR UPDATE).
+        q = prepared(self.conn, "ritual_locked" if lock else "ritual", _get_locked if lock else _get)
+        r = (await self.conn.execute(q, {"rid": ritual_id})).first()
         return None if r is None else _ritual(r)
 
     async def get_many(self, ritual_ids: Sequence[int]) -> list[RitualRow]:
@@ -91,16 +107,9 @@ class SqlRituals:
         for still_open in (True, False):
             # One executemany per shape: open rituals keep their finished_at, others get now.
             batch = [{"b_id": r.id, "b_state": r.state, "b_version": r.version, "b_status": r.status,
-                      "b_channels": list(r.channels)} for r in rows if (r.status == "open") == still_open]
-            if not batch:
-                continue
-            values: dict[str, Any] = {"state": bindparam("b_state"), "version": bindparam("b_version"),
-                                      "status": bindparam("b_status"), "channels": bindparam("b_channels"),
-                                      "updated_at": now}
-            if not still_open:
-                values["finished_at"] = now
-            await self.conn.execute(update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(**values),
-                                    batch)
+                      "b_channels": list(r.channels), "b_now": now} for r in rows if (r.status == "open") == still_open]
+            if batch:
+                await self.conn.execute(_SAVE_OPEN if still_open else _SAVE_DONE, batch)
 
     async def states(self, network_id: int) -> list[dict[str, Any]]:
         rows = (await self.conn.execute(select(t.rituals.c.state).where(t.rituals.c.network_id == network_id))).all()
