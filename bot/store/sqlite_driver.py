@@ -100,6 +100,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
 
+    def rollback(self) -> None:
+        # The pool rolls back every connection it gets back, after each commit too: with no
+        # transaction open there is nothing to do, and no need for a trip to the thread.
+        conn = self._connection._connection
+        if conn is not None and not conn.in_transaction:
+            return
+        super().rollback()
+
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The aiosqlite module as SQLAlchemy sees it, its connections making one-hop cursors."""

@@ -41,9 +41,19 @@ async def test_a_statement_is_one_hop_to_the_driver_thread(engine: AsyncEngine, 
     async with engine.begin() as conn:
         monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
         rows = (await conn.execute(select(items))).all()
-        monkeypatch.undo()
+        assert len(hops) == 1, hops  # the statement made, run, read and closed
+    monkeypatch.undo()
     assert rows == []
-    assert len(hops) == 1, hops
+    assert len(hops) == 2, hops  # COMMIT; the pool's reset finds no transaction to roll back
+
+
+async def test_a_failed_transaction_is_rolled_back(engine: AsyncEngine) -> None:
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(items).values(name="gone"))
+            raise RuntimeError("the event failed")
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(items))).all() == []
 
 
 async def test_results_counts_ids_and_errors_as_sqlalchemy_gives_them(engine: AsyncEngine) -> None:
