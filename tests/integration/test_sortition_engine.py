@@ -82,7 +82,9 @@ async def test_a_draw_from_command_to_complete_panel(store_url: str, tmp_path: P
         out = await h.advance(timedelta(hours=24, minutes=1))
         assert any("Engagements clos" in s.text and "Chloe" in s.text for s in out)
         out = await h.say("chloe: !reseau tirage révéler tournesol")
-        result = next(s for s in out if s.kind == "post" and s.target is None and "tiré·es au sort" in s.text)
+        # The result edits the announcement (no post of its own); the seed is in its thread.
+        result = next(s for s in out if s.kind == "edit" and s.target == announce.message_id and "tiré·es au sort" in s.text)
+        assert not any(s.kind == "post" and s.target is None for s in out)
         seed = next(s for s in out if s.kind == "post" and s.target is not None and "Le hasard" in s.text)
         asks = [s for s in out if s.kind == "dm" and s.choices]
         assert len(asks) == 3 and all(set(s.choices) == {"accept", "decline"} for s in asks)
