@@ -132,6 +132,10 @@ def test_answers_are_rows_per_slot_and_a_change_edits_the_table(locale: str) -> 
     assert [a for a in out if isinstance(a, RecordAnswer)] == [
         RecordAnswer(member="bob", topic="dates", part=2, value="no")]
     assert counts(sim) == [(2, 0, 0), (0, 0, 1), (0, 0, 1)] and state(sim).answered == 2
+    # What the weekly digest lists among what awaits answers.
+    assert KIND.summarize(state(sim)) == {"title": "Comité de pilotage", "deadline": DEADLINE.isoformat(),
+                                          "answered": 2, "channels": ["general"],
+                                          "slots": [s.start.isoformat() for s in state(sim).slots]}
     said = text(edits(out)[0], locale)
     assert "2. " in said and ("2 personnes ont répondu." if locale == "fr" else "2 people answered.") in said
     # The same answer again changes nothing: no row, no edit.
