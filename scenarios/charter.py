@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from bot.kernel.i18n import Lines, Msg, Param
 from bot.kernel.model import Action, Event, Post, Record, Ref, SetTimer, Started, TimerFired
@@ -24,7 +24,17 @@ class CharterConfig(BaseModel):
     where: Literal["digest", "post"] = "digest"
     """"digest": a section of the next weekly digest (issue 15: a reminder is not worth a
     post of its own for everyone each month); "post": a post in the ritual's channels, for a
-    network without a weekly digest."""
+    network without a weekly digest. Left unset, "digest" when the config declares a digest,
+    else "post": a reminder said in a digest nobody sends would be said nowhere."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _where_by_default(cls, data: Any, info: ValidationInfo) -> Any:
+        # The config loader passes the kinds its rituals declare (`kinds` in the context).
+        kinds = (info.context or {}).get("kinds")
+        if isinstance(data, dict) and "where" not in data and kinds is not None and "digest" not in kinds:
+            return {**data, "where": "post"}
+        return data
 
 
 class CharterState(BaseModel):

@@ -438,6 +438,7 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: 
             if who not in member_ids and who not in accounts and ":" not in who:
                 problems.append(ConfigProblem(name, f"groups.{group}[{j}]", Msg("config.err.unknown_person", value=who)))
     options: dict[str, Mapping[str, Any]] = {}
+    kinds = frozenset(r.kind for r in file.rituals)
     for i, ritual in enumerate(file.rituals):
         where = f"rituals[{i}]"
         if ritual.kind not in registry.kinds:
@@ -457,7 +458,9 @@ def validate(raw: Mapping[str, Any], registry: Registry, path: Path, platforms: 
             options[ritual.id] = {}
             continue
         try:
-            options[ritual.id] = model.model_validate(ritual.options).model_dump(mode="json")
+            # The kinds declared beside it: a kind's default may depend on them (the charter
+            # is said in the digest only where there is one).
+            options[ritual.id] = model.model_validate(ritual.options, context={"kinds": kinds}).model_dump(mode="json")
         except ValidationError as exc:
             problems.extend(problems_from(exc, name, where))
     defaults: dict[str, Mapping[str, Any]] = {}

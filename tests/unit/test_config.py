@@ -59,6 +59,26 @@ def test_good_config(tmp_path: Path) -> None:
     assert cfg.file.members[0].attributes == {"territoire": "Nord"}
 
 
+
+DIGEST = """
+[[rituals]]
+id = "resume"
+kind = "digest"
+channels = ["general"]
+"""
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ("", "post"),                                   # no digest: said nowhere unless posted
+    (DIGEST, "digest"),                             # a digest: said in it (issue 15)
+    ('where = "digest"\n', "digest"),              # asked for: kept even without a digest
+])
+def test_charter_is_said_in_the_digest_only_where_there_is_one(tmp_path: Path, extra: str, where: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + extra, "utf-8")
+    cfg = load(path, registry(), platform_configs())
+    assert cfg.ritual_options["charte"]["where"] == where
+
 @pytest.mark.parametrize(("change", "key", "words"), [
     (('timezone = "Europe/Paris"', 'timezone = "Europe/Lutece"'), "network.timezone", "fuseau horaire « Europe/Lutece » inconnu"),
     (('rrule = "FREQ=MONTHLY;BYDAY=1MO"', 'rrule = "FREQ=MONTHLY;BYDAY=1XX"'), "rituals[0].rrule", "invalid RRULE"),
