@@ -49,6 +49,8 @@ class Sender:
         self._sent_refs: dict[tuple[int, Ref, str], str] = {}
         """(ritual, ref, channel) → platform id of messages sent in the batch being recorded."""
         self._unrecorded: list[Unrecorded] = []
+        self._accounts_of: dict[str, tuple[int, Mapping[str, str]]] = {}
+        """Platform → (the directory's generation, each member's first account there)."""
 
     def held_back(self) -> list[str]:
         """Platforms this process may not send on right now (a Matrix account with encrypted
@@ -151,16 +153,26 @@ class Sender:
         self.stats["sent"] += 1
         return "done"
 
+    def _accounts(self, platform: str) -> Mapping[str, str]:
+        """Each member's first account on this platform, to render mentions: made again only
+        when the directory changed, not for every message (a walk through every member)."""
+        generation = self.people.generation
+        known = self._accounts_of.get(platform)
+        if known is not None and known[0] == generation:
+            return known[1]
+        accounts: dict[str, str] = {}
+        for p in self.people.persons.values():
+            user = next((a[2] for a in p.accounts if a[0] == platform), None)
+            if user is not None:
+                accounts[p.key] = user
+        self._accounts_of[platform] = (generation, accounts)
+        return accounts
+
     async def _resolve(self, row: OutboxRow, action: Any) -> Outgoing | None:
         route = dict(row.route)
         people = self.people
         locale = self.network.locale
-        # Each member's first account on this platform, to render mentions.
-        accounts: dict[str, str] = {}
-        for p in people.persons.values():
-            user = next((a[2] for a in p.accounts if a[0] == row.platform), None)
-            if user is not None:
-                accounts[p.key] = user
+        accounts = self._accounts(row.platform)
         base: dict[str, Any] = {"action": action, "key": row.idem_key, "locale": locale,
                                 "timezone": self.network.timezone, "accounts": accounts, "now": row.created_at}
         if isinstance(action, DirectMessage | PrivateNote | OpenForm):
