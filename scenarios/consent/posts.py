@@ -114,12 +114,17 @@ class RoundPosts(RoundTexts):
 
     def _remind(self, st: RoundState, now: datetime) -> list[Action]:
         """Those of the circle who have not answered, each by a private message, once per
-        version; never the author, nor the person the round is about (an election's nominee).
+        proposal; never the author, nor the person the round is about (an election's nominee).
+        After an amendment, those who had answered are reminded (the new version reset their
+        answer), not those who left a reminded version unanswered: they were told once.
         Nobody is ever named in public for not answering."""
         if st.reminded:
             return []  # a state stored when a version had several reminders
         st.reminded = True
         spared = {st.author, *st.spared}
+        if st.reminded_earlier:
+            answered = {a.member for a in self.tally(st).current(st.reminded_earlier)}
+            spared |= {m.key for m in self.tally(st).circle() if m.key not in answered}
         return [DirectMessage(member=m.key, text=Msg("consent.remind.dm", **self._n(st), title=st.title,
                                        deadline=When(at=deadline_of(st)), where=self.where(st)))
                 for m in self.tally(st).missing() if m.key not in spared]

@@ -181,6 +181,8 @@ class RoundMachine(RoundAnswers):
         st.closed_late_by = None
         st.status = "answers"
         st.refresh_pending = False
+        if st.reminded:
+            st.reminded_earlier = old
         st.reminded = False
         # The new version is a new post: its reactions start from zero where everyone sees
         # them, which is how people notice the reset. The old post, edited above, points to

@@ -95,6 +95,9 @@ class RoundState(_Data):
     """Leads before the deadline; a version is reminded once, at the earliest still ahead."""
     reminded: bool = False
     """Whether the current version's one private reminder went out."""
+    reminded_earlier: int = 0
+    """The latest earlier version whose reminder went out (0: none): those who left it
+    unanswered were reminded of this proposal already, and are not reminded again."""
     spared: list[str] = Field(default_factory=list)
     """Members never reminded besides the author: the person an election's round is about."""
     thread: Ref | None = None

@@ -177,10 +177,14 @@ async def test_reminders_are_private_once_and_name_nobody(month: Result) -> None
 async def test_the_report_says_where_each_size_stands(month: Result) -> None:
     text = report([month], seed=1)
     worst = month.worst()[1].interruptions
-    verdict = "this size meets it" if worst <= TARGET else "this size does not meet it"
-    assert f"the most interrupted member {worst}: {verdict}" in text
-    assert "| consent | `consent.remind.dm` | DM (DirectMessage) |" in text
     mean = sum(f.interruptions for f in (month.people[p.user] for p in month.members)) / 20
+    verdict = ("this size meets it for every member" if worst <= TARGET
+               else "this size meets it by the mean, not for every member" if mean <= TARGET
+               else "this size does not meet it")
+    assert f"the most interrupted member {worst}: {verdict}." in text
+    assert f"Target met by the mean per member at: {'20' if mean <= TARGET else 'no size'}." in text
+    assert f"Target met for every member at: {'20' if worst <= TARGET else 'no size'}." in text
+    assert "| consent | `consent.remind.dm` | DM (DirectMessage) |" in text
     assert f"| all members (mean) | 20 | {_mean(month, 'dms'):.1f} | {_mean(month, 'mentions'):.1f} | " \
            f"{_mean(month, 'posts'):.1f} | {mean:.1f} |" in text
 

@@ -345,13 +345,24 @@ def test_a_short_round_is_reminded_at_the_lead_still_ahead() -> None:
     assert _reminded(d.actions) == ["bob", "m02", "m03", "m04"]
 
 
-def test_a_new_version_is_reminded_once_again() -> None:
+def test_a_new_version_reminds_who_had_answered_not_who_was_reminded_already() -> None:
     d, _ = run(Case("x", [(1, chose(BOB, "objection", reason="trop tôt"))], None, None))
     d.advance(FRIDAY_18H - timedelta(hours=20) - d.now)
     assert _reminded(d.actions) == ["m02", "m03", "m04"]
+    d.send(chose(M2, "consent"), d.now)  # answers after the reminder
     d.send(cmd(ANIM, "amender", title="Adopter la charte v2.1", deadline="lundi 18h"), d.now)
     before = len(d.actions)
     d.advance(timedelta(days=4))
+    # Bob's and m02's answers were reset by the new version; m03 and m04 left the reminded
+    # version unanswered: reminded once per proposal.
+    assert _reminded(d.actions[before:]) == ["bob", "m02"]
+
+
+def test_a_version_amended_before_its_reminder_reminds_everyone_missing() -> None:
+    d, _ = run(Case("x", [(1, chose(BOB, "objection", reason="trop tôt"))], None, None))
+    d.send(cmd(ANIM, "amender", title="Adopter la charte v2.1", deadline="lundi 18h"), d.now)
+    before = len(d.actions)
+    d.advance(FRIDAY_18H + timedelta(days=3) - d.now)  # to Monday 18h, the new deadline
     assert _reminded(d.actions[before:]) == ["bob", "m02", "m03", "m04"]
 
 
