@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.kernel.i18n import Day, Msg, When
+from bot.kernel.i18n import Msg, When
 from bot.kernel.inputs import CommandError, shown
 from bot.kernel.timetext import TimeTextError, parse_appointment, parse_deadline
-from bot.kernel.timetext.words import WEEKDAYS, normal
 from scenarios.datepoll.commands import MAX_SLOTS
 from scenarios.datepoll.config import DatePollConfig
 from scenarios.datepoll.state import Slot
@@ -22,12 +21,9 @@ def read_slot(n: int, text: str, now: datetime, tz: ZoneInfo, locale: str, cfg: 
     try:
         found = parse_appointment(text, now, tz, locale, max_ahead=cfg.max_ahead)
     except TimeTextError as exc:
+        if exc.reason == "wrong_weekday":
+            raise CommandError(Msg("datepoll.start.wrong_weekday", n=n, text=shown(text), day=exc.params["day"])) from None
         raise CommandError(Msg("datepoll.start.bad_slot", n=n, problem=exc.msg)) from None
-    words = normal(text).split()
-    said = WEEKDAYS.get(words[0]) if words else None
-    local = found.start.astimezone(tz)
-    if said is not None and said != local.weekday():
-        raise CommandError(Msg("datepoll.start.wrong_weekday", n=n, text=shown(text), day=Day(on=local.date())))
     return Slot(start=found.start, place=found.place, link=found.link)
 
 

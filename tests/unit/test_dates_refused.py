@@ -193,15 +193,20 @@ def test_meeting_dates_property(written: tuple[int, int, int | None, str], place
     english = form.startswith("en")
     typed = f"{weekday}{_written(day, month, year, form)} {'at 6pm' if english else 'à 18h'} {place}".strip()
     meant_year, on_calendar = _meant(day, month, year, NOW.date())
+    # A weekday typed with a date must be the date's: otherwise one of them is a typo, refused.
+    said = {"": None, "mardi ": 1, "friday ": 4}[weekday]
+    disagrees = on_calendar and said is not None and date(meant_year, month, day).weekday() != said
     try:
         when = parse_when(typed, NOW, PARIS, "en" if english else "fr")
     except WhenError as err:
         if not on_calendar:
             assert err.reason in ("no_such_day", "no_such_month"), typed
+        elif disagrees:
+            assert err.reason == "wrong_weekday", typed
         else:
             assert err.reason == "past" and paris(meant_year, month, day, 18, 0) <= NOW, typed
         return
-    assert on_calendar, f"{typed!r} was read as {when.start}"
+    assert on_calendar and not disagrees, f"{typed!r} was read as {when.start}"
     assert when.start == paris(meant_year, month, day, 18, 0), typed
     expected_place = place.removeprefix("à ").strip() or None
     assert when.place == expected_place, typed

@@ -8,10 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from bot.kernel.commands import CommandError, Grammar
+from bot.kernel.i18n import render_plain
 from scenarios.digest import KIND as DIGEST
 from scenarios.meeting import KIND
 from scenarios.meeting.config import Lead, MeetingConfig
 from scenarios.meeting.when import WhenError, parse_when
+from tests.spaces import spaces
 from tests.unit.test_meeting_support import TZ, paris
 
 NOW = paris(2025, 11, 20, 10, 37)  # a Thursday
@@ -56,6 +58,25 @@ def test_unreadable_dates_say_why(typed: str, reason: str) -> None:
     with pytest.raises(WhenError) as err:
         parse_when(typed, NOW, TZ)
     assert err.value.reason == reason
+
+
+
+@pytest.mark.parametrize("typed", ["mardi 12/12 18h", "mer 25/11 18h", "wednesday 25/11 6pm"])
+def test_a_weekday_that_is_not_the_dates_is_refused_not_guessed(typed: str) -> None:
+    with pytest.raises(WhenError) as err:
+        parse_when(typed, NOW, TZ)
+    assert err.value.reason == "wrong_weekday"
+    assert "ne tombe pas ce jour-là" in spaces(render_plain(err.value.msg(typed), "fr"))
+    assert "is not on that day" in render_plain(err.value.msg(typed), "en")
+
+
+@pytest.mark.parametrize(("typed", "start"), [
+    ("mar 25/11 18h", paris(2025, 11, 25, 18, 0)),
+    ("mardi 25 novembre 18h", paris(2025, 11, 25, 18, 0)),
+    ("mardi minuit", paris(2025, 11, 26, 0, 0)),  # the end of Tuesday: the weekday agrees
+])
+def test_a_weekday_that_agrees_with_the_date_is_read(typed: str, start: datetime) -> None:
+    assert parse_when(typed, NOW, TZ).start == start
 
 
 GRAMMAR = Grammar([*KIND.commands, *DIGEST.commands])

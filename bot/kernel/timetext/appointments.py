@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.kernel.i18n import When
+from bot.kernel.i18n import Day, When
 from bot.kernel.localtime import at, fixed
 from bot.kernel.timetext.dates import NoSuchDate, is_date_word
 from bot.kernel.timetext.days import DayFound, dateparser_day, find_day
@@ -15,7 +15,7 @@ from bot.kernel.timetext.deadlines import read_iso
 from bot.kernel.timetext.durations import FARTHEST
 from bot.kernel.timetext.errors import TimeTextError
 from bot.kernel.timetext.times import find_clock
-from bot.kernel.timetext.words import PLACE_WORDS, check_digits, normal
+from bot.kernel.timetext.words import PLACE_WORDS, WEEKDAYS, check_digits, normal
 
 __all__ = ["Appointment", "parse_appointment"]
 
@@ -70,6 +70,11 @@ def _start(body: str, now: datetime, zone: ZoneInfo, locale: str) -> tuple[datet
         if folded and folded[0] not in PLACE_WORDS:
             raise TimeTextError("appointment", "no_date", body)
         found = DayFound(today, 0)  # "à 18h à la Maison": today
+    said = WEEKDAYS.get(folded[0]) if folded else None
+    if said is not None and said != found.day.weekday():
+        # "mer 12/01" when the 12th is a Tuesday: one of the two is a typo, and guessing which
+        # would put a meeting on a day nobody meant.
+        raise TimeTextError("appointment", "wrong_weekday", body, day=Day(on=found.day))
     wall = clock.at
     if found.part is not None and found.part.hour >= 12 and wall.hour < 12 and not clock.end_of_day:
         wall = wall.replace(hour=wall.hour + 12)  # "ce soir 8h"

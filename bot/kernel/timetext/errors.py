@@ -19,6 +19,7 @@ Reason = Literal[
     "no_such_day",  # a day not on the calendar (params: date, month, days)
     "no_such_month",  # a month number that is none (params: date, month)
     "foreign_digit",  # a number written with other digits than 0 to 9 (params: char)
+    "wrong_weekday",  # a weekday that is not the date's, "mer 12/01" on a Tuesday (params: day)
 ]
 What = Literal["deadline", "appointment", "time", "duration"]
 
