@@ -104,13 +104,7 @@ def participation_png(points: Sequence[ChartPoint], labels: ChartLabels, pulse: 
     ax.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
     ax.set_ylim(0, 110)
     ax.set_yticks([0, 25, 50, 75, 100])
-    ax.set_ylabel(labels.axis, fontsize=10)
-    ax.set_xlabel(labels.weeks, fontsize=9)
-    ax.set_title(labels.title, fontsize=12)
-    ax.tick_params(axis="y", labelsize=9)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _frame(ax, labels.axis, labels.weeks, labels.title)
     ax.legend(loc="upper center", fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.2), ncols=2)
     return _png(fig)
 
@@ -129,9 +123,14 @@ def _pulse_panel(ax: Any, pulse: PulseChart) -> None:
     ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
     ax.set_ylim(0.8, 5.6)
     ax.set_yticks([1, 2, 3, 4, 5])
-    ax.set_ylabel(pulse.axis, fontsize=10)
-    ax.set_xlabel(pulse.months, fontsize=9)
-    ax.set_title(pulse.title, fontsize=12)
+    _frame(ax, pulse.axis, pulse.months, pulse.title)
+
+
+def _frame(ax: Any, axis: str, across: str, title: str) -> None:
+    """The panels' common dress: labels and title at readable sizes, a light grid, no box."""
+    ax.set_ylabel(axis, fontsize=10)
+    ax.set_xlabel(across, fontsize=9)
+    ax.set_title(title, fontsize=12)
     ax.tick_params(axis="y", labelsize=9)
     ax.grid(axis="y", color="#dddddd", linewidth=0.8)
     for side in ("top", "right"):
