@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
 from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerRow
+from bot.store.repositories import hot
 
 A = t.answers
 
@@ -21,25 +22,31 @@ def _row(r: Any) -> AnswerRow:
                      r.subject_id, dict(r.data or {}), r.at, r.superseded_at)
 
 
-_SUPERSEDE = update(A).where(
-    A.c.ritual_id == bindparam("b_ritual"), A.c.topic == bindparam("b_topic"), A.c.part == bindparam("b_part"),
-    A.c.version == bindparam("b_version"), A.c.person_id == bindparam("b_person"),
-    A.c.superseded_at.is_(None)).values(superseded_at=bindparam("b_at"))
-"""The stored current answers, found by the partial unique index."""
-_INSERT = insert(A)
+def _supersede(dialect: str) -> Any:
+    """The stored current answers, found by the partial unique index."""
+    return update(A).where(
+        A.c.ritual_id == bindparam("b_ritual"), A.c.topic == bindparam("b_topic"), A.c.part == bindparam("b_part"),
+        A.c.version == bindparam("b_version"), A.c.person_id == bindparam("b_person"),
+        A.c.superseded_at.is_(None)).values(superseded_at=bindparam("b_at"))
 
 
-def _current(by_person: bool, by_part: bool) -> Any:
-    q = select(A).where(A.c.ritual_id == bindparam("rid"), A.c.superseded_at.is_(None))
-    if by_person:
-        q = q.where(A.c.person_id == bindparam("pid"))
-    if by_part:
-        q = q.where(A.c.part == bindparam("part"))
-    return q.order_by(A.c.id)
+def _insert(dialect: str) -> Any:
+    return insert(A)
 
 
-_CURRENT = {(p, q): _current(p, q) for p in (False, True) for q in (False, True)}
-"""A member's current answers are read by every answer they give: statements built once."""
+def _current(by_person: bool, by_part: bool) -> hot.Build:
+    def build(dialect: str) -> Any:
+        q = select(A).where(A.c.ritual_id == bindparam("rid"), A.c.superseded_at.is_(None))
+        if by_person:
+            q = q.where(A.c.person_id == bindparam("pid"))
+        if by_part:
+            q = q.where(A.c.part == bindparam("part"))
+        return q.order_by(A.c.id)
+    return build
+
+
+_CURRENT = {(p, q): (f"answers_current_{p}_{q}", _current(p, q)) for p in (False, True) for q in (False, True)}
+"""A member's current answers are read by every answer they give."""
 
 
 class SqlAnswers:
@@ -64,9 +71,8 @@ class SqlAnswers:
         # The stored current answers, found by the partial unique index.
         supersede = [{"b_ritual": r, "b_topic": k.topic, "b_part": k.part, "b_version": k.version, "b_person": p,
                       "b_at": at} for (r, k, p), at in first.items() if (r, k, p) not in fresh]
-        if supersede:
-            await self.conn.execute(_SUPERSEDE, supersede)
-        await self.conn.execute(_INSERT, [
+        await hot.write(self.conn, "answers_supersede", _supersede, supersede)
+        await hot.write(self.conn, "answers_insert", _insert, [
             {"network_id": network_id, "ritual_id": a.ritual_id, "topic": a.key.topic, "part": a.key.part,
              "version": a.key.version, "person_id": a.person_id, "value": a.value, "reason": a.reason,
              "subject_id": a.subject_id, "data": dict(a.data), "at": a.at, "superseded_at": later[i]}
@@ -74,9 +80,13 @@ class SqlAnswers:
 
     async def current(self, ritual_id: int, person_id: int | None = None, part: int | None = None
                       ) -> list[AnswerRow]:
-        q = _CURRENT[(person_id is not None, part is not None)]
-        rows = (await self.conn.execute(q, {"rid": ritual_id, "pid": person_id, "part": part})).all()
-        return [_row(r) for r in rows]
+        name, build = _CURRENT[(person_id is not None, part is not None)]
+        params: dict[str, Any] = {"rid": ritual_id}
+        if person_id is not None:
+            params["pid"] = person_id
+        if part is not None:
+            params["part"] = part
+        return [_row(r) for r in await hot.fetch(self.conn, name, build, [params])]
 
     async def history(self, ritual_id: int, part: int | None = None) -> list[AnswerRow]:
         q = select(A).where(A.c.ritual_id == ritual_id)

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
 from bot.store import schema as t
-from bot.store.repositories.sql import chunks, dialect_insert, insert, prepared
+from bot.store.repositories import hot
+from bot.store.repositories.sql import chunks, dialect_insert, insert
 from bot.store.rows import MessageRef, ReactionRow, RefDelivered
 
 
@@ -83,16 +84,13 @@ class SqlInbound:
 
     async def claim(self, keys: Sequence[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
         # The database's unique key decides: retries, sync replays and other processes all
-        # see one owner. One statement per chunk of the batch.
+        # see one owner.
         # Rows as parameters, not as a VALUES list: the statement is then one and the same
-        # whatever the batch's size, compiled once per process (a VALUES list is compiled
-        # again at every call, a third of what an event's statements cost in processor time).
-        claimed: set[tuple[str, str]] = set()
-        for part in chunks(list(keys)):
-            rows = [{"platform": p, "event_id": e, "received_at": now} for p, e in part]
-            res = await self.conn.execute(prepared(self.conn, "claim", _claim), rows)
-            claimed.update((r[0], r[1]) for r in res.all())
-        return claimed
+        # whatever the batch's size, compiled once per process; on SQLite, the batch's rows
+        # are inserted one by one in one trip (`hot`).
+        rows = await hot.fetch(self.conn, "claim", _claim,
+                               [{"platform": p, "event_id": e, "received_at": now} for p, e in keys])
+        return {(r[0], r[1]) for r in rows}
 
     async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -105,8 +103,7 @@ class SqlInbound:
     async def add_reactions(self, rows: Sequence[ReactionRow]) -> None:
         values = [{"platform": r.platform, "reaction_id": r.reaction_id, "target": r.target, "key": r.key,
                    "sender": r.sender} for r in rows]
-        for part in chunks(values):
-            await self.conn.execute(prepared(self.conn, "reactions", _add_reactions), list(part))
+        await hot.write(self.conn, "reactions", _add_reactions, values)
 
     async def reaction(self, platform: str, reaction_id: str) -> ReactionRow | None:
         r = (await self.conn.execute(select(t.reactions).where(

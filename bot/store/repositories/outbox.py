@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
+from bot.store.repositories import hot
 from bot.store.repositories.sql import is_postgres
 from bot.store.rows import OutboxNew, OutboxRow, SentRecord
 
@@ -18,7 +19,8 @@ def _row(r: Any) -> OutboxRow:
     return OutboxRow(r.id, r.ritual_id, r.idem_key, r.platform, r.action, r.route, r.attempts, r.created_at)
 
 
-_ADD = insert(t.outbox)
+def _add(dialect: str) -> Any:
+    return insert(t.outbox)
 
 
 class SqlOutbox:
@@ -28,7 +30,7 @@ class SqlOutbox:
     async def add(self, network_id: int, rows: Sequence[OutboxNew]) -> None:
         if not rows:
             return
-        await self.conn.execute(_ADD, [
+        await hot.write(self.conn, "outbox_add", _add, [
             {"network_id": network_id, "ritual_id": r.ritual_id, "idem_key": r.idem_key, "platform": r.platform,
              "action": r.action, "route": r.route, "status": "pending", "attempts": 0, "created_at": r.created_at,
              "not_before": r.created_at} for r in rows])

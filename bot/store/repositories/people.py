@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
+from bot.store.repositories import hot
 from bot.store.repositories.answers import SqlAnswers
 from bot.store.repositories.mandates import SqlMandates
 from bot.store.repositories.sql import chunks, insert
@@ -20,8 +21,9 @@ NAME_MAX = 200
 """The width of a name column: a longer display name is cut, never refused by PostgreSQL."""
 
 
-_DIRECTORY_VERSION = select(t.networks.c.directory_version).where(t.networks.c.id == bindparam("nid"))
-"""Read at the start of every transaction of events: built once."""
+def _directory_version(dialect: str) -> Any:
+    """Read at the start of every transaction of events."""
+    return select(t.networks.c.directory_version).where(t.networks.c.id == bindparam("nid"))
 
 
 class SqlNetworks:
@@ -40,7 +42,8 @@ class SqlNetworks:
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     async def directory_version(self, network_id: int) -> int:
-        return int((await self.conn.execute(_DIRECTORY_VERSION, {"nid": network_id})).scalar_one())
+        rows = await hot.fetch(self.conn, "directory_version", _directory_version, [{"nid": network_id}])
+        return int(rows[0][0])
 
     async def bump_directory(self, network_id: int) -> int:
         return int((await self.conn.execute(update(t.networks).where(t.networks.c.id == network_id).values(

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
 from bot.store import schema as t
-from bot.store.repositories.sql import chunks, is_postgres, prepared
+from bot.store.repositories import hot
+from bot.store.repositories.sql import chunks, is_postgres
 from bot.store.rows import Origin, RitualRow, RitualSave, TimerRow, TimerSet
 
 
@@ -31,10 +32,16 @@ def _get_locked(dialect: str) -> Any:
 _SAVE_VALUES: dict[str, Any] = {"state": bindparam("b_state"), "version": bindparam("b_version"),
                                 "status": bindparam("b_status"), "channels": bindparam("b_channels"),
                                 "updated_at": bindparam("b_now")}
-_SAVE_OPEN = update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(**_SAVE_VALUES)
-"""One executemany per shape: open rituals keep their finished_at, others get now."""
-_SAVE_DONE = update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(
-    **_SAVE_VALUES, finished_at=bindparam("b_now"))
+
+
+def _save_open(dialect: str) -> Any:
+    """One executemany per shape: open rituals keep their finished_at, others get now."""
+    return update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(**_SAVE_VALUES)
+
+
+def _save_done(dialect: str) -> Any:
+    return update(t.rituals).where(t.rituals.c.id == bindparam("b_id")).values(
+        **_SAVE_VALUES, finished_at=bindparam("b_now"))
 
 
 class SqlRituals:
@@ -54,9 +61,9 @@ class SqlRituals:
 
     async def get(self, ritual_id: int, lock: bool = True) -> RitualRow | None:
         # On PostgreSQL another process handling the same ritual waits its turn (FOR UPDATE).
-        q = prepared(self.conn, "ritual_locked" if lock else "ritual", _get_locked if lock else _get)
-        r = (await self.conn.execute(q, {"rid": ritual_id})).first()
-        return None if r is None else _ritual(r)
+        rows = await hot.fetch(self.conn, "ritual_locked" if lock else "ritual", _get_locked if lock else _get,
+                               [{"rid": ritual_id}])
+        return _ritual(rows[0]) if rows else None
 
     async def get_many(self, ritual_ids: Sequence[int]) -> list[RitualRow]:
         out: list[RitualRow] = []
@@ -108,8 +115,10 @@ class SqlRituals:
             # One executemany per shape: open rituals keep their finished_at, others get now.
             batch = [{"b_id": r.id, "b_state": r.state, "b_version": r.version, "b_status": r.status,
                       "b_channels": list(r.channels), "b_now": now} for r in rows if (r.status == "open") == still_open]
-            if batch:
-                await self.conn.execute(_SAVE_OPEN if still_open else _SAVE_DONE, batch)
+            if still_open:
+                await hot.write(self.conn, "ritual_save_open", _save_open, batch)
+            else:
+                await hot.write(self.conn, "ritual_save_done", _save_done, batch)
 
     async def states(self, network_id: int) -> list[dict[str, Any]]:
         rows = (await self.conn.execute(select(t.rituals.c.state).where(t.rituals.c.network_id == network_id))).all()

@@ -1,0 +1,115 @@
+"""The statements every event runs, below SQLAlchemy's execution on SQLite: compiled once, reads
+in one trip to the database's thread, writes held back until the next trip or the commit."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.repositories.sql import prepared
+from bot.store.sqlite_driver import OneHopConnection
+
+Build = Callable[[str], Any]
+"""Builds a statement for a dialect's name (as `prepared` takes it)."""
+
+
+class Compiled:
+    """A statement compiled for one dialect, with what SQLAlchemy's execution would do around it:
+    its parameters put in order and converted (dates, JSON…) by the column types' own
+    processors, its rows converted back the same way. SQLAlchemy's execution of a small
+    statement costs several times the statement itself on SQLite (an execution context, a
+    result object, two greenlet switches): the handful of statements each event runs skip it."""
+
+    __slots__ = ("binds", "compiled", "order", "results", "row", "sql")
+
+    def __init__(self, stmt: Any, dialect: Dialect, keys: Sequence[str]) -> None:
+        # Compiled for the keys given, as SQLAlchemy compiles at each execution: an INSERT
+        # names only the columns it is given values for (the others keep their defaults).
+        c = stmt.compile(dialect=dialect, column_keys=list(keys))
+        if c.insert_prefetch or c.update_prefetch or c.literal_execute_params or c.post_compile_params \
+                or not c.positional:
+            raise ValueError("not a plain statement: SQLAlchemy's execution must run it")
+        self.compiled = c
+        self.sql: str = c.string
+        self.order: tuple[str, ...] = tuple(c.positiontup or ())
+        self.binds: Mapping[str, Any] = dict(c._bind_processors)
+        columns = c._result_columns or []
+        self.row: Any = namedtuple("Row", [col.keyname for col in columns]) if columns else None
+        self.results = [col.type._cached_result_processor(dialect, None) for col in columns]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        p = self.compiled.construct_params(values, escape_names=False)
+        binds = self.binds
+        return tuple(binds[k](p[k]) if binds.get(k) is not None else p[k] for k in self.order)
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
+        if self.row is None:
+            return []
+        results = self.results
+        make = self.row._make
+        if not any(results):
+            return [make(r) for r in raw]
+        return [make(v if f is None or v is None else f(v) for f, v in zip(results, r, strict=True)) for r in raw]
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], Compiled | None] = {}
+
+
+def _driver(conn: AsyncConnection) -> OneHopConnection | None:
+    """The one-hop SQLite connection under `conn`, or None (PostgreSQL, another driver)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    dbapi = conn.sync_connection.connection.dbapi_connection if conn.sync_connection is not None else None
+    return dbapi if isinstance(dbapi, OneHopConnection) else None
+
+
+def _compiled(conn: AsyncConnection, name: str, build: Build, params: Mapping[str, Any]) -> Compiled | None:
+    keys = tuple(params)
+    key = (id(conn.dialect), name, keys)
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = Compiled(prepared(conn, name, build), conn.dialect, keys)
+        except ValueError:
+            _COMPILED[key] = None
+    return _COMPILED[key]
+
+
+async def fetch(conn: AsyncConnection, name: str, build: Build, params: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The rows of a read (or of a write returning rows), run once for each set of parameters:
+    on the one-hop SQLite driver in one trip with the writes held back; elsewhere through
+    SQLAlchemy. Rows answer by column name (`row.id`) and by position."""
+    if not params:
+        return []
+    driver = _driver(conn)
+    compiled = _compiled(conn, name, build, params[0]) if driver is not None else None
+    if driver is None or compiled is None or any(p.keys() != params[0].keys() for p in params[1:]):
+        stmt = prepared(conn, name, build)
+        if stmt.is_dml and len(params) > 1:
+            return list((await conn.execute(stmt, list(params))).all())  # "insertmanyvalues": one trip
+        out: list[Any] = []
+        for p in params:
+            out.extend((await conn.execute(stmt, p)).all())
+        return out
+    results = await driver.fetch([(compiled.sql, compiled.params(p)) for p in params])
+    return [row for raw in results for row in compiled.rows(raw)]
+
+
+async def write(conn: AsyncConnection, name: str, build: Build, params: Sequence[Mapping[str, Any]]) -> None:
+    """A write nobody reads the outcome of (no rows, no row count): on the one-hop SQLite
+    driver held back to travel with the transaction's next trip, at the latest its commit (a
+    failure then fails that trip, and the transaction); elsewhere executed at once."""
+    if not params:
+        return
+    driver = _driver(conn)
+    compiled = _compiled(conn, name, build, params[0]) if driver is not None else None
+    if driver is None or compiled is None or any(p.keys() != params[0].keys() for p in params[1:]):
+        await conn.execute(prepared(conn, name, build), list(params))
+        return
+    if len(params) == 1:
+        driver.hold(compiled.sql, compiled.params(params[0]), False)
+    else:
+        driver.hold(compiled.sql, [compiled.params(p) for p in params], True)
