@@ -26,6 +26,8 @@ log = logging.getLogger("maillage.engine")
 
 OUTBOX_CLAIM = timedelta(seconds=60)
 """How long a process owns the outbox entries it took; a process that dies loses them then."""
+CLAIM_BATCH = 100
+"""Entries claimed at a time."""
 
 Unrecorded = tuple[OutboxRow, Any, Outgoing, Delivery, datetime]
 
@@ -86,8 +88,12 @@ class Sender:
                     await unit.outbox.release(waiting, self.process_id)
             if not progressed:
                 return done
+            if len(rows) < CLAIM_BATCH and not waiting:
+                # Everything ready was claimed and performed: claiming again would find what
+                # committed since, which sets `ready` again, so the next drain comes anyway.
+                return done
 
-    async def _claim(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
+    async def _claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[OutboxRow]:
         async with self.store.unit() as unit:
             return await unit.outbox.claim(self.people.network_id, now, self.held_back(), self.process_id,
                                            now + OUTBOX_CLAIM, limit)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
@@ -26,6 +26,19 @@ def _add_reactions(dialect: str) -> Any:
     return dialect_insert(dialect, t.reactions).on_conflict_do_nothing()
 
 
+def _delivered(dialect: str) -> Any:
+    ins = dialect_insert(dialect, t.message_refs)
+    return ins.on_conflict_do_update(
+        index_elements=[t.message_refs.c.ritual_id, t.message_refs.c.ref, t.message_refs.c.channel_key],
+        set_={c: ins.excluded[c] for c in ("platform", "platform_channel", "platform_message_id", "choices")})
+
+
+def _platform_id(dialect: str) -> Any:
+    m = t.message_refs
+    return select(m.c.platform_message_id).where(
+        m.c.ritual_id == bindparam("rid"), m.c.ref == bindparam("ref"), m.c.channel_key == bindparam("ch"))
+
+
 class SqlRefs:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -37,22 +50,22 @@ class SqlRefs:
         return None if r is None else MessageRef(r.ritual_id, Ref.decode(r.ref), r.channel_key, dict(r.choices or {}))
 
     async def platform_id(self, ritual_id: int | None, ref: Ref, channel: str) -> tuple[bool, str | None]:
-        r = (await self.conn.execute(select(t.message_refs.c.platform_message_id).where(
-            t.message_refs.c.ritual_id == ritual_id, t.message_refs.c.ref == ref.encode(),
-            t.message_refs.c.channel_key == channel))).first()
-        return (False, None) if r is None else (True, r[0] or None)
+        if ritual_id is None:  # `IS NULL`, which a bound parameter would not say
+            r = (await self.conn.execute(select(t.message_refs.c.platform_message_id).where(
+                t.message_refs.c.ritual_id.is_(None), t.message_refs.c.ref == ref.encode(),
+                t.message_refs.c.channel_key == channel))).first()
+            return (False, None) if r is None else (True, r[0] or None)
+        rows = await hot.fetch(self.conn, "platform_id", _platform_id,
+                               [{"rid": ritual_id, "ref": ref.encode(), "ch": channel}])
+        return (True, rows[0][0] or None) if rows else (False, None)
 
     async def delivered(self, network_id: int, rows: Sequence[RefDelivered]) -> None:
         if not rows:
             return
-        ins = insert(self.conn, t.message_refs)
         values = [{"network_id": network_id, "ritual_id": r.ritual_id, "ref": r.ref.encode(), "channel_key": r.channel,
                    "platform": r.platform, "platform_channel": r.platform_channel,
                    "platform_message_id": r.platform_message_id, "choices": dict(r.choices)} for r in rows]
-        await self.conn.execute(ins.on_conflict_do_update(
-            index_elements=[t.message_refs.c.ritual_id, t.message_refs.c.ref, t.message_refs.c.channel_key],
-            set_={c: ins.excluded[c] for c in ("platform", "platform_channel", "platform_message_id", "choices")}),
-            values)
+        await hot.write(self.conn, "refs_delivered", _delivered, values)
 
     async def set_choices(self, ritual_id: int, ref: Ref, channel: str, choices: Mapping[str, str]) -> None:
         await self.conn.execute(update(t.message_refs).where(

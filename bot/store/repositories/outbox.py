@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema as t
 from bot.store.repositories import hot
-from bot.store.repositories.sql import is_postgres
 from bot.store.rows import OutboxNew, OutboxRow, SentRecord
 
 
@@ -21,6 +20,30 @@ def _row(r: Any) -> OutboxRow:
 
 def _add(dialect: str) -> Any:
     return insert(t.outbox)
+
+
+def _claim(held_back: bool) -> hot.Build:
+    def build(dialect: str) -> Any:
+        o = t.outbox
+        ready = (select(o.c.id).where(
+            o.c.network_id == bindparam("nid"), o.c.status == "pending", o.c.not_before <= bindparam("now"),
+            (o.c.claimed_until.is_(None)) | (o.c.claimed_until < bindparam("now")))
+            .order_by(o.c.id).limit(bindparam("lim")))
+        if held_back:
+            ready = ready.where(o.c.platform.not_in(bindparam("held", expanding=True)))
+        if dialect == "postgresql":
+            ready = ready.with_for_update(skip_locked=True)
+        return (update(o).where(o.c.id.in_(ready.scalar_subquery()))
+                .values(claimed_by=bindparam("holder"), claimed_until=bindparam("until")).returning(*o.c))
+    return build
+
+
+_CLAIM = {False: _claim(False), True: _claim(True)}
+
+
+def _sent(dialect: str) -> Any:
+    return update(t.outbox).where(t.outbox.c.id == bindparam("b_id")).values(
+        status="sent", sent_at=bindparam("b_sent_at"), attempts=bindparam("b_attempts"), error=None)
 
 
 class SqlOutbox:
@@ -37,20 +60,14 @@ class SqlOutbox:
 
     async def claim(self, network_id: int, now: datetime, held_back: Sequence[str], holder: str,
                     until: datetime, limit: int) -> list[OutboxRow]:
-        q = (select(t.outbox.c.id).where(
-            t.outbox.c.network_id == network_id, t.outbox.c.status == "pending", t.outbox.c.not_before <= now,
-            t.outbox.c.platform.not_in(list(held_back)),
-            (t.outbox.c.claimed_until.is_(None)) | (t.outbox.c.claimed_until < now))
-            .order_by(t.outbox.c.id).limit(limit))
-        if is_postgres(self.conn):
-            q = q.with_for_update(skip_locked=True)
-        ids = [r[0] for r in (await self.conn.execute(q)).all()]
-        if not ids:
-            return []
-        await self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(
-            claimed_by=holder, claimed_until=until))
-        rows = (await self.conn.execute(select(t.outbox).where(t.outbox.c.id.in_(ids)).order_by(t.outbox.c.id))).all()
-        return [_row(r) for r in rows]
+        # One statement: the entries ready, in order, claimed and returned (on PostgreSQL those
+        # another process is claiming are skipped, not waited for).
+        params: dict[str, Any] = {"nid": network_id, "now": now, "lim": limit, "holder": holder, "until": until}
+        if held_back:
+            params["held"] = list(held_back)
+        name = "outbox_claim_held" if held_back else "outbox_claim"
+        rows = await hot.fetch(self.conn, name, _CLAIM[bool(held_back)], [params])
+        return sorted((_row(r) for r in rows), key=lambda r: r.id)
 
     async def release(self, ids: Sequence[int], holder: str) -> None:
         await self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)), t.outbox.c.claimed_by == holder)
@@ -67,9 +84,8 @@ class SqlOutbox:
     async def sent(self, records: Sequence[SentRecord]) -> None:
         if not records:
             return
-        await self.conn.execute(update(t.outbox).where(t.outbox.c.id == bindparam("b_id")).values(
-            status="sent", sent_at=bindparam("b_sent_at"), attempts=bindparam("b_attempts"), error=None),
-            [{"b_id": r.outbox_id, "b_attempts": r.attempts, "b_sent_at": r.sent_at} for r in records])
+        await hot.write(self.conn, "outbox_sent", _sent,
+                        [{"b_id": r.outbox_id, "b_attempts": r.attempts, "b_sent_at": r.sent_at} for r in records])
         if purged := [r.outbox_id for r in records if r.purge]:
             await self.conn.execute(delete(t.outbox).where(t.outbox.c.id.in_(purged)))
 
