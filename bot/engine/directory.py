@@ -67,6 +67,8 @@ class People:
         """Bumped whenever this memory changes: an event rolled back after changing it makes
         the engine read the directory again."""
         self._view: Directory | None = None
+        self._members: dict[tuple[int, tuple[str, str, str] | None], tuple[Person, Member]] = {}
+        """What `member` made since the directory last changed (with the person it was made of)."""
 
     # -- reading ---------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class People:
 
     def changed(self) -> None:
         self._view = None
+        self._members.clear()
         self.generation += 1
 
     async def bump(self, unit: Unit) -> None:
@@ -148,12 +151,19 @@ class People:
         return self._view
 
     def member(self, p: Person, account: tuple[str, str, str] | None = None) -> Member:
+        """The person as rituals see them, acting from `account` (else their first): made once
+        per directory generation (a frozen model, handed to every event of theirs)."""
+        known = self._members.get((p.id, account))
+        if known is not None and known[0] is p:
+            return known[1]
         acc = account or (p.accounts[0] if p.accounts else ("", "", ""))
-        return Member(
+        made = Member(
             key=p.key, name=p.name, account=f"{acc[0]}:{acc[2]}", organisation=p.organisation,
             attributes=p.attributes, locale=p.locale,
             is_animateur=p.id in self.roles.get(ANIMATEUR, set()), is_bot=p.is_bot, opted_out=p.opted_out,
         )
+        self._members[(p.id, account)] = (p, made)
+        return made
 
     def role_view(self) -> dict[str, list[str]]:
         return {role: sorted(self.persons[i].key for i in ids if i in self.persons)

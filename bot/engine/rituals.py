@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from bot.engine.answers import acting_member, keep_answer, load_answers
 from bot.engine.directory import People
 from bot.engine.mandates import load_mandates, record_mandates
 from bot.engine.register import load_register, record_in_register
+from bot.engine.states import KeptRitual, SavedStates
 from bot.engine.tx import Ritual, Tx
 from bot.kernel.answers import Answers
 from bot.kernel.i18n import Msg
@@ -63,6 +65,9 @@ LOG_WINDOW = timedelta(days=90)
 """How far back `ctx.log` reaches for kinds that read it (digest, rotation of draws)."""
 CONFIG_KEY = "cfg:"
 """Configured rituals are keyed by their entry's id under this prefix (their origin says so)."""
+NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+"""A ritual's options when the config gives none: always the same (kinds keep what they parse
+from their options by the mapping's identity)."""
 DM_REPLY = Ref(role="dm")
 """What a member's answer is about when the direct message awaiting it had no ref of its own."""
 
@@ -82,6 +87,12 @@ class Rituals:
         self.config = config
         self.people = people
         self.capabilities = capabilities
+        self._channels: tuple[int, Mapping[str, ChannelInfo]] | None = None
+        self._network_infos: dict[bool, tuple[int, NetworkInfo]] = {}
+        """What `channel_infos` and `network_info` made, by the directory's generation."""
+        self.saved = SavedStates()
+        """The states this process wrote, taken back instead of validated when the store still
+        holds exactly them."""
         net = config.network
         self.network = NetworkInfo(name=net.name, locale=net.locale, timezone=net.timezone, charter=net.charter,
                                    name_with_article=net.name_with_article)
@@ -96,8 +107,11 @@ class Rituals:
         if row is None or row.kind not in self.registry.kinds:
             return None
         kind = self.registry.get(row.kind)
-        ritual = Ritual(row.id, row.kind, row.key, row.number, row.status, list(row.channels),
-                        kind.state_type.model_validate(row.state), row.version, row.origin)
+        state = self.saved.take(row.id, row.version, row.state)
+        if state is None or type(state) is not kind.state_type:
+            state = kind.state_type.model_validate(row.state)
+        ritual = KeptRitual(row.id, row.kind, row.key, row.number, row.status, list(row.channels), state,
+                            row.version, row.origin, states=self.saved)
         tx.rituals[row.id] = ritual
         return ritual
 
@@ -118,22 +132,36 @@ class Rituals:
         state = kind.initial_state()
         row = await tx.unit.rituals.create(self.network_id, kind_name, key, channels, state.model_dump(mode="json"),
                                            origin, tx.now)
-        ritual = Ritual(row.id, kind_name, row.key, row.number, "open", list(channels), state, 0, origin, True)
+        ritual = KeptRitual(row.id, kind_name, row.key, row.number, "open", list(channels), state, 0, origin, True,
+                            states=self.saved)
         tx.rituals[row.id] = ritual
         return ritual
 
     # -- context -----------------------------------------------------------------------
 
-    def channel_infos(self) -> dict[str, ChannelInfo]:
-        return {k: ChannelInfo(k, c.name, c.platform, self.capabilities(c.platform))
-                for k, c in self.people.channels.items()}
+    def channel_infos(self) -> Mapping[str, ChannelInfo]:
+        """The bound channels as scenarios see them: made again only when the directory changed."""
+        generation = self.people.generation
+        if self._channels is None or self._channels[0] != generation:
+            self._channels = (generation, MappingProxyType(
+                {k: ChannelInfo(k, c.name, c.platform, self.capabilities(c.platform))
+                 for k, c in self.people.channels.items()}))
+        return self._channels[1]
 
     def network_info(self, with_settings: bool = True) -> NetworkInfo:
+        """The network as scenarios see it (its roles read from the directory): made again only
+        when the directory changed."""
+        generation = self.people.generation
+        known = self._network_infos.get(with_settings)
+        if known is not None and known[0] == generation:
+            return known[1]
         n = self.network
-        return NetworkInfo(name=n.name, locale=n.locale, timezone=n.timezone, charter=n.charter,
+        info = NetworkInfo(name=n.name, locale=n.locale, timezone=n.timezone, charter=n.charter,
                            name_with_article=n.name_with_article, roles=self.people.role_view(),
                            settings=self.config.kind_defaults if with_settings else {},
                            register_url=self.register_url)
+        self._network_infos[with_settings] = (generation, info)
+        return info
 
     @property
     def register_url(self) -> str | None:
@@ -174,8 +202,8 @@ class Rituals:
 
     def options(self, ritual: Ritual) -> Mapping[str, Any]:
         if ritual.origin == "config":
-            return self.config.ritual_options.get(ritual.key.removeprefix(CONFIG_KEY), {})
-        return self.config.kind_defaults.get(ritual.kind, {})
+            return self.config.ritual_options.get(ritual.key.removeprefix(CONFIG_KEY), NO_OPTIONS)
+        return self.config.kind_defaults.get(ritual.kind, NO_OPTIONS)
 
     async def context(self, tx: Tx, ritual: Ritual, event: Event | None = None) -> Context:
         kind = self.registry.get(ritual.kind)

@@ -104,8 +104,25 @@ _VALIDATED: dict[str, ConsentConfig] = {}
 cost more than the answer itself."""
 
 
+_BY_IDENTITY: dict[tuple[int, int, str], tuple[Mapping[str, Any], Mapping[str, Any], ConsentConfig]] = {}
+"""The same two mappings (a ritual's entry and the network's settings, which the engine hands
+every event of a ritual, unchanged until a reload makes new ones) → what they gave. They are
+held here, so that their ids are not reused while they are keys."""
+
+
 def load_config(config: Mapping[str, Any], settings: Mapping[str, Any], key: str = "consent") -> ConsentConfig:
     """The ritual's own entry over the network's `[consent]` settings over the defaults."""
+    same = _BY_IDENTITY.get((id(config), id(settings), key))
+    if same is not None and same[0] is config and same[1] is settings:
+        return same[2]
+    found = _merged(config, settings, key)
+    if len(_BY_IDENTITY) >= 64:  # a reload makes new mappings: the old ones go
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[(id(config), id(settings), key)] = (config, settings, found)
+    return found
+
+
+def _merged(config: Mapping[str, Any], settings: Mapping[str, Any], key: str) -> ConsentConfig:
     merged: dict[str, Any] = {}
     base = settings.get(key)
     if isinstance(base, Mapping):
