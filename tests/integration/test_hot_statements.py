@@ -22,7 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import create_engine_for
@@ -172,3 +172,17 @@ async def test_on_sqlite_held_writes_travel_with_the_next_trip(tmp_path: Any, mo
         assert await _names(engine) == ["n", "o2", "p"]
     finally:
         await engine.dispose()
+
+
+def _plain_named(dialect: str) -> Any:
+    # A literal in the statement (its value kept with it) beside a parameter the caller gives.
+    return select(things.c.name).where(things.c.kind == "plain", things.c.name == bindparam("n"))
+
+
+async def test_literals_are_kept_and_a_missing_parameter_is_refused(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await hot.write(conn, "t_add", _add, [{"name": "q", "tags": []}])
+        assert [r.name for r in await hot.fetch(conn, "t_plain", _plain_named, [{"n": "q"}])] == ["q"]
+        assert await hot.fetch(conn, "t_plain", _plain_named, [{"n": "nobody"}]) == []
+        with pytest.raises(SQLAlchemyError, match="value is required"):
+            await hot.fetch(conn, "t_plain", _plain_named, [{"name": "q"}])
