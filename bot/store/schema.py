@@ -427,6 +427,10 @@ answers = Table(
     Index("uq_answers_current", "ritual_id", "topic", "part", "version", "person_id", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
     Index("ix_answers_ritual_person", "ritual_id", "person_id"),
+    # What every answer reads: a member's current answers in a round, found without walking
+    # the history of their changes (which grows with every changed answer).
+    Index("ix_answers_current_person", "ritual_id", "person_id",
+          sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
     Index("ix_answers_person_id", "person_id"),
 )
 """Members' answers, one row each (`RecordAnswer`): a changed answer supersedes the previous
