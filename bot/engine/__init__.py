@@ -144,6 +144,16 @@ class Engine:
                 result = await self._commit_batch([event])
             self._outbox_ready.set()
             return result[0]
+        if self._queue.empty() and not self._write_lock.locked():
+            # Nothing waits and nothing is being written: the event is its own batch, committed
+            # here rather than handed to the writer and back (two turns of the event loop);
+            # events arriving meanwhile queue up for the writer, which batches them.
+            async with self._write_lock:
+                try:
+                    return (await self._commit_batch([event]))[0]
+                except Exception:
+                    self.people.version = -1  # memory may hold changes that were rolled back
+                    raise
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, fut))
         return await fut
