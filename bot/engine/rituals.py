@@ -56,7 +56,7 @@ from bot.kernel.scenario import (
     Registry,
     RitualSummary,
 )
-from bot.logs import log_context, ritual_label
+from bot.logs import bind, ritual_label, unbind
 from bot.store.rows import Origin, OutboxNew, RitualRow, TimerSet
 
 log = logging.getLogger("maillage.engine")
@@ -234,11 +234,14 @@ class Rituals:
         CommandError a refusal): the state stays as it was."""
         kind = self.registry.get(ritual.kind)
         ctx = await self.context(tx, ritual, event)
-        with log_context(ritual=ritual_label(ritual.kind, ritual.number)):
+        named = bind(ritual=ritual_label(ritual.kind, ritual.number))  # log lines name the ritual
+        try:
             if kind.cpu_heavy:
                 state, actions = await asyncio.to_thread(kind.bind(ctx).handle, ritual.state, event, tx.when)
             else:
                 state, actions = kind.bind(ctx).handle(ritual.state, event, tx.when)
+        finally:
+            unbind(named)
         ritual.state = state
         ritual.version += 1
         ritual.dirty = True

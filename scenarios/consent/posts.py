@@ -25,12 +25,12 @@ class RoundPosts(RoundTexts):
         # réserve's is only welcome, and the proposal says where to give it: named in words, no
         # interruption (issue 15).
         who: Mention | str = Mention(member=member.key, name=member.name) if words == "objection" else member.name
-        text = Msg(f"consent.{words}.ask", who=who, **self._n(st))
         private = st.anonymous or channel not in st.channels
         if private:
             acts.append(DirectMessage(member=member.key, ref=st.ballot_ref(member.key, role="ask"), text=Msg(f"consent.{words}.ask_dm", **self._n(st), title=st.title), expects_reply=True))
         else:
-            acts.append(Post(channel=channel, thread=st.thread_ref(channel), text=text))
+            acts.append(Post(channel=channel, thread=st.thread_ref(channel),
+                             text=Msg(f"consent.{words}.ask", who=who, **self._n(st))))
         if words == "objection" and self.ctx.capabilities(channel).forms:
             acts.append(
                 OpenForm(

@@ -4,6 +4,7 @@ round machine (`scenarios.consent.round`) posts and edits."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.kernel.i18n import Code, Lines, Link, Mention, Msg, When
@@ -25,6 +26,13 @@ def deadline_of(st: RoundState) -> datetime:
     return st.deadline
 
 
+@lru_cache(maxsize=256)
+def _naming(election: bool, number: int) -> tuple[Msg, Msg]:
+    # Frozen messages, the same for every message of a round: made once, not for each answer.
+    what = "election" if election else "decision"
+    return Msg(f"consent.what.{what}", number=number), Msg(f"consent.what.{what}_cap", number=number)
+
+
 class RoundTexts:
     """The round's words, bound to a context and its settings."""
 
@@ -37,12 +45,8 @@ class RoundTexts:
 
     def _n(self, st: RoundState) -> dict[str, Any]:
         """The round's number, and how messages name it ("la décision #3", "l'élection #2")."""
-        what = "election" if st.subject == "election" else "decision"
-        return {
-            "number": st.number,
-            "what": Msg(f"consent.what.{what}", number=st.number),
-            "what_cap": Msg(f"consent.what.{what}_cap", number=st.number),
-        }
+        what, what_cap = _naming(st.subject == "election", st.number)
+        return {"number": st.number, "what": what, "what_cap": what_cap}
 
     def _note(self, member: Member, channel: str, text: Msg, reply_to: ReplyHandle | None = None) -> PrivateNote:
         return PrivateNote(member=member.key, channel=channel, text=text, reply_to=reply_to)
