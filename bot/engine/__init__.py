@@ -192,13 +192,17 @@ class Engine:
             return await self._run_batch(events, isolated=True)
 
     async def _run_batch(self, events: Sequence[InboundEvent], isolated: bool) -> list[bool]:
+        now = self.clock.now()
         async with self.store.unit() as unit:
             # Whether another process changed the directory, read in the batch's own
-            # transaction: one event, one transaction, not a read transaction before it.
-            if await unit.networks.directory_version(self.network_id) != self.people.version:
+            # transaction (one event, one transaction, not a read transaction before it), in
+            # the same trip as the claim of its events.
+            version, claimed = await unit.inbound.claim_batch(
+                self.network_id, list(dict.fromkeys((e.platform, e.event_id) for e in events)), now)
+            if version != self.people.version:
                 await self.people.load(unit)
-            tx = Tx(unit, self.clock.now())
-            results = await self.inbound.batch(tx, events, isolated)
+            tx = Tx(unit, now)
+            results = await self.inbound.batch(tx, events, isolated, claimed)
             await tx.flush(self.network_id)
         if self.fault == "after_commit" and tx.outbox:
             os.kill(os.getpid(), signal.SIGKILL)

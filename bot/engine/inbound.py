@@ -104,18 +104,21 @@ class Inbound:
         if self.people.generation != mark.generation:
             self.people.version = -1  # memory holds what the rollback undid: read it again
 
-    async def batch(self, tx: Tx, events: Sequence[InboundEvent], isolated: bool = True) -> list[bool]:
+    async def batch(self, tx: Tx, events: Sequence[InboundEvent], isolated: bool = True,
+                    claimed: set[tuple[str, str]] | None = None) -> list[bool]:
         """Handle a batch in one transaction: True for each event handled, False for one
         already seen (a platform's retry, a sync replayed, another process).
 
         Not `isolated`, a known sender's event runs without a savepoint of its own (two
         statements and their round trips saved per event, almost all events succeeding); if
         one fails, `Retry` is raised for the caller to roll the transaction back and run the
-        batch again isolated, where the failure is refused or set aside alone."""
+        batch again isolated, where the failure is refused or set aside alone. `claimed`: the
+        events' keys the caller already claimed in this transaction (the new ones)."""
         first: dict[tuple[str, str], int] = {}
         for i, ev in enumerate(events):
             first.setdefault((ev.platform, ev.event_id), i)
-        claimed = await tx.unit.inbound.claim(list(first), tx.now)
+        if claimed is None:
+            claimed = await tx.unit.inbound.claim(list(first), tx.now)
         fresh = {i for key, i in first.items() if key in claimed}
         results: list[bool] = []
         for i, ev in enumerate(events):

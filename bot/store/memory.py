@@ -211,6 +211,10 @@ class MemInbound(_Repo):
         self.d.inbound |= fresh
         return fresh
 
+    async def claim_batch(self, network_id: int, keys: Sequence[tuple[str, str]], now: datetime
+                          ) -> tuple[int, set[tuple[str, str]]]:
+        return int(self.d.networks[network_id]["version"]), await self.claim(keys, now)
+
     async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
         return {e for e in event_ids if (platform, e) in self.d.inbound}
 

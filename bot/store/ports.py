@@ -150,6 +150,11 @@ class Inbound(Protocol):
     async def claim(self, keys: Sequence[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
         """Record these (platform, event id) as seen; returns those that were new."""
         ...
+    async def claim_batch(self, network_id: int, keys: Sequence[tuple[str, str]], now: datetime
+                          ) -> tuple[int, set[tuple[str, str]]]:
+        """The network's directory version (`Networks.directory_version`) and `claim`, read
+        together: what a batch of events starts with."""
+        ...
     async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
         """Which of these event ids of `platform` are recorded (the demo waits for its members')."""
         ...

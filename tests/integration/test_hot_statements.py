@@ -163,13 +163,18 @@ async def test_on_sqlite_held_writes_travel_with_the_next_trip(tmp_path: Any, mo
             rows = await hot.fetch(conn, "t_by_name", _by_name, [{"n": "o"}, {"n": "p"}])
             assert [r.name for r in rows] == ["o", "p"] and trips == ["_fetch"]
             await hot.write(conn, "t_rename", _rename, [{"b_id": rows[0].id, "b_name": "o2"}])
-        assert trips == ["_fetch", "_commit"]  # the last write went with the commit
+            n, p = await hot.fetch_together(conn, [("t_by_name", _by_name, [{"n": "n"}]),
+                                                   ("t_by_name", _by_name, [{"n": "o2"}, {"n": "p"}])])
+            assert [r.name for r in n] == ["n"] and [r.name for r in p] == ["o2", "p"]
+            assert trips == ["_fetch", "_fetch"]  # the rename and both reads in one trip
+            await hot.write(conn, "t_rename", _rename, [{"b_id": p[1].id, "b_name": "p2"}])
+        assert trips == ["_fetch", "_fetch", "_commit"]  # the last write went with the commit
     finally:
         monkeypatch.undo()
         await engine.dispose()
     engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}")
     try:
-        assert await _names(engine) == ["n", "o2", "p"]
+        assert await _names(engine) == ["n", "o2", "p2"]
     finally:
         await engine.dispose()
 

@@ -118,6 +118,24 @@ async def fetch(conn: AsyncConnection, name: str, build: Build, params: Sequence
     return [row for raw in results for row in compiled.rows(raw)]
 
 
+async def fetch_together(conn: AsyncConnection, reads: Sequence[tuple[str, Build, Sequence[Mapping[str, Any]]]]
+                         ) -> list[list[Any]]:
+    """The rows of several reads, each as `fetch` gives them: on the one-hop SQLite driver all
+    in one trip; elsewhere one after the other."""
+    driver = _driver(conn)
+    plans: list[tuple[Compiled, int]] = []
+    sql: list[tuple[str, Sequence[Any]]] = []
+    for name, build, params in reads:
+        compiled = _compiled(conn, name, build, params[0]) if driver is not None and params else None
+        if compiled is None or any(p.keys() != params[0].keys() for p in params[1:]):
+            return [await fetch(conn, name, build, params) for name, build, params in reads]
+        plans.append((compiled, len(params)))
+        sql.extend((compiled.sql, compiled.params(p)) for p in params)
+    assert driver is not None
+    results = iter(await driver.fetch(sql))
+    return [[row for _ in range(n) for row in compiled.rows(next(results))] for compiled, n in plans]
+
+
 async def write(conn: AsyncConnection, name: str, build: Build, params: Sequence[Mapping[str, Any]]) -> None:
     """A write nobody reads the outcome of (no rows, no row count): on the one-hop SQLite
     driver held back to travel with the transaction's next trip, at the latest its commit (a

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.kernel.refs import Ref
 from bot.store import schema as t
 from bot.store.repositories import hot
+from bot.store.repositories.people import directory_version_statement
 from bot.store.repositories.sql import chunks, dialect_insert, insert
 from bot.store.rows import MessageRef, ReactionRow, RefDelivered
 
@@ -104,6 +105,15 @@ class SqlInbound:
         rows = await hot.fetch(self.conn, "claim", _claim,
                                [{"platform": p, "event_id": e, "received_at": now} for p, e in keys])
         return {(r[0], r[1]) for r in rows}
+
+    async def claim_batch(self, network_id: int, keys: Sequence[tuple[str, str]], now: datetime
+                          ) -> tuple[int, set[tuple[str, str]]]:
+        """The network's directory version and `claim`, in one trip: what a batch of events
+        starts with."""
+        version, rows = await hot.fetch_together(self.conn, [
+            ("directory_version", directory_version_statement, [{"nid": network_id}]),
+            ("claim", _claim, [{"platform": p, "event_id": e, "received_at": now} for p, e in keys])])
+        return int(version[0][0]), {(r[0], r[1]) for r in rows}
 
     async def seen(self, platform: str, event_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

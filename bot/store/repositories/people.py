@@ -21,7 +21,7 @@ NAME_MAX = 200
 """The width of a name column: a longer display name is cut, never refused by PostgreSQL."""
 
 
-def _directory_version(dialect: str) -> Any:
+def directory_version_statement(dialect: str) -> Any:
     """Read at the start of every transaction of events."""
     return select(t.networks.c.directory_version).where(t.networks.c.id == bindparam("nid"))
 
@@ -42,7 +42,7 @@ class SqlNetworks:
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     async def directory_version(self, network_id: int) -> int:
-        rows = await hot.fetch(self.conn, "directory_version", _directory_version, [{"nid": network_id}])
+        rows = await hot.fetch(self.conn, "directory_version", directory_version_statement, [{"nid": network_id}])
         return int(rows[0][0])
 
     async def bump_directory(self, network_id: int) -> int:
