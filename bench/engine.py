@@ -1,10 +1,12 @@
 """Inbound reactions through the engine with durable commits, against a raw insert-and-commit loop.
 
-Run: `.venv/bin/python bench/engine.py [--sizes 1000,10000,100000] [--members 500] [--sweep 50,5000]`.
+Run: `.venv/bin/python bench/engine.py [--sizes 1000,10000,100000] [--members 500] [--sweep 50,5000]
+[--turns 5]`.
 Prints events/s for the engine (one open consent round, N reactions from many members) and
 the ratio to a raw SQLAlchemy insert-and-commit loop on the same kind of database, measured
 beside each row; the process's resident memory after each N (it should stay flat); and with
-`--sweep`, the time per event of one producer for each circle size (it should stay flat too).
+`--sweep`, the time per event of one producer for each circle size (it should stay flat too);
+with `--turns`, raw and one producer in turns, and the median of their ratios.
 """
 
 from __future__ import annotations
@@ -127,6 +129,21 @@ async def sweep(members: list[int], n: int, rounds: int, tmp: Path, url: str | N
         print(f"{m:>8} {1000 / w:>8,.0f} {w:>9.2f} {w / first_wall:>9.2f} {c:>10.2f} {c / first_cpu:>9.2f}", flush=True)
 
 
+async def turns(rounds: int, n: int, members: int, tmp: Path, url: str | None) -> None:
+    """The one-producer ratio, raw and engine taking turns: each pair is measured within a
+    minute, so a machine whose speed moves (other work on it) moves both; the median pair and
+    the spread are printed."""
+    print(f"raw and one producer in turns, {n} rows / events each, {members} members:")
+    print(f"{'turn':>5} {'raw rows/s':>11} {'1-by-1 ev/s':>12} {'ratio':>7} {'cpu ms/ev':>10}")
+    ratios: list[float] = []
+    for r in range(rounds):
+        raw = await raw_rate(url or f"sqlite+aiosqlite:///{tmp / f'turn-raw-{r}.db'}", n)
+        one = await engine_rate(url or f"sqlite+aiosqlite:///{tmp / f'turn-one-{r}.db'}", n, members, 1, tmp)
+        ratios.append(one / raw)
+        print(f"{r + 1:>5} {raw:>11,.0f} {one:>12,.0f} {one / raw:>7.2f} {1000 * LAST_CPU[0] / n:>10.2f}", flush=True)
+    print(f"median ratio {statistics.median(ratios):.2f} (lowest {min(ratios):.2f}, highest {max(ratios):.2f})")
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
@@ -137,6 +154,9 @@ async def main() -> None:
     ap.add_argument("--sweep", default="", help="circle sizes for the one-producer sweep, e.g. 50,5000")
     ap.add_argument("--sweep-events", type=int, default=2000)
     ap.add_argument("--sweep-rounds", type=int, default=3)
+    ap.add_argument("--turns", type=int, default=0,
+                    help="raw and one producer taking turns this many times (the one-producer ratio, median)")
+    ap.add_argument("--turn-events", type=int, default=2000)
     ap.add_argument("--url", default=None, help="database URL (default: a fresh SQLite file per run)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -161,6 +181,8 @@ async def main() -> None:
             print(f"(pid {os.getpid()}; concurrency {args.concurrency}; {args.members} members; raw = one INSERT and "
                   f"one COMMIT per row, {args.raw_sample} rows, synchronous=FULL WAL; ratio = engine rate / raw rate; "
                   "1-by-1 = one producer, so one event per transaction)")
+        if args.turns:
+            await turns(args.turns, args.turn_events, args.members, tmp, args.url)
         if args.sweep:
             await sweep([int(m) for m in args.sweep.split(",")], args.sweep_events, args.sweep_rounds, tmp, args.url)
 
