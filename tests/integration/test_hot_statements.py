@@ -191,3 +191,15 @@ async def test_literals_are_kept_and_a_missing_parameter_is_refused(engine: Asyn
         assert await hot.fetch(conn, "t_plain", _plain_named, [{"n": "nobody"}]) == []
         with pytest.raises(SQLAlchemyError, match="value is required"):
             await hot.fetch(conn, "t_plain", _plain_named, [{"name": "q"}])
+
+
+async def test_outside_a_transaction_one_is_begun_as_sqlalchemy_would(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await hot.write(conn, "t_add", _add, [{"name": "r", "tags": []}])
+        assert conn.in_transaction()
+        await conn.commit()
+    async with engine.connect() as conn:
+        await hot.write(conn, "t_add", _add, [{"name": "s", "tags": []}])
+        assert [r.name for r in await hot.fetch(conn, "t_by_name", _by_name, [{"n": "s"}])] == ["s"]
+    # Closed without a commit: rolled back, as a transaction SQLAlchemy begins by itself is.
+    assert await _names(engine) == ["r"]

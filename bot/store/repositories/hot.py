@@ -79,12 +79,19 @@ class Compiled:
 _COMPILED: dict[tuple[int, str, tuple[str, ...]], Compiled | None] = {}
 
 
-def _driver(conn: AsyncConnection) -> OneHopConnection | None:
-    """The one-hop SQLite connection under `conn`, or None (PostgreSQL, another driver)."""
+async def _driver(conn: AsyncConnection) -> OneHopConnection | None:
+    """The one-hop SQLite connection under `conn`, or None (PostgreSQL, another driver). Its
+    transaction is begun first if it is not yet, as SQLAlchemy does before a statement: the
+    hot statements of a unit then see one snapshot, and writes held back always meet the
+    transaction's commit (outside one, nothing would send them)."""
     if conn.dialect.name != "sqlite":
         return None
     dbapi = conn.sync_connection.connection.dbapi_connection if conn.sync_connection is not None else None
-    return dbapi if isinstance(dbapi, OneHopConnection) else None
+    if not isinstance(dbapi, OneHopConnection):
+        return None
+    if not conn.in_transaction():
+        await conn.begin()
+    return dbapi
 
 
 def _compiled(conn: AsyncConnection, name: str, build: Build, params: Mapping[str, Any]) -> Compiled | None:
@@ -104,7 +111,7 @@ async def fetch(conn: AsyncConnection, name: str, build: Build, params: Sequence
     SQLAlchemy. Rows answer by column name (`row.id`) and by position."""
     if not params:
         return []
-    driver = _driver(conn)
+    driver = await _driver(conn)
     compiled = _compiled(conn, name, build, params[0]) if driver is not None else None
     if driver is None or compiled is None or any(p.keys() != params[0].keys() for p in params[1:]):
         stmt = prepared(conn, name, build)
@@ -122,7 +129,7 @@ async def fetch_together(conn: AsyncConnection, reads: Sequence[tuple[str, Build
                          ) -> list[list[Any]]:
     """The rows of several reads, each as `fetch` gives them: on the one-hop SQLite driver all
     in one trip; elsewhere one after the other."""
-    driver = _driver(conn)
+    driver = await _driver(conn)
     plans: list[tuple[Compiled, int]] = []
     sql: list[tuple[str, Sequence[Any]]] = []
     for name, build, params in reads:
@@ -142,7 +149,7 @@ async def write(conn: AsyncConnection, name: str, build: Build, params: Sequence
     failure then fails that trip, and the transaction); elsewhere executed at once."""
     if not params:
         return
-    driver = _driver(conn)
+    driver = await _driver(conn)
     compiled = _compiled(conn, name, build, params[0]) if driver is not None else None
     if driver is None or compiled is None or any(p.keys() != params[0].keys() for p in params[1:]):
         await conn.execute(prepared(conn, name, build), list(params))
