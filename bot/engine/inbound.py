@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.engine.core_commands import CoreQuery, answer_core
 from bot.engine.directory import People
 from bot.engine.isolation import Isolation, Refused, deterministic, redacted, transient
-from bot.engine.limits import CommandRate
+from bot.engine.limits import CommandRate, RateMark
 from bot.engine.profiles import invite, invite_within
 from bot.engine.rituals import Rituals
 from bot.engine.router import (
@@ -69,7 +69,7 @@ class Checkpoint:
     """What a batch changes in memory outside its transaction, put back before it runs again."""
 
     stats: dict[str, int]
-    rate: dict[int, tuple[float, datetime]]
+    rate: RateMark
     generation: int
 
 

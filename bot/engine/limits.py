@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 COMMAND_BURST = 10
 COMMAND_EVERY = timedelta(seconds=6)
 
+RateMark = dict[int, tuple[float, datetime] | None]
+"""What `CommandRate.snapshot` returns: the buckets changed since, as they were."""
+
 
 class CommandRate:
     """A burst of `COMMAND_BURST` commands, then one every `COMMAND_EVERY`. A flood gets a
@@ -16,9 +19,14 @@ class CommandRate:
         self.burst = float(burst)
         self.every = every.total_seconds()
         self._buckets: dict[int, tuple[float, datetime]] = {}
+        self._before: RateMark = {}
+        """The buckets changed since the last `snapshot`, as they were then (None: absent)."""
 
     def allow(self, person_id: int, now: datetime) -> bool:
-        tokens, last = self._buckets.get(person_id, (self.burst, now))
+        known = self._buckets.get(person_id)
+        if person_id not in self._before:
+            self._before[person_id] = known
+        tokens, last = known or (self.burst, now)
         tokens = min(self.burst, tokens + (now - last).total_seconds() / self.every)
         if tokens < 1.0:
             self._buckets[person_id] = (tokens, now)
@@ -26,9 +34,19 @@ class CommandRate:
         self._buckets[person_id] = (tokens - 1.0, now)
         return True
 
-    def snapshot(self) -> dict[int, tuple[float, datetime]]:
-        """The buckets as they are, to put back if the events that drew on them are run again."""
-        return dict(self._buckets)
+    def snapshot(self) -> RateMark:
+        """A mark to put the buckets back to if the events that draw on them from now on are
+        run again: the buckets they change are noted as they were, not all of them copied
+        (one per member who ever typed a command) for every batch."""
+        self._before = {}
+        return self._before
 
-    def restore(self, buckets: dict[int, tuple[float, datetime]]) -> None:
-        self._buckets = dict(buckets)
+    def restore(self, mark: RateMark) -> None:
+        """The buckets as they were at `mark` (the latest snapshot)."""
+        for person_id, bucket in mark.items():
+            if bucket is None:
+                self._buckets.pop(person_id, None)
+            else:
+                self._buckets[person_id] = bucket
+        mark.clear()
+
