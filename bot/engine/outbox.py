@@ -49,7 +49,11 @@ class Sender:
         self.refs = refs
         self._teams = {c.id: c.team or "" for c in config.file.channels}
         self._sent_refs: dict[tuple[int, Ref, str], str] = {}
-        """(ritual, ref, channel) → platform id of messages sent in the batch being recorded."""
+        """(ritual, ref, channel) → platform id of messages this process sent: a thread reply in
+        the same batch finds its root before the batch is recorded, and later replies and edits
+        without a read of the store (a round's thread gets a question for every réserve). A
+        message's id changes only if it is posted again, and this process's own sends update
+        it here; the store has them all."""
         self._unrecorded: list[Unrecorded] = []
         self._accounts_of: dict[str, tuple[int, Mapping[str, str]]] = {}
         """Platform → (the directory's generation, each member's first account there)."""
@@ -273,8 +277,6 @@ class Sender:
             await unit.refs.delivered(self.people.network_id, list(refs.values()))
             for ritual_id, ref, channel, ids in choices:
                 await unit.refs.set_choices(ritual_id, ref, channel, ids)
-        for key in refs:
-            self._sent_refs.pop(key, None)
 
     def _remember_sent(self, row: OutboxRow, action: Any, out: Outgoing, delivery: Delivery) -> None:
         """What a send makes known at once, before it is recorded: the message's platform id
@@ -284,7 +286,7 @@ class Sender:
             channel = action.channel if isinstance(action, Post) else f"dm:{action.member}"
             if delivery.message_id:
                 if len(self._sent_refs) > 10_000:
-                    self._sent_refs.clear()  # only left over by failed records; the store has the rest
+                    self._sent_refs.clear()  # a bound on memory: the store has them all
                 self._sent_refs[(row.ritual_id, ref, channel)] = delivery.message_id
                 self.refs.put(row.platform, delivery.message_id,
                               MessageRef(row.ritual_id, ref, channel, dict(out.choice_ids)))
