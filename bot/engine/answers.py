@@ -28,7 +28,12 @@ async def load_answers(tx: Tx, people: People, ritual: Ritual, need: Need, membe
         pid = people.person_by_key.get(member)
         if pid is None:
             return Answers((), "member", member)
-        rows = _overlay(await tx.unit.answers.current(ritual.id, pid, part), tx, ritual.id, pid, part)
+        prefetched, tx.prefetched = tx.prefetched, None
+        if prefetched is not None and prefetched[:2] == (ritual.id, pid):
+            stored = [r for r in prefetched[2] if part is None or r.key.part == part]
+        else:
+            stored = await tx.unit.answers.current(ritual.id, pid, part)
+        rows = _overlay(stored, tx, ritual.id, pid, part)
         tx.answers_read = AnswersRead(ritual.id, pid, part, frozenset((r.person_id, r.key) for r in rows))
         return Answers([_seen(people, r) for r in rows], "member", member, part)
     await tx.write_answers(people.network_id)

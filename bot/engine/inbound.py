@@ -218,9 +218,12 @@ class Inbound:
 
     async def act(self, tx: Tx, ev: InboundEvent, decision: Decision, pid: int) -> None:
         if isinstance(decision, Deliver):
-            ritual = await self.rituals.load(tx, decision.ritual_id)
-            if ritual is not None and ritual.status == "open":
-                await self.rituals.deliver(tx, ritual, decision.event)
+            try:
+                ritual = await self.rituals.load(tx, decision.ritual_id, pid)
+                if ritual is not None and ritual.status == "open":
+                    await self.rituals.deliver(tx, ritual, decision.event)
+            finally:
+                tx.prefetched = None  # for this delivery only, whatever became of it
         elif isinstance(decision, Start):
             await self._start(tx, ev, decision)
         elif isinstance(decision, StartImplicit):

@@ -115,10 +115,17 @@ class Rituals:
         tx.rituals[row.id] = ritual
         return ritual
 
-    async def load(self, tx: Tx, ritual_id: int) -> Ritual | None:
+    async def load(self, tx: Tx, ritual_id: int, person_id: int | None = None) -> Ritual | None:
+        """The ritual as this transaction sees it. With `person_id` (a member's event going to
+        it), their current answers there are read in the same trip when the ritual is read,
+        for the delivery that follows (`Tx.prefetched`)."""
         if ritual_id in tx.rituals:
             return tx.rituals[ritual_id]
-        return self._keep(tx, await tx.unit.rituals.get(ritual_id))
+        if person_id is None:
+            return self._keep(tx, await tx.unit.rituals.get(ritual_id))
+        row, answers = await tx.unit.rituals.get_with_answers(ritual_id, person_id)
+        tx.prefetched = (ritual_id, person_id, answers)
+        return self._keep(tx, row)
 
     async def preload(self, tx: Tx, ritual_ids: Sequence[int]) -> None:
         """Load (and on PostgreSQL lock, in id order) many rituals at once."""

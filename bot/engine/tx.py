@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.kernel.refs import Ref
-from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerOp
+from bot.store.answer_rows import AnswerKey, AnswerNew, AnswerOp, AnswerRow
 from bot.store.ports import Unit
 from bot.store.rows import Origin, OutboxNew, ReactionRow, RitualSave, TimerSet
 
@@ -60,6 +60,9 @@ class Tx:
     answer_ops: list[AnswerOp] = field(default_factory=list)
     """Answers recorded (and made anonymous) in this transaction, in order, written together
     (`bot.engine.answers` overlays them on what it reads meanwhile)."""
+    prefetched: tuple[int, int, list[AnswerRow]] | None = None
+    """(ritual, person, their current answers there) read with the ritual by the event being
+    handled, for its own delivery to use instead of reading them again; never kept past it."""
     answers_read: AnswersRead | None = None
     """Whose current answers the ritual being delivered was given, as this transaction saw
     them: an answer it records to a question none of them answers supersedes nothing."""

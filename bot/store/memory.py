@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.kernel.refs import Ref
+from bot.store.answer_rows import AnswerRow
 from bot.store.memory_answers import AnswerTable, MemAnswers
 from bot.store.memory_forget import MemForgetting
 from bot.store.memory_mandates import MandateTable, MemMandates
@@ -98,6 +99,9 @@ class MemRituals(_Repo):
     async def get(self, ritual_id: int, lock: bool = True) -> RitualRow | None:
         found = self.d.rituals.get(ritual_id)
         return None if found is None else copy.deepcopy(found[1])
+
+    async def get_with_answers(self, ritual_id: int, person_id: int) -> tuple[RitualRow | None, list[AnswerRow]]:
+        return await self.get(ritual_id), await self.unit.answers.current(ritual_id, person_id)
 
     async def get_many(self, ritual_ids: Sequence[int]) -> list[RitualRow]:
         return [copy.deepcopy(self.d.rituals[i][1]) for i in sorted(set(ritual_ids)) if i in self.d.rituals]

@@ -101,6 +101,10 @@ class Rituals(Protocol):
     async def get(self, ritual_id: int, lock: bool = True) -> RitualRow | None:
         """Locked for the transaction (PostgreSQL), so another process handling it waits."""
         ...
+    async def get_with_answers(self, ritual_id: int, person_id: int) -> tuple[RitualRow | None, list[AnswerRow]]:
+        """`get` (locked), and `Answers.current(ritual_id, person_id)`, read together: a
+        member's event loads the ritual it goes to and, most often, what they answered there."""
+        ...
     async def get_many(self, ritual_ids: Sequence[int]) -> list[RitualRow]:
         """Loaded and locked in id order."""
         ...

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiosqlite
+import pytest
 from sqlalchemy import event
 from sqlalchemy.util.concurrency import await_
 
@@ -97,3 +99,24 @@ async def test_an_answer_costs_a_few_statements_and_no_savepoint(store_url: str,
         else:  # through SQLAlchemy, an executemany is one statement
             assert sum(many.count(kind) for kind in per_event) <= 2 * len(EXTRA), many
         assert len([s for s in many if s not in per_event]) <= 16, many
+
+
+async def test_an_answer_is_four_trips_to_sqlites_thread(sqlite_url: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEGIN; the directory's version with the claim; the round with the member's answers;
+    the writes with COMMIT (each trip a thread wake-up and an event-loop turn, the largest part
+    of a small statement's cost)."""
+    async with Harness(CONFIG, sqlite_url, MONDAY, tmp_path) as h:
+        mid = await _round(h)
+        await h.say(f"bob: +✅ {mid}")  # the round's ritual and refs are known to the process
+        trips: list[str] = []
+        original = aiosqlite.Connection._execute
+
+        async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            trips.append(getattr(fn, "__name__", "?"))
+            return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        assert await h.console.feed(f"chloe: +✅ {mid}") is True
+        monkeypatch.undo()
+        assert trips == ["_run", "_fetch", "_fetch", "_commit"], trips

@@ -17,7 +17,7 @@ from bot.store.repositories import hot
 A = t.answers
 
 
-def _row(r: Any) -> AnswerRow:
+def answer_row(r: Any) -> AnswerRow:
     return AnswerRow(r.id, r.ritual_id, AnswerKey(r.topic, r.part, r.version), r.person_id, r.value, r.reason,
                      r.subject_id, dict(r.data or {}), r.at, r.superseded_at)
 
@@ -45,8 +45,9 @@ def _current(by_person: bool, by_part: bool) -> hot.Build:
     return build
 
 
-_CURRENT = {(p, q): (f"answers_current_{p}_{q}", _current(p, q)) for p in (False, True) for q in (False, True)}
-"""A member's current answers are read by every answer they give."""
+CURRENT = {(p, q): (f"answers_current_{p}_{q}", _current(p, q)) for p in (False, True) for q in (False, True)}
+"""A member's current answers are read by every answer they give: (by person, by part) → the
+statement's name and builder."""
 
 
 class SqlAnswers:
@@ -80,24 +81,24 @@ class SqlAnswers:
 
     async def current(self, ritual_id: int, person_id: int | None = None, part: int | None = None
                       ) -> list[AnswerRow]:
-        name, build = _CURRENT[(person_id is not None, part is not None)]
+        name, build = CURRENT[(person_id is not None, part is not None)]
         params: dict[str, Any] = {"rid": ritual_id}
         if person_id is not None:
             params["pid"] = person_id
         if part is not None:
             params["part"] = part
-        return [_row(r) for r in await hot.fetch(self.conn, name, build, [params])]
+        return [answer_row(r) for r in await hot.fetch(self.conn, name, build, [params])]
 
     async def history(self, ritual_id: int, part: int | None = None) -> list[AnswerRow]:
         q = select(A).where(A.c.ritual_id == ritual_id)
         if part is not None:
             q = q.where(A.c.part == part)
-        return [_row(r) for r in (await self.conn.execute(q.order_by(A.c.id))).all()]
+        return [answer_row(r) for r in (await self.conn.execute(q.order_by(A.c.id))).all()]
 
     async def of_person(self, network_id: int, person_id: int) -> list[AnswerRow]:
         rows = (await self.conn.execute(select(A).where(A.c.network_id == network_id, A.c.person_id == person_id)
                                         .order_by(A.c.id))).all()
-        return [_row(r) for r in rows]
+        return [answer_row(r) for r in rows]
 
     async def anonymize(self, ritual_id: int, topic: str | None = None) -> None:
         q = update(A).where(A.c.ritual_id == ritual_id, A.c.person_id.is_not(None))

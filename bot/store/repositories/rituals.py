@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kernel.refs import Ref
 from bot.store import schema as t
+from bot.store.answer_rows import AnswerRow
 from bot.store.repositories import hot
+from bot.store.repositories.answers import CURRENT, answer_row
 from bot.store.repositories.sql import chunks, is_postgres
 from bot.store.rows import Origin, RitualRow, RitualSave, TimerRow, TimerSet
 
@@ -64,6 +66,13 @@ class SqlRituals:
         rows = await hot.fetch(self.conn, "ritual_locked" if lock else "ritual", _get_locked if lock else _get,
                                [{"rid": ritual_id}])
         return _ritual(rows[0]) if rows else None
+
+    async def get_with_answers(self, ritual_id: int, person_id: int) -> tuple[RitualRow | None, list[AnswerRow]]:
+        """`get` (locked), and the person's current answers in the ritual, in one trip."""
+        name, build = CURRENT[(True, False)]
+        rituals, answers = await hot.fetch_together(self.conn, [
+            ("ritual_locked", _get_locked, [{"rid": ritual_id}]), (name, build, [{"rid": ritual_id, "pid": person_id}])])
+        return (_ritual(rituals[0]) if rituals else None), [answer_row(r) for r in answers]
 
     async def get_many(self, ritual_ids: Sequence[int]) -> list[RitualRow]:
         out: list[RitualRow] = []
