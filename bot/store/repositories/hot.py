@@ -76,7 +76,10 @@ class Compiled:
         return [make(v if f is None or v is None else f(v) for f, v in zip(results, r, strict=True)) for r in raw]
 
 
-_COMPILED: dict[tuple[int, str, tuple[str, ...]], Compiled | None] = {}
+_COMPILED: dict[tuple[str, str, str, tuple[str, ...]], Compiled | None] = {}
+"""Per dialect and driver, as `prepared` keeps statements per dialect: the store makes every
+engine of a kind with the same settings, so their conversions are the same (one entry per
+statement and set of keys, not per engine made by a test)."""
 
 
 async def _driver(conn: AsyncConnection) -> OneHopConnection | None:
@@ -96,7 +99,7 @@ async def _driver(conn: AsyncConnection) -> OneHopConnection | None:
 
 def _compiled(conn: AsyncConnection, name: str, build: Build, params: Mapping[str, Any]) -> Compiled | None:
     keys = tuple(params)
-    key = (id(conn.dialect), name, keys)
+    key = (conn.dialect.name, conn.dialect.driver, name, keys)
     if key not in _COMPILED:
         try:
             _COMPILED[key] = Compiled(prepared(conn, name, build), conn.dialect, keys)
