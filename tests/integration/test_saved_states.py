@@ -8,16 +8,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.console import ConsoleAdapter
 from bot.cli.adapters import platform_configs
 from bot.config import validate
-from bot.engine import Engine
 from bot.engine.states import SavedStates
 from bot.kernel.clock import SystemClock
 from bot.kernel.model import InboundCommand, InboundReaction
-from bot.store import open_store
 from scenarios import registry
 from scenarios.consent.state import RoundState
+from tests.shared_engines import processes
 
 MEMBERS = 12
 KEYS = {"✅": "consent", "⚠️": "concern", "🙊": "stand_aside"}
@@ -34,19 +32,8 @@ def _config() -> str:
 async def test_two_engines_answering_one_round_in_turns_count_every_answer_once(store_url: str,
                                                                                 tmp_path: Path) -> None:
     config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml", platform_configs())
-    engines: list[Engine] = []
-    consoles: list[ConsoleAdapter] = []
-    stores = []
-    for _ in range(2):
-        store = await open_store(store_url)
-        stores.append(store)
-        console = ConsoleAdapter(["general"], {"general": [f"m{i}" for i in range(MEMBERS)]}, write=lambda _l: None)
-        engine = Engine(store, registry(), config, SystemClock(), {"console": console})
-        await engine.boot()
-        await console.start(engine.submit)
-        engines.append(engine)
-        consoles.append(console)
-    try:
+    async with processes(store_url, config, SystemClock(), MEMBERS) as both:
+        engines, consoles, stores = both.engines, both.consoles, both.stores
         await engines[0].seed_members()  # everyone is in the channel: in the round's circle
         deadline = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT18:00")
         await engines[0].submit(InboundCommand(platform="console", event_id="start", channel="general", sender="m0",
@@ -74,11 +61,6 @@ async def test_two_engines_answering_one_round_in_turns_count_every_answer_once(
         assert kept == RoundState.model_validate(row.state)
         # The other engine's is stale: it reads the store again.
         assert engines[(4 * MEMBERS) % 2].rituals.saved.take(row.id, row.version, row.state) is None
-    finally:
-        for engine in engines:
-            await engine.stop()
-        for store in stores:
-            await store.close()
 
 
 def test_a_kept_state_is_taken_once_and_only_for_exactly_the_row_saved() -> None:

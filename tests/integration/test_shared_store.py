@@ -17,6 +17,7 @@ from bot.kernel.clock import FakeClock
 from bot.kernel.model import InboundCommand
 from bot.store import open_store
 from scenarios import registry
+from tests.shared_engines import processes
 
 PARIS = ZoneInfo("Europe/Paris")
 MEMBERS = 40
@@ -35,19 +36,8 @@ def _config() -> str:
 async def test_two_engines_share_outbox_and_timers_without_doubles(store_url: str, tmp_path: Path) -> None:
     config = validate(tomllib.loads(_config()), registry(), tmp_path / "c.toml", platform_configs())
     clock = FakeClock(datetime(2026, 6, 1, 12, 0, tzinfo=PARIS))
-    engines: list[Engine] = []
-    consoles: list[ConsoleAdapter] = []
-    stores = []
-    for _ in range(2):
-        store = await open_store(store_url)
-        stores.append(store)
-        console = ConsoleAdapter(["general"], {"general": [f"m{i}" for i in range(MEMBERS)]}, write=lambda _l: None)
-        engine = Engine(store, registry(), config, clock, {"console": console})
-        await engine.boot()
-        await console.start(engine.submit)
-        engines.append(engine)
-        consoles.append(console)
-    try:
+    async with processes(store_url, config, clock, MEMBERS) as both:
+        engines, consoles = both.engines, both.consoles
         # 40 commands committed through either engine, then both senders drain at once.
         for i in range(MEMBERS):
             await engines[i % 2].submit(InboundCommand(platform="console", event_id=f"e{i}", channel="general",
@@ -65,9 +55,6 @@ async def test_two_engines_share_outbox_and_timers_without_doubles(store_url: st
         # Each timer was rescheduled once, for the next day.
         nxt = await engines[0].next_due()
         assert nxt == datetime(2026, 6, 2, 18, 0, tzinfo=PARIS)
-    finally:
-        for s in stores:
-            await s.close()
 
 
 async def test_a_dead_process_claims_expire(store_url: str, tmp_path: Path) -> None:
