@@ -193,7 +193,7 @@ class Engine:
 
     async def _run_batch(self, events: Sequence[InboundEvent], isolated: bool) -> list[bool]:
         now = self.clock.now()
-        async with self.store.unit() as unit:
+        async with self.store.writing() as unit:
             # Whether another process changed the directory, read in the batch's own
             # transaction (one event, one transaction, not a read transaction before it), in
             # the same trip as the claim of its events.

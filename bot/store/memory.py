@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -393,3 +393,6 @@ class MemoryStore:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[MemoryUnit]:
         yield MemoryUnit(self.data)
+
+    def writing(self) -> AbstractAsyncContextManager[MemoryUnit]:
+        return self.unit()

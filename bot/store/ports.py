@@ -359,4 +359,9 @@ class StorePort(Protocol):
         """A read-only view that takes no write lock."""
         ...
 
+    def writing(self) -> AbstractAsyncContextManager[Unit]:
+        """`unit` for one writer that never runs two at once (the engine's, under its write
+        lock): its transactions may share a connection kept between them."""
+        ...
+
 

@@ -45,7 +45,7 @@ async def statements(h: Harness) -> AsyncIterator[list[str]]:
     engine = h.store.engine
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
-        await engine.dispose()  # connections opened from now on, each traced from its opening
+        await h.store.reconnect()  # connections opened from now on, each traced from its opening
         event.listen(engine.sync_engine, "connect", trace)
     else:
         event.listen(engine.sync_engine, "before_cursor_execute", note_sa)
@@ -54,7 +54,7 @@ async def statements(h: Harness) -> AsyncIterator[list[str]]:
     finally:
         if sqlite:
             event.remove(engine.sync_engine, "connect", trace)
-            await engine.dispose()
+            await h.store.reconnect()
         else:
             event.remove(engine.sync_engine, "before_cursor_execute", note_sa)
 
