@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import create_engine_for
+from bot.store import create_engine_for, open_store
 from bot.store.repositories import hot
 from bot.store.schema import UTCDateTime
 
@@ -203,3 +203,21 @@ async def test_outside_a_transaction_one_is_begun_as_sqlalchemy_would(engine: As
         assert [r.name for r in await hot.fetch(conn, "t_by_name", _by_name, [{"n": "s"}])] == ["s"]
     # Closed without a commit: rolled back, as a transaction SQLAlchemy begins by itself is.
     assert await _names(engine) == ["r"]
+
+
+async def test_the_writers_kept_connection_is_replaced_once_it_failed(store_url: str) -> None:
+    store = await open_store(store_url)
+    try:
+        async with store.writing() as unit:
+            first = unit.conn
+        async with store.writing() as unit:
+            assert unit.conn is first  # kept between transactions
+        with pytest.raises(RuntimeError):
+            async with store.writing() as unit:
+                await unit.conn.invalidate()  # the database went away under it
+                raise RuntimeError("the batch failed")
+        async with store.writing() as unit:
+            assert unit.conn is not first
+            await unit.probe()
+    finally:
+        await store.close()
